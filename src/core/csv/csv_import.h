@@ -1,0 +1,86 @@
+// Reading a retail CSV export into cleaned transactions (pipeline stage 1 and 2).
+//
+// ImportCsv takes the raw bytes of a file, detects delimiter and encoding, maps the header to
+// the logical columns, parses every record and routes each one to exactly one outcome:
+//   loaded   -> sink.Loaded(transaction)        (cancellations/returns are loaded as negative spend)
+//   excluded -> counted under a named cleaning rule in ImportReport::excluded_by_rule
+//   rejected -> sink.Rejected(row) with line number, reason and raw text
+// so that rows_read == loaded + excluded + rejected always holds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/json.h"
+#include "core/transaction.h"
+
+namespace ltv::csv {
+
+enum class DateOrder { kAuto, kMonthFirst, kDayFirst };
+
+struct ImportOptions {
+  char delimiter = 0;    // 0: detect among ',', ';', '\t'
+  std::string encoding;  // "": detect; else "utf-8", "latin-1" (iso-8859-1) or "windows-1252"
+  DateOrder date_order = DateOrder::kAuto;
+  // logical column name -> header name in the file, e.g. {"customer_id": "Kunde"}
+  std::map<std::string, std::string> column_map;
+  std::vector<std::string> non_product_codes;  // stock codes excluded as non-products
+  int64_t max_rows = 0;                        // 0: no limit; more data rows is an error
+  int64_t max_bytes = 0;                       // 0: no limit; a larger input is an error
+  bool keep_duplicates = false;                // true: do not apply the exact-duplicate rule
+};
+
+// Parses the `options jsonb` object given to ltv.import_csv. Unknown keys are an error naming
+// the key. Recognised keys (all optional): delimiter, encoding, date_order ("auto", "mdy",
+// "dmy"), columns (object), non_product_codes (array of strings), max_rows, max_bytes,
+// keep_duplicates. The host handles its own keys (e.g. "replace") before calling this and
+// passes the object without them.
+ImportOptions ParseImportOptions(const json::Value& options);
+
+// The default list of non-product stock codes (postage, fees, manual adjustments, ...).
+const std::vector<std::string>& DefaultNonProductCodes();
+
+struct RejectedRow {
+  int64_t line_no = 0;  // 1-based physical line where the record starts (header is line 1)
+  std::string reason;   // plain words: what was wrong, which column, what was expected
+  std::string raw;      // the record's raw text, converted to UTF-8 where possible
+};
+
+class ImportSink {
+ public:
+  virtual ~ImportSink() = default;
+  virtual void Loaded(const Transaction& t) = 0;
+  virtual void Rejected(const RejectedRow& r) = 0;
+};
+
+struct ImportReport {
+  int64_t rows_read = 0;  // data records (header excluded; blank lines are not records)
+  int64_t rows_loaded = 0;
+  int64_t rows_excluded = 0;
+  int64_t rows_rejected = 0;
+  int64_t returns_loaded = 0;  // loaded lines that are cancellations/returns (negative spend)
+  std::map<std::string, int64_t> excluded_by_rule;  // rule name -> rows it removed
+  int64_t customers_before_cleaning = 0;  // distinct non-empty customer ids among rows read
+  int64_t customers_loaded = 0;           // distinct customer ids among loaded rows
+  TimestampMicros first_purchase = 0;     // min/max invoice_time of loaded rows (0 if none)
+  TimestampMicros last_purchase = 0;
+  char delimiter = ',';
+  std::string encoding;                        // detected or given
+  std::string date_order;                      // "mdy", "dmy" or "iso"
+  std::map<std::string, std::string> columns;  // logical column -> header name used
+  std::vector<std::string> header;             // the header fields as found
+
+  json::Value ToJson() const;  // the cleaning report stored in ltv.datasets
+};
+
+// Throws ltv::Error for whole-file problems: empty input, missing required column (the message
+// names it and lists the columns found, kind kUndefinedColumn), a limit exceeded, an unusable
+// option. Problems of single records never throw: they become rejected rows.
+ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, ImportSink& sink,
+                       CancelCheck& cancel = CancelCheck::None());
+
+}  // namespace ltv::csv
