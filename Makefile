@@ -7,8 +7,12 @@ EXTENSION  = retail_ltv
 EXTVERSION = 0.1.0
 MODULE_big = retail_ltv
 
-CORE_SRCS = $(sort $(wildcard src/core/*.cpp) $(wildcard src/core/*/*.cpp))
-PG_SRCS   = $(sort $(wildcard src/pg/*.cpp) $(wildcard src/pg/*.c))
+# Core components (src/core/<component>/) compiled in; override to build a subset while a
+# component is under construction, e.g. `make LTV_COMPONENTS=csv LTV_PG_EXCLUDE=src/pg/forest.cpp`.
+LTV_COMPONENTS ?= csv features generator forest
+LTV_PG_EXCLUDE ?=
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp) $(foreach c,$(LTV_COMPONENTS),$(wildcard src/core/$(c)/*.cpp)))
+PG_SRCS   = $(filter-out $(LTV_PG_EXCLUDE),$(sort $(wildcard src/pg/*.cpp) $(wildcard src/pg/*.c)))
 OBJS = $(patsubst %.cpp,%.o,$(filter %.cpp,$(CORE_SRCS) $(PG_SRCS))) \
        $(patsubst %.c,%.o,$(filter %.c,$(PG_SRCS)))
 
@@ -25,13 +29,14 @@ PG_CONFIG ?= pg_config
 
 PG_CPPFLAGS = -I$(srcdir)/src -I/usr/include/eigen3
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -fPIC -O2
-SHLIB_LINK = -lcsv -lstdc++ -lpthread
+SHLIB_LINK = -lcsv -lz -lstdc++ -lpthread
+
+# No LLVM bitcode: JIT inlining of C++ code brings nothing here and needs a matching clang.
+# (Must come before the PGXS include, which decides the targets.)
+override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-
-# No LLVM bitcode: JIT inlining of C++ code brings nothing here and needs a matching clang.
-override with_llvm = no
 
 # PGXS gives CXXFLAGS the C flags of the server build; add ours (C++17, warnings).
 override CXXFLAGS += $(PG_CXXFLAGS)

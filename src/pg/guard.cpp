@@ -1,0 +1,76 @@
+#include "pg/guard.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace ltv::pg {
+
+namespace {
+
+int SqlStateFor(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidParameter: return ERRCODE_INVALID_PARAMETER_VALUE;
+    case ErrorKind::kInvalidInput: return ERRCODE_BAD_COPY_FILE_FORMAT;
+    case ErrorKind::kDataCorrupted: return ERRCODE_DATA_CORRUPTED;
+    case ErrorKind::kLimitExceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+    case ErrorKind::kNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
+    case ErrorKind::kUndefinedColumn: return ERRCODE_UNDEFINED_COLUMN;
+    case ErrorKind::kInternal: return ERRCODE_INTERNAL_ERROR;
+  }
+  return ERRCODE_INTERNAL_ERROR;
+}
+
+void Copy(char* dest, size_t size, const char* src) noexcept {
+  if (!src) src = "";
+  std::snprintf(dest, size, "%s", src);
+}
+
+}  // namespace
+
+void FillPendingError(PendingError& pending, const std::exception_ptr& error) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const PgException& e) {
+    pending.pg_error = e.edata();
+  } catch (const Interrupted&) {
+    pending.interrupted = true;
+    pending.sqlstate = ERRCODE_QUERY_CANCELED;
+    Copy(pending.message, sizeof pending.message, "canceling computation due to user request");
+  } catch (const Error& e) {
+    pending.sqlstate = SqlStateFor(e.kind());
+    Copy(pending.message, sizeof pending.message, e.what());
+    Copy(pending.detail, sizeof pending.detail, e.detail().c_str());
+    Copy(pending.hint, sizeof pending.hint, e.hint().c_str());
+  } catch (const std::bad_alloc&) {
+    pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
+    Copy(pending.message, sizeof pending.message, "out of memory in retail_ltv");
+  } catch (const std::exception& e) {
+    pending.sqlstate = ERRCODE_INTERNAL_ERROR;
+    std::snprintf(pending.message, sizeof pending.message, "retail_ltv internal error: %s",
+                  e.what());
+  } catch (...) {
+    pending.sqlstate = ERRCODE_INTERNAL_ERROR;
+    Copy(pending.message, sizeof pending.message, "retail_ltv internal error: unknown exception");
+  }
+}
+
+void RaisePendingError(const PendingError& pending) {
+  if (pending.pg_error) ReThrowError(pending.pg_error);
+  if (pending.interrupted) {
+    // The poll threw without a Postgres error (e.g. a test hook): let Postgres decide first.
+    CHECK_FOR_INTERRUPTS();
+  }
+  ereport(ERROR, (errcode(pending.sqlstate), errmsg("%s", pending.message),
+                  pending.detail[0] ? errdetail("%s", pending.detail) : 0,
+                  pending.hint[0] ? errhint("%s", pending.hint) : 0));
+  pg_unreachable();
+}
+
+CancelCheck MakeCancelCheck() {
+  return CancelCheck([] {
+    if (InterruptPending) PgCall([] { CHECK_FOR_INTERRUPTS(); });
+  });
+}
+
+}  // namespace ltv::pg

@@ -1,0 +1,143 @@
+// SQL entry points of stage 1-2: ltv.import_csv and ltv.import_csv_file.
+#include "pg/guard.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <zlib.h>
+
+#include "core/copy_text.h"
+#include "core/csv/csv_import.h"
+#include "core/json.h"
+#include "pg/copy_loader.h"
+#include "pg/dataset_loader.h"
+#include "pg/settings.h"
+
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
+PG_FUNCTION_INFO_V1(ltv_import_csv);
+PG_FUNCTION_INFO_V1(ltv_import_csv_file);
+}
+
+namespace ltv::pg {
+namespace {
+
+// Buffers loaded and rejected rows as COPY text for the bulk load that follows the parse.
+class CopyBufferSink : public csv::ImportSink {
+ public:
+  explicit CopyBufferSink(int64_t dataset_id) : dataset_id_(dataset_id) {}
+  void Loaded(const Transaction& t) override {
+    AppendTransactionCopyLine(transactions, dataset_id_, t);
+  }
+  void Rejected(const csv::RejectedRow& r) override {
+    AppendCopyInt(rejected, dataset_id_);
+    rejected.push_back('\t');
+    AppendCopyInt(rejected, r.line_no);
+    rejected.push_back('\t');
+    AppendCopyText(rejected, r.reason);
+    rejected.push_back('\t');
+    AppendCopyText(rejected, r.raw);
+    rejected.push_back('\n');
+  }
+  std::string transactions;
+  std::string rejected;
+
+ private:
+  int64_t dataset_id_;
+};
+
+int64_t ImportBytes(const std::string& name, const std::string& source, std::string_view bytes,
+                    const std::string& options_text) {
+  json::Value options = json::Parse(options_text);
+  DatasetOptions host = TakeHostOptions(options);  // "replace"
+  csv::ImportOptions import_options = csv::ParseImportOptions(options);
+  const int64_t max_bytes = static_cast<int64_t>(max_import_megabytes) << 20;
+  if (static_cast<int64_t>(bytes.size()) > max_bytes)
+    throw Error(ErrorKind::kLimitExceeded,
+                "file is " + std::to_string(bytes.size() >> 20) + " MB, over the limit of " +
+                    std::to_string(max_import_megabytes) + " MB",
+                "", "Raise the limit with SET ltv.max_import_megabytes (at most 1024).");
+  if (max_import_rows > 0 &&
+      (import_options.max_rows == 0 || import_options.max_rows > max_import_rows))
+    import_options.max_rows = max_import_rows;
+
+  DatasetLoader loader(name, source, options_text, host.replace);
+  CopyBufferSink sink(loader.dataset_id());
+  CancelCheck cancel = MakeCancelCheck();
+  csv::ImportReport report = csv::ImportCsv(bytes, import_options, sink, cancel);
+  loader.LoadTransactions(sink.transactions);
+  loader.LoadRejected(sink.rejected);
+  json::Value report_json = report.ToJson();
+  loader.Finish(report_json, report.customers_loaded, report.first_purchase, report.last_purchase);
+  return loader.dataset_id();
+}
+
+std::string ReadServerFile(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files as they are, too
+  if (!file)
+    throw Error(ErrorKind::kInvalidInput,
+                "could not open file \"" + path + "\": " + std::strerror(errno));
+  std::string content;
+  char buffer[1 << 16];
+  const int64_t max_bytes = static_cast<int64_t>(max_import_megabytes) << 20;
+  while (true) {
+    int n = gzread(file, buffer, sizeof buffer);
+    if (n < 0) {
+      int code = 0;
+      std::string message = gzerror(file, &code);
+      gzclose(file);
+      throw Error(ErrorKind::kInvalidInput, "could not read file \"" + path + "\": " + message);
+    }
+    if (n == 0) break;
+    content.append(buffer, n);
+    if (static_cast<int64_t>(content.size()) > max_bytes) {
+      gzclose(file);
+      throw Error(ErrorKind::kLimitExceeded,
+                  "file \"" + path + "\" is over the limit of " +
+                      std::to_string(max_import_megabytes) + " MB",
+                  "", "Raise the limit with SET ltv.max_import_megabytes (at most 1024).");
+    }
+  }
+  gzclose(file);
+  return content;
+}
+
+}  // namespace
+}  // namespace ltv::pg
+
+using namespace ltv::pg;
+
+extern "C" Datum ltv_import_csv(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("ltv.import_csv: name and data must not be NULL")));
+  char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  bytea* data = PG_GETARG_BYTEA_PP(1);
+  char* options = PG_ARGISNULL(2) ? pstrdup("{}")
+                                  : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
+  LTV_GUARDED({
+    std::string_view bytes(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
+    return Int64GetDatum(ImportBytes(name, "upload", bytes, options));
+  });
+}
+
+extern "C" Datum ltv_import_csv_file(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("ltv.import_csv_file: name and path must not be NULL")));
+  // Same rule as COPY FROM a file: the server's files are not every user's to read.
+  if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to read server files"),
+                    errhint("Only superusers and members of pg_read_server_files may import "
+                            "server files; use ltv.import_csv with the file's bytes instead.")));
+  char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  char* path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  char* options = PG_ARGISNULL(2) ? pstrdup("{}")
+                                  : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
+  LTV_GUARDED({
+    std::string content = ReadServerFile(path);
+    return Int64GetDatum(ImportBytes(name, std::string("file:") + path, content, options));
+  });
+}

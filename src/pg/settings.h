@@ -1,0 +1,11 @@
+// Values of the extension's GUCs (defined in module.cpp).
+#pragma once
+
+#include "pg/pg_includes.h"
+
+namespace ltv::pg {
+extern int max_import_megabytes;
+extern int max_import_rows;
+extern int max_training_rows;
+extern int model_cache_entries;
+}  // namespace ltv::pg

@@ -1,0 +1,87 @@
+-- Stage 1 and 2: import and cleaning.
+
+CREATE FUNCTION ltv.import_csv(name text, data bytea, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ltv_import_csv'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ltv.import_csv(text, bytea, jsonb) IS
+  'Imports a retail CSV export as a new dataset and returns its id. Every row is loaded, excluded by a named cleaning rule, or rejected into ltv.rejected_rows. Options: delimiter, encoding, date_order, columns, non_product_codes, max_rows, max_bytes, keep_duplicates, replace.';
+
+CREATE FUNCTION ltv.import_csv_file(name text, path text, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ltv_import_csv_file'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ltv.import_csv_file(text, text, jsonb) IS
+  'Imports a CSV file on the database server (plain or .gz). Needs superuser or pg_read_server_files, like COPY FROM a file.';
+REVOKE ALL ON FUNCTION ltv.import_csv_file(text, text, jsonb) FROM PUBLIC;
+
+-- Internal: creates the dataset row and its transactions partition. With replace, an
+-- existing dataset of that name is deleted first; otherwise the name must be new.
+CREATE FUNCTION ltv._begin_dataset(p_name text, p_source text, p_options jsonb, p_replace boolean)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  IF p_name IS NULL OR btrim(p_name) = '' THEN
+    RAISE EXCEPTION 'dataset name must not be empty' USING ERRCODE = '22023';
+  END IF;
+  SELECT dataset_id INTO v_id FROM ltv.datasets WHERE name = p_name;
+  IF FOUND THEN
+    IF NOT p_replace THEN
+      RAISE EXCEPTION 'dataset "%" already exists (id %)', p_name, v_id
+        USING ERRCODE = '42710',
+              HINT = 'Choose another name, or pass {"replace": true} in the options to replace it.';
+    END IF;
+    PERFORM ltv.delete_dataset(v_id);
+  END IF;
+  INSERT INTO ltv.datasets (name, source, options)
+  VALUES (p_name, p_source, coalesce(p_options, '{}'))
+  RETURNING dataset_id INTO v_id;
+  EXECUTE format('CREATE TABLE ltv.%I PARTITION OF ltv.transactions FOR VALUES IN (%s)',
+                 'transactions_' || v_id, v_id);
+  RETURN v_id;
+END
+$$;
+
+-- Internal: records the counts and report of a finished load.
+CREATE FUNCTION ltv._finish_dataset(p_id bigint, p_report jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  UPDATE ltv.datasets
+     SET status = 'ready',
+         rows_read = (p_report->>'rows_read')::bigint,
+         rows_loaded = (p_report->>'rows_loaded')::bigint,
+         rows_rejected = (p_report->>'rows_rejected')::bigint,
+         rows_excluded = (p_report->>'rows_excluded')::bigint,
+         customers = (p_report->>'customers_loaded')::bigint,
+         first_purchase = (p_report->>'first_purchase')::timestamp,
+         last_purchase = (p_report->>'last_purchase')::timestamp,
+         cleaning_report = p_report
+   WHERE dataset_id = p_id;
+  EXECUTE format('ANALYZE ltv.%I', 'transactions_' || p_id);
+END
+$$;
+
+CREATE FUNCTION ltv.delete_dataset(dataset_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_part text := 'transactions_' || delete_dataset.dataset_id;
+BEGIN
+  IF to_regclass('ltv.' || quote_ident(v_part)) IS NOT NULL THEN
+    EXECUTE format('DROP TABLE ltv.%I', v_part);
+  END IF;
+  DELETE FROM ltv.datasets d WHERE d.dataset_id = delete_dataset.dataset_id;
+  RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION ltv.delete_dataset(bigint) IS
+  'Deletes a dataset with its transactions, rejected rows and everything computed from it. Returns false if it did not exist.';
