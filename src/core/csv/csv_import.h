@@ -2,8 +2,8 @@
 //
 // ImportCsv takes the raw bytes of a file, detects delimiter and encoding, maps the header to
 // the logical columns, parses every record and routes each one to exactly one outcome:
-//   loaded   -> sink.Loaded(transaction)        (cancellations/returns are loaded as negative spend)
-//   excluded -> counted under a named cleaning rule in ImportReport::excluded_by_rule
+//   loaded   -> sink.Loaded(transaction)        (cancellations/returns are loaded as negative
+//   spend) excluded -> counted under a named cleaning rule in ImportReport::excluded_by_rule
 //   rejected -> sink.Rejected(row) with line number, reason and raw text
 // so that rows_read == loaded + excluded + rejected always holds.
 #pragma once
@@ -22,16 +22,24 @@ namespace ltv::csv {
 
 enum class DateOrder { kAuto, kMonthFirst, kDayFirst };
 
+// The default list of non-product stock codes (postage, fees, manual adjustments, ...).
+// Matching is case-insensitive; a code ending in '*' matches by prefix ("gift_0001*").
+const std::vector<std::string>& DefaultNonProductCodes();
+
 struct ImportOptions {
-  char delimiter = 0;    // 0: detect among ',', ';', '\t'
+  char delimiter = 0;    // 0: detect among ',', ';', '\t' (see DetectDelimiter); '|' allowed
   std::string encoding;  // "": detect; else "utf-8", "latin-1" (iso-8859-1) or "windows-1252"
+  // kAuto: ISO dates need no order; for a/b/yyyy dates the date column is prescanned from
+  // the first such date on: the first a > 12 means day-first, the first b > 12 (or neither
+  // until the end) means month-first, as spreadsheets in the US export.
   DateOrder date_order = DateOrder::kAuto;
   // logical column name -> header name in the file, e.g. {"customer_id": "Kunde"}
   std::map<std::string, std::string> column_map;
-  std::vector<std::string> non_product_codes;  // stock codes excluded as non-products
-  int64_t max_rows = 0;                        // 0: no limit; more data rows is an error
-  int64_t max_bytes = 0;                       // 0: no limit; a larger input is an error
-  bool keep_duplicates = false;                // true: do not apply the exact-duplicate rule
+  // Stock codes excluded as non-products; an empty list turns the rule off.
+  std::vector<std::string> non_product_codes = DefaultNonProductCodes();
+  int64_t max_rows = 0;          // 0: no limit; more data rows is an error
+  int64_t max_bytes = 0;         // 0: no limit; a larger input is an error
+  bool keep_duplicates = false;  // true: do not apply the exact-duplicate rule
 };
 
 // Parses the `options jsonb` object given to ltv.import_csv. Unknown keys are an error naming
@@ -40,9 +48,6 @@ struct ImportOptions {
 // keep_duplicates. The host handles its own keys (e.g. "replace") before calling this and
 // passes the object without them.
 ImportOptions ParseImportOptions(const json::Value& options);
-
-// The default list of non-product stock codes (postage, fees, manual adjustments, ...).
-const std::vector<std::string>& DefaultNonProductCodes();
 
 struct RejectedRow {
   int64_t line_no = 0;  // 1-based physical line where the record starts (header is line 1)

@@ -1,0 +1,74 @@
+// The named cleaning rules applied at import and the small matchers they need.
+//
+// Rules are evaluated in the order of kCleaningRules; the first that matches excludes the
+// record and is the one counted in the report:
+//   missing_customer    the customer id is empty
+//   non_product_code    the stock code is postage, a fee, a manual adjustment, ...
+//   zero_quantity       quantity == 0
+//   non_positive_price  unit_price <= 0 (with only an amount column: amount == 0)
+//   exact_duplicate     every mapped field equals that of a record loaded earlier
+// Cancellations and returns are not excluded: they are loaded as negative spend and counted
+// as "cancellation_return_kept".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace ltv::csv {
+
+enum class CleaningRule {
+  kMissingCustomer,
+  kNonProductCode,
+  kZeroQuantity,
+  kNonPositivePrice,
+  kExactDuplicate,
+};
+constexpr int kCleaningRuleCount = 5;
+constexpr std::array<const char*, kCleaningRuleCount> kCleaningRules = {
+    "missing_customer", "non_product_code", "zero_quantity", "non_positive_price",
+    "exact_duplicate"};
+constexpr const char* kReturnsKeptName = "cancellation_return_kept";
+
+inline const char* RuleName(CleaningRule r) { return kCleaningRules[static_cast<int>(r)]; }
+
+// Case-insensitive stock code matcher. A pattern ending in '*' matches by prefix
+// ("gift_0001*"), any other pattern matches the whole (trimmed) code.
+class NonProductMatcher {
+ public:
+  explicit NonProductMatcher(const std::vector<std::string>& patterns);
+  bool Matches(std::string_view code) const;
+
+ private:
+  std::unordered_set<std::string> exact_;  // upper-cased
+  std::vector<std::string> prefixes_;      // upper-cased
+  size_t max_exact_length_ = 0;
+  mutable std::string scratch_;
+};
+
+// A 128-bit hash (MurmurHash3 x64/128, public domain, A. Appleby). With 2^-128 collision odds
+// per pair, storing hashes instead of records is exact for any realistic file while keeping
+// memory at 16 bytes per loaded record.
+struct Hash128 {
+  uint64_t lo = 0, hi = 0;
+  bool operator==(const Hash128& o) const { return lo == o.lo && hi == o.hi; }
+};
+Hash128 MurmurHash3_128(const void* data, size_t len, uint64_t seed);
+
+// Remembers the hashes of loaded records; Insert returns false for a repeat.
+class DuplicateFilter {
+ public:
+  bool Insert(const Hash128& h) { return seen_.insert(h).second; }
+  size_t size() const { return seen_.size(); }
+
+ private:
+  struct Hasher {
+    size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo); }
+  };
+  std::unordered_set<Hash128, Hasher> seen_;
+};
+
+}  // namespace ltv::csv

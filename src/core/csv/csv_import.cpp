@@ -1,0 +1,421 @@
+// ImportCsv: the driver that ties reading, value parsing and cleaning together.
+#include "core/csv/csv_import.h"
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <unordered_set>
+
+#include "core/csv/cleaning_rules.h"
+#include "core/csv/column_mapping.h"
+#include "core/csv/delimiter.h"
+#include "core/csv/encoding.h"
+#include "core/csv/options_internal.h"
+#include "core/csv/record_reader.h"
+#include "core/csv/value_parsing.h"
+#include "core/error.h"
+
+namespace ltv::csv {
+
+namespace {
+
+constexpr int64_t kCancelCheckInterval = 4096;
+constexpr size_t kMaxRawBytes = 64 * 1024;  // raw text kept for a rejected row
+constexpr size_t kMaxValueInMessage = 60;   // bytes of a bad value quoted in a reason
+
+// Distinct strings with a one-entry cache: exports are sorted by invoice, so consecutive rows
+// mostly share the customer and the common case costs a compare, not a hash lookup.
+class DistinctCounter {
+ public:
+  void Add(std::string_view s) {
+    if (has_last_ && s == last_) return;
+    last_.assign(s);
+    has_last_ = true;
+    if (seen_.find(last_) == seen_.end()) seen_.insert(last_);
+  }
+  int64_t size() const { return static_cast<int64_t>(seen_.size()); }
+
+ private:
+  std::unordered_set<std::string> seen_;
+  std::string last_;
+  bool has_last_ = false;
+};
+
+Encoding ResolveEncoding(const std::string& canonical, bool valid_utf8) {
+  if (canonical == "utf-8") return Encoding::kUtf8;
+  if (canonical == "latin-1") return Encoding::kLatin1;
+  if (canonical == "windows-1252") return Encoding::kWindows1252;
+  // Detection: text that is valid UTF-8 is almost never meant as Windows-1252 (a
+  // Windows-1252 high byte would have to form valid multi-byte sequences throughout).
+  return valid_utf8 ? Encoding::kUtf8 : Encoding::kWindows1252;
+}
+
+bool IsBlank(std::string_view s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  return true;
+}
+
+std::string QuoteValue(std::string_view v, Encoding enc) {
+  std::string converted, out = "\"";
+  if (v.size() > kMaxValueInMessage) v = v.substr(0, kMaxValueInMessage);
+  AppendAsUtf8(v, enc, converted);
+  AppendSanitizedUtf8(converted, out);
+  out += v.size() == kMaxValueInMessage ? "...\"" : "\"";
+  return out;
+}
+
+// A header whose fields read as numbers or dates is a data row: the file has no header.
+bool LooksLikeData(const std::vector<std::string>& header) {
+  int data_like = 0;
+  for (const auto& h : header) {
+    double d;
+    TimestampMicros t;
+    if (ParseDecimal(h, false, &d) ||
+        ParseTimestamp(h, SlashOrder::kMonthFirst, &t) == DateParse::kOk)
+      ++data_like;
+  }
+  return data_like >= 2 || (header.size() == 1 && data_like == 1);
+}
+
+class Importer {
+ public:
+  Importer(std::string_view body, const ImportOptions& options, ImportSink& sink,
+           CancelCheck& cancel)
+      : body_(body),
+        options_(options),
+        sink_(sink),
+        cancel_(cancel),
+        non_products_(options.non_product_codes) {}
+
+  ImportReport Run();
+
+ private:
+  void ReadHeader(const RawRecord& rec);
+  void ProcessRecord(const RawRecord& rec);
+  void Reject(const RawRecord& rec, std::string reason);
+  void Exclude(CleaningRule rule);
+  std::string_view Field(const RawRecord& rec, Column c) const {
+    int i = mapping_[c];
+    return i == ColumnMapping::kAbsent ? std::string_view() : Trim(rec.fields[i]);
+  }
+  // The field as UTF-8 text, converted into `scratch` only when it has non-ASCII bytes.
+  std::string_view Text(std::string_view field, std::string& scratch) const {
+    if (encoding_ == Encoding::kUtf8 || IsAscii(field)) return field;
+    scratch.clear();
+    AppendAsUtf8(field, encoding_, scratch);
+    return scratch;
+  }
+  const std::string& HeaderName(size_t i) const { return report_.header[i]; }
+  bool ParseNumber(const RawRecord& rec, Column c, double* out);
+  bool ParseTime(const RawRecord& rec, TimestampMicros* out);
+  void DecideDateOrder(const RawRecord& rec);
+
+  std::string_view body_;
+  const ImportOptions& options_;
+  ImportSink& sink_;
+  CancelCheck& cancel_;
+  NonProductMatcher non_products_;
+  ImportReport report_;
+  ColumnMapping mapping_;
+  Encoding encoding_ = Encoding::kUtf8;
+  bool check_utf8_ = false;
+  bool decimal_comma_ = false;
+  bool order_decided_ = false;
+  bool saw_slash_dates_ = false;
+  SlashOrder slash_order_ = SlashOrder::kMonthFirst;
+  std::string reject_reason_;
+  DuplicateFilter duplicates_;
+  DistinctCounter customers_read_, customers_loaded_;
+  Transaction t_;  // reused so that loading a row does not allocate once capacity is there
+  std::string scratch_, hash_input_;
+  int64_t rule_counts_[kCleaningRuleCount] = {};
+};
+
+void Importer::Reject(const RawRecord& rec, std::string reason) {
+  RejectedRow row;
+  row.line_no = rec.line_no;
+  row.reason = std::move(reason);
+  std::string_view raw = rec.raw.substr(0, kMaxRawBytes);
+  std::string converted;
+  AppendAsUtf8(raw, encoding_, converted);
+  AppendSanitizedUtf8(converted, row.raw);
+  if (rec.raw.size() > kMaxRawBytes) row.raw += "... (truncated)";
+  ++report_.rows_rejected;
+  sink_.Rejected(row);
+}
+
+void Importer::Exclude(CleaningRule rule) {
+  ++rule_counts_[static_cast<int>(rule)];
+  ++report_.rows_excluded;
+}
+
+bool Importer::ParseNumber(const RawRecord& rec, Column c, double* out) {
+  std::string_view v = Field(rec, c);
+  if (ParseDecimal(v, decimal_comma_, out)) return true;
+  const std::string& name = HeaderName(mapping_[c]);
+  if (v.empty()) {
+    reject_reason_ = "column \"" + name + "\" (" + ColumnName(c) + ") is empty; expected a number";
+  } else {
+    reject_reason_ = "column \"" + name + "\" (" + ColumnName(c) + "): cannot read " +
+                     QuoteValue(v, encoding_) + " as a number; expected e.g. 6, -2 or 2.55" +
+                     (decimal_comma_ ? " (or 2,55)" : "");
+  }
+  return false;
+}
+
+// Decides month-first vs day-first for date_order "auto" at the first a/b/yyyy date, by
+// scanning the date column from this record to the end of the file: a first number above 12
+// proves day-first, a second number above 12 proves month-first, and without proof we keep
+// month-first. Files with ISO dates never pay for this scan.
+void Importer::DecideDateOrder(const RawRecord& rec) {
+  order_decided_ = true;
+  size_t start = static_cast<size_t>(rec.raw.data() - body_.data());
+  RecordReader scan(body_.substr(start), report_.delimiter);
+  RawRecord r;
+  int date_index = mapping_[Column::kInvoiceTime];
+  int64_t n = 0;
+  while (scan.Next(&r)) {
+    if (++n % kCancelCheckInterval == 0) cancel_.Check();
+    if (r.fields.size() != report_.header.size()) continue;
+    int first = 0, second = 0;
+    if (!PeekSlashDateParts(r.fields[date_index], &first, &second)) continue;
+    if (first > 12 && second <= 12) {
+      slash_order_ = SlashOrder::kDayFirst;
+      return;
+    }
+    if (second > 12 && first <= 12) return;
+  }
+}
+
+bool Importer::ParseTime(const RawRecord& rec, TimestampMicros* out) {
+  std::string_view v = Field(rec, Column::kInvoiceTime);
+  DateForm form = DateForm::kIso;
+  DateParse result = ParseTimestamp(v, slash_order_, out, &form);
+  if (result == DateParse::kOk && form == DateForm::kSlash) {
+    saw_slash_dates_ = true;
+    if (!order_decided_) {
+      DecideDateOrder(rec);
+      result = ParseTimestamp(v, slash_order_, out, &form);
+    }
+  }
+  if (result == DateParse::kOk) return true;
+  const std::string& name = HeaderName(mapping_[Column::kInvoiceTime]);
+  if (v.empty()) {
+    reject_reason_ = "column \"" + name + "\" (invoice_time) is empty; expected a date";
+  } else if (result == DateParse::kInvalidCalendar) {
+    reject_reason_ =
+        "column \"" + name + "\" (invoice_time): " + QuoteValue(v, encoding_) +
+        " is not a valid date/time (" +
+        (slash_order_ == SlashOrder::kDayFirst ? "read day-first" : "read month-first") +
+        " where it has the form a/b/yyyy)";
+  } else {
+    reject_reason_ = "column \"" + name + "\" (invoice_time): cannot read " +
+                     QuoteValue(v, encoding_) +
+                     " as a date; expected e.g. 2010-12-01 08:26:00 or 12/1/2010 8:26";
+  }
+  return false;
+}
+
+void Importer::ReadHeader(const RawRecord& rec) {
+  for (std::string_view f : rec.fields) {
+    std::string converted, name;
+    AppendAsUtf8(Trim(f), encoding_, converted);
+    AppendSanitizedUtf8(converted, name);
+    report_.header.push_back(std::move(name));
+  }
+  try {
+    mapping_ = MapColumns(report_.header, options_.column_map);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kUndefinedColumn && options_.column_map.empty() &&
+        LooksLikeData(report_.header))
+      throw Error(ErrorKind::kInvalidInput,
+                  "the file has no header: its first line looks like data",
+                  "First line: " + QuoteValue(rec.raw, encoding_),
+                  "Add a header line naming the columns, e.g. InvoiceNo,StockCode,Description,"
+                  "Quantity,InvoiceDate,UnitPrice,CustomerID,Country.");
+    throw;
+  }
+  for (int c = 0; c < kColumnCount; ++c)
+    if (mapping_.index[c] != ColumnMapping::kAbsent)
+      report_.columns[ColumnName(static_cast<Column>(c))] = report_.header[mapping_.index[c]];
+}
+
+void Importer::ProcessRecord(const RawRecord& rec) {
+  if (rec.unterminated_quote) {
+    Reject(rec, "unterminated quoted field: a '\"' opened in this record is never closed");
+    return;
+  }
+  if (rec.fields.size() != report_.header.size()) {
+    Reject(rec, "expected " + std::to_string(report_.header.size()) + " fields, found " +
+                    std::to_string(rec.fields.size()));
+    return;
+  }
+
+  std::string_view customer = NormalizeCustomerId(Field(rec, Column::kCustomerId));
+  bool has_customer = !customer.empty();
+  if (has_customer && std::memchr(customer.data(), 0, customer.size()) == nullptr &&
+      (!check_utf8_ || FindInvalidUtf8(customer) == std::string_view::npos))
+    customers_read_.Add(Text(customer, scratch_));
+
+  for (size_t i = 0; i < rec.fields.size(); ++i) {
+    std::string_view f = rec.fields[i];
+    if (std::memchr(f.data(), 0, f.size()) != nullptr) {
+      Reject(rec, "NUL byte (0x00) in column \"" + HeaderName(i) + "\"");
+      return;
+    }
+    if (check_utf8_) {
+      size_t bad = FindInvalidUtf8(f);
+      if (bad != std::string_view::npos) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(f[bad]));
+        Reject(rec, std::string("invalid UTF-8 byte ") + hex + " in column \"" + HeaderName(i) +
+                        "\" (encoding \"utf-8\" was given)");
+        return;
+      }
+    }
+  }
+
+  TimestampMicros time = 0;
+  double quantity = 1, price = 0, amount = 0;
+  if (!ParseTime(rec, &time)) return Reject(rec, std::move(reject_reason_));
+  bool has_quantity = mapping_.Has(Column::kQuantity);
+  bool has_price = mapping_.Has(Column::kUnitPrice);
+  bool has_amount = mapping_.Has(Column::kAmount);
+  if (has_quantity && !ParseNumber(rec, Column::kQuantity, &quantity))
+    return Reject(rec, std::move(reject_reason_));
+  if (has_price && !ParseNumber(rec, Column::kUnitPrice, &price))
+    return Reject(rec, std::move(reject_reason_));
+  if (has_amount) {
+    if (!ParseNumber(rec, Column::kAmount, &amount)) return Reject(rec, std::move(reject_reason_));
+    if (!has_quantity && amount < 0) quantity = -1;  // an amount-only return: one unit back
+    if (!has_price) price = quantity != 0 ? std::fabs(amount / quantity) : 0;
+  } else {
+    amount = quantity * price;
+    if (!std::isfinite(amount))
+      return Reject(rec, "quantity * unit_price (columns \"" +
+                             HeaderName(mapping_[Column::kQuantity]) + "\" and \"" +
+                             HeaderName(mapping_[Column::kUnitPrice]) +
+                             "\") is too large to represent");
+  }
+
+  // Cleaning rules, in order; the first match excludes the record.
+  if (!has_customer) return Exclude(CleaningRule::kMissingCustomer);
+  std::string_view stock_code = Field(rec, Column::kStockCode);
+  if (mapping_.Has(Column::kStockCode) && non_products_.Matches(stock_code))
+    return Exclude(CleaningRule::kNonProductCode);
+  if (has_quantity && quantity == 0) return Exclude(CleaningRule::kZeroQuantity);
+  if (has_price ? price <= 0 : amount == 0) return Exclude(CleaningRule::kNonPositivePrice);
+
+  std::string_view invoice = Field(rec, Column::kInvoice);
+  t_.line_no = rec.line_no;
+  t_.invoice_time = time;
+  t_.customer_id.assign(Text(customer, scratch_));
+  if (mapping_.Has(Column::kInvoice)) {
+    t_.invoice.assign(Text(invoice, scratch_));
+  } else {
+    // One purchase event per customer and timestamp.
+    t_.invoice.assign(t_.customer_id).append("@").append(FormatTimestamp(time));
+  }
+  t_.stock_code.assign(Text(stock_code, scratch_));
+  t_.description.assign(Text(Field(rec, Column::kDescription), scratch_));
+  t_.country.assign(Text(Field(rec, Column::kCountry), scratch_));
+  bool cancellation = !invoice.empty() && (invoice[0] == 'C' || invoice[0] == 'c');
+  t_.is_return = cancellation || quantity < 0 || amount < 0;
+  t_.quantity = t_.is_return ? -std::fabs(quantity) : quantity;
+  t_.amount = t_.is_return ? -std::fabs(amount) : amount;
+  t_.unit_price = price;
+
+  if (!options_.keep_duplicates) {
+    // All mapped fields after normalisation, separated by a byte that trimmed UTF-8 text
+    // cannot end with, plus the parsed numbers and time in binary.
+    hash_input_.clear();
+    for (const std::string* s :
+         {&t_.invoice, &t_.stock_code, &t_.description, &t_.customer_id, &t_.country}) {
+      hash_input_.append(*s);
+      hash_input_.push_back('\x1f');
+    }
+    hash_input_.append(reinterpret_cast<const char*>(&t_.quantity), sizeof(double));
+    hash_input_.append(reinterpret_cast<const char*>(&t_.unit_price), sizeof(double));
+    hash_input_.append(reinterpret_cast<const char*>(&t_.amount), sizeof(double));
+    hash_input_.append(reinterpret_cast<const char*>(&time), sizeof(time));
+    if (!duplicates_.Insert(MurmurHash3_128(hash_input_.data(), hash_input_.size(), 0x4c5456)))
+      return Exclude(CleaningRule::kExactDuplicate);
+  }
+
+  ++report_.rows_loaded;
+  if (t_.is_return) ++report_.returns_loaded;
+  if (report_.rows_loaded == 1 || time < report_.first_purchase) report_.first_purchase = time;
+  if (report_.rows_loaded == 1 || time > report_.last_purchase) report_.last_purchase = time;
+  customers_loaded_.Add(t_.customer_id);
+  sink_.Loaded(t_);
+}
+
+ImportReport Importer::Run() {
+  if (options_.delimiter) CheckDelimiter(options_.delimiter);
+  std::string canonical = CanonicalEncodingName(options_.encoding);
+  report_.delimiter = options_.delimiter ? options_.delimiter : DetectDelimiter(body_);
+  decimal_comma_ = report_.delimiter == ';';
+  size_t invalid_at = FindInvalidUtf8(body_);
+  encoding_ = ResolveEncoding(canonical, invalid_at == std::string_view::npos);
+  check_utf8_ = encoding_ == Encoding::kUtf8 && invalid_at != std::string_view::npos;
+  report_.encoding = EncodingName(encoding_);
+  if (options_.date_order != DateOrder::kAuto) {
+    order_decided_ = true;
+    slash_order_ = options_.date_order == DateOrder::kDayFirst ? SlashOrder::kDayFirst
+                                                               : SlashOrder::kMonthFirst;
+  }
+
+  RecordReader reader(body_, report_.delimiter);
+  RawRecord rec;
+  if (!reader.Next(&rec)) throw Error(ErrorKind::kInvalidInput, "file is empty");
+  ReadHeader(rec);
+
+  while (reader.Next(&rec)) {
+    ++report_.rows_read;
+    if (options_.max_rows > 0 && report_.rows_read > options_.max_rows)
+      throw Error(
+          ErrorKind::kLimitExceeded,
+          "the file has more than " + std::to_string(options_.max_rows) + " data rows (max_rows)",
+          {}, "Raise the limit with options {\"max_rows\": <n>} or 0 for no limit.");
+    if (report_.rows_read % kCancelCheckInterval == 0) cancel_.Check();
+    ProcessRecord(rec);
+  }
+  if (report_.rows_read == 0)
+    throw Error(ErrorKind::kInvalidInput, "file has a header but no data rows");
+
+  for (int r = 0; r < kCleaningRuleCount; ++r)
+    report_.excluded_by_rule[kCleaningRules[r]] = rule_counts_[r];
+  report_.customers_before_cleaning = customers_read_.size();
+  report_.customers_loaded = customers_loaded_.size();
+  if (options_.date_order == DateOrder::kMonthFirst) {
+    report_.date_order = "mdy";
+  } else if (options_.date_order == DateOrder::kDayFirst) {
+    report_.date_order = "dmy";
+  } else if (saw_slash_dates_) {
+    report_.date_order = slash_order_ == SlashOrder::kDayFirst ? "dmy" : "mdy";
+  } else {
+    report_.date_order = "iso";
+  }
+  return std::move(report_);
+}
+
+}  // namespace
+
+ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, ImportSink& sink,
+                       CancelCheck& cancel) {
+  if (options.max_bytes > 0 && static_cast<int64_t>(bytes.size()) > options.max_bytes)
+    throw Error(ErrorKind::kLimitExceeded,
+                "the file is " + std::to_string(bytes.size()) +
+                    " bytes, more than max_bytes = " + std::to_string(options.max_bytes),
+                {}, "Raise the limit with options {\"max_bytes\": <n>} or 0 for no limit.");
+  if (HasUtf16Or32Bom(bytes))
+    throw Error(ErrorKind::kNotSupported, "the file is UTF-16 or UTF-32 encoded", {},
+                "Save it as UTF-8 (or Latin-1 / Windows-1252) CSV.");
+  std::string_view body = StripUtf8Bom(bytes);
+  if (IsBlank(body)) throw Error(ErrorKind::kInvalidInput, "file is empty");
+  auto importer = std::make_unique<Importer>(body, options, sink, cancel);
+  return importer->Run();
+}
+
+}  // namespace ltv::csv

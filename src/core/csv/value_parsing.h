@@ -1,0 +1,50 @@
+// Parsing the values of a retail export: timestamps, decimal numbers, customer ids.
+// All functions take trimmed or untrimmed views and never allocate.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/transaction.h"
+
+namespace ltv::csv {
+
+// Removes leading and trailing spaces, tabs, CR and LF.
+std::string_view Trim(std::string_view s);
+
+// Parses a decimal number: optional sign ('+' or '-'), digits with an optional fraction, an
+// optional exponent ("1e3"). With `decimal_comma`, a single ',' is the decimal separator and
+// '.' before it groups thousands ("1.234,5"). Rejects empty text, inf/nan, hex and values
+// outside the double range. Returns false when `s` is not such a number.
+bool ParseDecimal(std::string_view s, bool decimal_comma, double* out);
+
+enum class DateForm {
+  kIso,    // 2010-12-01[ T]08:26[:00[.fraction]] or 2010-12-01; also 2010/12/01
+  kSlash,  // a/b/yyyy [h:mm[:ss]] [AM|PM], as spreadsheets export; a.b.yyyy too
+};
+
+// How to read a/b/yyyy dates: month first (US spreadsheets) or day first.
+enum class SlashOrder { kMonthFirst, kDayFirst };
+
+enum class DateParse { kOk, kMalformed, kInvalidCalendar };
+
+// Parses a wall-clock timestamp in one of the DateForms. Validates the calendar (no Feb 30,
+// hours < 24, ...) and years 1000..9999. `form` (optional) tells which form was seen.
+DateParse ParseTimestamp(std::string_view s, SlashOrder order, TimestampMicros* out,
+                         DateForm* form = nullptr);
+
+// For date_order "auto": the first two numbers of a/b/yyyy text, or false when `s` is not in
+// the slash form.
+bool PeekSlashDateParts(std::string_view s, int* first, int* second);
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
+// "2010-12-01 08:26:00" (fraction appended only when non-zero).
+std::string FormatTimestamp(TimestampMicros t);
+
+// Customer ids exported through a spreadsheet become floats: "17850.0" -> "17850". Only an
+// all-digit id followed by '.' and zeros is changed; anything else is returned as is.
+std::string_view NormalizeCustomerId(std::string_view trimmed);
+
+}  // namespace ltv::csv
