@@ -21,21 +21,21 @@ namespace ltv::features {
 
 // The features, in this order, are also the forest's input columns.
 struct CustomerFeatures {
-  double recency_days = 0;       // cutoff - last purchase line, in days (fractional)
-  double frequency = 0;          // distinct invoices with a positive-amount line
-  double monetary = 0;           // sum of amount (net of returns)
-  double avg_order_value = 0;    // sum of positive amounts / frequency (0 if frequency = 0)
-  double tenure_days = 0;        // cutoff - first purchase line, in days
-  double spend_30d = 0, spend_90d = 0, spend_180d = 0, spend_365d = 0;  // net, t >= cutoff - N
+  double recency_days = 0;     // cutoff - last purchase line, in days (fractional)
+  double frequency = 0;        // distinct invoices with a positive-amount line
+  double monetary = 0;         // sum of amount (net of returns)
+  double avg_order_value = 0;  // sum of positive amounts / frequency (0 if frequency = 0)
+  double tenure_days = 0;      // cutoff - first purchase line, in days
+  double spend_30d = 0, spend_90d = 0, spend_180d = 0, spend_365d = 0;      // net, t >= cutoff - N
   double orders_30d = 0, orders_90d = 0, orders_180d = 0, orders_365d = 0;  // distinct invoices
-  double trend_90d = 0;          // spend in [cutoff-90d, cutoff) minus spend in [cutoff-180d, cutoff-90d)
-  double returns_amount = 0;     // -sum of negative amounts (>= 0)
-  double returns_count = 0;      // distinct invoices with a negative-amount line
-  double distinct_products = 0;  // distinct stock codes among positive-amount lines
-  double mean_days_between = -1; // (last - first purchase) / (frequency - 1); -1 if frequency < 2
+  double trend_90d = 0;  // spend in [cutoff-90d, cutoff) minus spend in [cutoff-180d, cutoff-90d)
+  double returns_amount = 0;      // -sum of negative amounts (>= 0)
+  double returns_count = 0;       // distinct invoices with a negative-amount line
+  double distinct_products = 0;   // distinct stock codes among positive-amount lines
+  double mean_days_between = -1;  // (last - first purchase) / (frequency - 1); -1 if frequency < 2
   TimestampMicros first_purchase = 0;  // first / last positive-amount line before the cutoff
   TimestampMicros last_purchase = 0;
-  bool has_purchase = false;     // false: no positive line before the cutoff
+  bool has_purchase = false;  // false: no positive line before the cutoff
 };
 
 // Names of the numeric features in CustomerFeatures order (first_purchase/last_purchase and
@@ -58,9 +58,9 @@ class FeatureAccumulator {
   // Compact, versioned byte form; Deserialize validates it and throws ltv::Error
   // (kDataCorrupted) on anything malformed, never reads out of bounds.
   void SerializeTo(std::vector<uint8_t>& out) const;
-  static FeatureAccumulator Deserialize(const uint8_t* data, size_t size,
-                                        std::pmr::memory_resource* memory =
-                                            std::pmr::get_default_resource());
+  static FeatureAccumulator Deserialize(
+      const uint8_t* data, size_t size,
+      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
   CustomerFeatures Finalize() const;
   TimestampMicros cutoff() const;
