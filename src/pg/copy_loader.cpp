@@ -7,6 +7,8 @@ extern "C" {
 #include "access/table.h"
 #include "commands/copy.h"
 #include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
 #include "utils/acl.h"
 #include "utils/rel.h"
 }
@@ -70,15 +72,20 @@ uint64_t CopyIntoTable(Oid relid, const std::vector<const char*>& columns,
       if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
         aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
       Relation rel = table_open(relid, RowExclusiveLock);
+      // CopyFrom sets up its result relation from the parse state's range table, as for a
+      // COPY statement.
+      ParseState* pstate = make_parsestate(nullptr);
+      addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, nullptr, false, false);
       List* attnames = NIL;
       for (const char* column : columns) attnames = lappend(attnames, makeString(pstrdup(column)));
       List* options = list_make1(
           makeDefElem(pstrdup("encoding"), reinterpret_cast<Node*>(makeString(pstrdup("UTF8"))), -1));
       CopyFromState cstate =
-          BeginCopyFrom(nullptr, rel, nullptr, nullptr, false, CopySourceCallback, attnames, options);
+          BeginCopyFrom(pstate, rel, nullptr, nullptr, false, CopySourceCallback, attnames, options);
       uint64 processed = CopyFrom(cstate);
       EndCopyFrom(cstate);
       table_close(rel, NoLock);
+      free_parsestate(pstate);
       return processed;
     });
   } catch (const PgException&) {

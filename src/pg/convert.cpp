@@ -1,0 +1,49 @@
+#include "pg/convert.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace ltv::pg {
+
+TimestampMicros ToCoreTime(Timestamp t, const char* what) {
+  if (TIMESTAMP_NOT_FINITE(t))
+    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must be a finite timestamp");
+  return t + kPostgresEpochOffsetMicros;
+}
+
+bytea* MakeBytea(const uint8_t* data, size_t size) {
+  if (size > MaxAllocSize - VARHDRSZ)
+    throw Error(ErrorKind::kLimitExceeded, "result of " + std::to_string(size) +
+                                               " bytes is over Postgres's 1 GB value limit");
+  bytea* result = static_cast<bytea*>(PgCall([&] { return palloc(size + VARHDRSZ); }));
+  SET_VARSIZE(result, size + VARHDRSZ);
+  if (size) std::memcpy(VARDATA(result), data, size);
+  return result;
+}
+
+std::vector<double> ToDoubleVector(ArrayType* array, const char* what) {
+  if (ARR_ELEMTYPE(array) != FLOAT8OID)
+    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must be a float8[]");
+  if (ARR_NDIM(array) > 1)
+    throw Error(ErrorKind::kInvalidParameter,
+                std::string(what) + " must be a one-dimensional array");
+  if (ARR_HASNULL(array))
+    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must not contain NULLs",
+                "", "Replace missing values first, e.g. with coalesce(x, -1).");
+  int count = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+  const double* values = reinterpret_cast<const double*>(ARR_DATA_PTR(array));
+  return std::vector<double>(values, values + count);
+}
+
+ArrayType* MakeDoubleArray(const double* values, size_t count) {
+  return PgCall([&] {
+    Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (count ? count : 1)));
+    for (size_t i = 0; i < count; ++i) datums[i] = Float8GetDatum(values[i]);
+    return construct_array(datums, static_cast<int>(count), FLOAT8OID, sizeof(double),
+                           FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+  });
+}
+
+}  // namespace ltv::pg

@@ -1,0 +1,33 @@
+// Conversions between Postgres datums and core values.
+#pragma once
+
+#include "pg/guard.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/transaction.h"
+
+namespace ltv::pg {
+
+// Postgres timestamps count microseconds from 2000-01-01; the core counts from 1970-01-01.
+constexpr int64_t kPostgresEpochOffsetMicros = 946684800LL * 1000000LL;
+
+// Throws ltv::Error naming `what` for +/-infinity.
+TimestampMicros ToCoreTime(Timestamp t, const char* what);
+inline Timestamp ToPgTime(TimestampMicros t) { return t - kPostgresEpochOffsetMicros; }
+
+inline std::string_view TextView(const text* t) {
+  return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+// A new bytea holding `size` bytes (allocated in CurrentMemoryContext).
+bytea* MakeBytea(const uint8_t* data, size_t size);
+
+// Reads a one-dimensional float8[] without NULLs; throws ltv::Error naming `what` otherwise.
+std::vector<double> ToDoubleVector(ArrayType* array, const char* what);
+// A new float8[] (CurrentMemoryContext).
+ArrayType* MakeDoubleArray(const double* values, size_t count);
+
+}  // namespace ltv::pg

@@ -1,0 +1,142 @@
+-- Materialised features and labels per dataset, cutoff (and run, once runs exist).
+
+CREATE TABLE ltv.customer_features (
+  dataset_id         bigint NOT NULL REFERENCES ltv.datasets ON DELETE CASCADE,
+  run_id             bigint,
+  cutoff             timestamp NOT NULL,
+  horizon            interval NOT NULL,
+  customer_id        text NOT NULL,
+  recency_days       double precision,
+  frequency          integer NOT NULL,
+  monetary           double precision NOT NULL,
+  avg_order_value    double precision NOT NULL,
+  tenure_days        double precision,
+  spend_30d          double precision NOT NULL,
+  spend_90d          double precision NOT NULL,
+  spend_180d         double precision NOT NULL,
+  spend_365d         double precision NOT NULL,
+  orders_30d         integer NOT NULL,
+  orders_90d         integer NOT NULL,
+  orders_180d        integer NOT NULL,
+  orders_365d        integer NOT NULL,
+  trend_90d          double precision NOT NULL,
+  returns_amount     double precision NOT NULL,
+  returns_count      integer NOT NULL,
+  distinct_products  integer NOT NULL,
+  mean_days_between  double precision,
+  first_purchase     timestamp,
+  last_purchase      timestamp,
+  future_spend       double precision,
+  true_bucket        ltv.bucket,
+  baseline_spend     double precision NOT NULL,
+  baseline_bucket    ltv.bucket
+);
+CREATE UNIQUE INDEX customer_features_key
+  ON ltv.customer_features (dataset_id, coalesce(run_id, 0), cutoff, customer_id);
+COMMENT ON TABLE ltv.customer_features IS
+  'Features of each customer as of a cutoff, with the future spend over the horizon and its true bucket where the data covers the horizon, and the naive baseline''s bucket';
+COMMENT ON COLUMN ltv.customer_features.future_spend IS
+  'Net spend in [cutoff, cutoff + horizon); NULL when the data ends before cutoff + horizon';
+COMMENT ON COLUMN ltv.customer_features.baseline_spend IS
+  'Net spend in [cutoff - horizon, cutoff): the naive rule predicts the bucket of this amount';
+SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
+
+-- Computes features for every customer with a transaction before the cutoff, the future
+-- spend and true bucket (when cutoff + horizon is within the data), and the baseline bucket,
+-- storing them in ltv.customer_features. Returns a summary with the cut points used.
+--   cutoff      default: the dataset's last purchase minus the horizon (labels fully observed)
+--   horizon     default 6 months; must be positive
+--   buckets     {"quantiles": [0.5, 0.8, 0.95]} (default) or {"amounts": [c1, c2, c3]}
+--   run_id      the run the rows belong to (NULL for ad hoc use); rows of the same
+--               dataset, run and cutoff are replaced
+CREATE FUNCTION ltv.materialize_features(dataset_id bigint,
+                                         cutoff timestamp DEFAULT NULL,
+                                         horizon interval DEFAULT '6 months',
+                                         buckets jsonb DEFAULT '{}',
+                                         run_id bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_dataset ltv.datasets;
+  v_cutoff timestamp := materialize_features.cutoff;
+  v_observed boolean;
+  v_cuts double precision[];
+  v_quantiles double precision[];
+  v_rows bigint;
+  v_counts jsonb;
+BEGIN
+  SELECT * INTO v_dataset FROM ltv.datasets d WHERE d.dataset_id = materialize_features.dataset_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dataset % does not exist', materialize_features.dataset_id USING ERRCODE = 'P0002';
+  END IF;
+  IF horizon IS NULL OR horizon <= interval '0' THEN
+    RAISE EXCEPTION 'horizon must be positive, got %', horizon USING ERRCODE = '22023';
+  END IF;
+  IF buckets IS NULL THEN buckets := '{}'; END IF;
+  IF jsonb_typeof(buckets) <> 'object' OR (buckets - 'quantiles' - 'amounts') <> '{}' OR (buckets ? 'quantiles' AND buckets ? 'amounts') THEN
+    RAISE EXCEPTION 'buckets must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', buckets
+      USING ERRCODE = '22023';
+  END IF;
+  IF v_dataset.last_purchase IS NULL THEN
+    RAISE EXCEPTION 'dataset % has no transactions', materialize_features.dataset_id USING ERRCODE = '22023';
+  END IF;
+  v_cutoff := coalesce(v_cutoff, v_dataset.last_purchase - horizon);
+  v_observed := v_cutoff + horizon <= v_dataset.last_purchase;
+
+  DELETE FROM ltv.customer_features cf
+   WHERE cf.dataset_id = materialize_features.dataset_id AND cf.cutoff = v_cutoff
+     AND cf.run_id IS NOT DISTINCT FROM materialize_features.run_id;
+
+  CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
+  SELECT t.customer_id,
+         ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_cutoff) AS f,
+         coalesce(sum(t.amount) FILTER (WHERE t.invoice_time >= v_cutoff), 0) AS future_spend,
+         coalesce(sum(t.amount) FILTER (WHERE t.invoice_time >= v_cutoff - horizon AND t.invoice_time < v_cutoff), 0) AS baseline_spend
+    FROM ltv.transactions t
+   WHERE t.dataset_id = materialize_features.dataset_id
+     AND t.invoice_time < v_cutoff + horizon
+   GROUP BY t.customer_id
+  HAVING bool_or(t.invoice_time < v_cutoff);
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+
+  IF buckets ? 'amounts' THEN
+    SELECT array_agg(x::double precision) INTO v_cuts FROM jsonb_array_elements_text(buckets->'amounts') x;
+    PERFORM ltv.spend_bucket(0, v_cuts);  -- validates
+  ELSIF v_rows > 0 THEN
+    v_quantiles := coalesce((SELECT array_agg(x::double precision) FROM jsonb_array_elements_text(buckets->'quantiles') x),
+                            '{0.5,0.8,0.95}');
+    -- Quantiles of the future spend when observed; otherwise of the baseline window's spend,
+    -- so that predictions for an unobserved future still use comparable cut points.
+    SELECT ltv.quantile_cut_points(array_agg(CASE WHEN v_observed THEN future_spend ELSE baseline_spend END), v_quantiles)
+      INTO v_cuts FROM ltv_features_tmp;
+  END IF;
+
+  INSERT INTO ltv.customer_features
+  SELECT materialize_features.dataset_id, materialize_features.run_id, v_cutoff, horizon, customer_id,
+         (f).recency_days, (f).frequency, (f).monetary, (f).avg_order_value, (f).tenure_days,
+         (f).spend_30d, (f).spend_90d, (f).spend_180d, (f).spend_365d,
+         (f).orders_30d, (f).orders_90d, (f).orders_180d, (f).orders_365d, (f).trend_90d,
+         (f).returns_amount, (f).returns_count, (f).distinct_products, (f).mean_days_between,
+         (f).first_purchase, (f).last_purchase,
+         CASE WHEN v_observed THEN future_spend END,
+         CASE WHEN v_observed THEN ltv.spend_bucket(future_spend, v_cuts) END,
+         baseline_spend,
+         ltv.spend_bucket(baseline_spend, v_cuts)
+    FROM ltv_features_tmp;
+  DROP TABLE ltv_features_tmp;
+
+  SELECT coalesce(jsonb_object_agg(b, n), '{}') INTO v_counts FROM (
+    SELECT true_bucket::text AS b, count(*) AS n FROM ltv.customer_features cf
+     WHERE cf.dataset_id = materialize_features.dataset_id AND cf.cutoff = v_cutoff
+       AND cf.run_id IS NOT DISTINCT FROM materialize_features.run_id AND true_bucket IS NOT NULL
+     GROUP BY 1) s;
+  RETURN jsonb_build_object('dataset_id', materialize_features.dataset_id, 'cutoff', v_cutoff,
+                            'horizon', horizon::text, 'customers', v_rows,
+                            'labels_observed', v_observed, 'cut_points', to_jsonb(v_cuts),
+                            'bucket_counts', v_counts);
+END
+$$;
+COMMENT ON FUNCTION ltv.materialize_features(bigint, timestamp, interval, jsonb, bigint) IS
+  'Stores features, future spend, true bucket and baseline bucket of every customer active before the cutoff in ltv.customer_features; returns the cut points and bucket counts';
