@@ -51,6 +51,38 @@ bool NonProductMatcher::Matches(std::string_view code) const {
   return exact_.count(scratch_) != 0;
 }
 
+bool DuplicateFilter::Insert(Hash128 h) {
+  if (h.lo == 0 && h.hi == 0) {
+    bool fresh = !has_zero_;
+    has_zero_ = true;
+    return fresh;
+  }
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(h.lo) & mask;; i = (i + 1) & mask) {
+    Hash128& slot = slots_[i];
+    if (slot == h) return false;
+    if (slot.lo == 0 && slot.hi == 0) {
+      slot = h;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+void DuplicateFilter::Grow() {
+  std::vector<Hash128> old;
+  old.swap(slots_);
+  slots_.assign(old.empty() ? 1024 : old.size() * 2, Hash128{});
+  size_t mask = slots_.size() - 1;
+  for (const Hash128& h : old) {
+    if (h.lo == 0 && h.hi == 0) continue;
+    size_t i = static_cast<size_t>(h.lo) & mask;
+    while (!(slots_[i].lo == 0 && slots_[i].hi == 0)) i = (i + 1) & mask;
+    slots_[i] = h;
+  }
+}
+
 Hash128 MurmurHash3_128(const void* key, size_t len, uint64_t seed) {
   const auto* data = static_cast<const uint8_t*>(key);
   const size_t nblocks = len / 16;
