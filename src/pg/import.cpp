@@ -2,6 +2,7 @@
 #include "pg/guard.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <zlib.h>
@@ -62,14 +63,25 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
       (import_options.max_rows == 0 || import_options.max_rows > max_import_rows))
     import_options.max_rows = max_import_rows;
 
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&](const char* what) {
+    auto t1 = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    t0 = t1;
+    PgCall([&] { elog(DEBUG1, "retail_ltv import: %s took %.1f ms", what, ms); });
+  };
   DatasetLoader loader(name, source, options_text, host.replace);
+  lap("begin");
   CopyBufferSink sink(loader.dataset_id());
   CancelCheck cancel = MakeCancelCheck();
   csv::ImportReport report = csv::ImportCsv(bytes, import_options, sink, cancel);
+  lap("parse");
   loader.LoadTransactions(sink.transactions);
+  lap("copy");
   loader.LoadRejected(sink.rejected);
   json::Value report_json = report.ToJson();
   loader.Finish(report_json, report.customers_loaded, report.first_purchase, report.last_purchase);
+  lap("finish");
   return loader.dataset_id();
 }
 

@@ -46,7 +46,7 @@ CREATE TABLE ltv.transactions (
   unit_price     double precision NOT NULL,
   amount         double precision NOT NULL,
   invoice_time   timestamp NOT NULL,
-  customer_id    text NOT NULL,
+  customer_id    text COLLATE "C" NOT NULL,
   country        text NOT NULL,
   is_return      boolean NOT NULL
 ) PARTITION BY LIST (dataset_id);
