@@ -58,10 +58,10 @@ bool IsBlank(std::string_view s) {
 
 std::string QuoteValue(std::string_view v, Encoding enc) {
   std::string converted, out = "\"";
-  if (v.size() > kMaxValueInMessage) v = v.substr(0, kMaxValueInMessage);
-  AppendAsUtf8(v, enc, converted);
+  bool truncated = v.size() > kMaxValueInMessage;
+  AppendAsUtf8(truncated ? v.substr(0, kMaxValueInMessage) : v, enc, converted);
   AppendSanitizedUtf8(converted, out);
-  out += v.size() == kMaxValueInMessage ? "...\"" : "\"";
+  out += truncated ? "...\"" : "\"";
   return out;
 }
 

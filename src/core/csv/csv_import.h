@@ -69,9 +69,11 @@ struct ImportReport {
   int64_t rows_rejected = 0;
   int64_t returns_loaded = 0;  // loaded lines that are cancellations/returns (negative spend)
   std::map<std::string, int64_t> excluded_by_rule;  // rule name -> rows it removed
-  int64_t customers_before_cleaning = 0;  // distinct non-empty customer ids among rows read
-  int64_t customers_loaded = 0;           // distinct customer ids among loaded rows
-  TimestampMicros first_purchase = 0;     // min/max invoice_time of loaded rows (0 if none)
+  // Distinct non-empty customer ids (normalised, e.g. "17850.0" -> "17850") among the rows
+  // read that have the header's number of fields and no NUL / invalid byte in the id.
+  int64_t customers_before_cleaning = 0;
+  int64_t customers_loaded = 0;        // distinct customer ids among loaded rows
+  TimestampMicros first_purchase = 0;  // min/max invoice_time of loaded rows (0 if none)
   TimestampMicros last_purchase = 0;
   char delimiter = ',';
   std::string encoding;                        // detected or given
@@ -82,9 +84,17 @@ struct ImportReport {
   json::Value ToJson() const;  // the cleaning report stored in ltv.datasets
 };
 
+// Columns: customer_id, invoice_time and either quantity + unit_price or amount are required.
+// With only an amount column, quantity is 1 (-1 for a negative amount) and unit_price is
+// |amount / quantity|. Without an invoice column, the invoice is "<customer>@<timestamp>": one
+// purchase event per customer and time. A row is a cancellation/return when its invoice starts
+// with 'C' or its quantity (or amount) is negative; it is loaded with is_return = true and
+// negative quantity and amount, unit_price staying positive.
+//
 // Throws ltv::Error for whole-file problems: empty input, missing required column (the message
 // names it and lists the columns found, kind kUndefinedColumn), a limit exceeded, an unusable
-// option. Problems of single records never throw: they become rejected rows.
+// option. Problems of single records never throw: they become rejected rows. Whatever
+// cancel.Check() or the sink throws propagates unchanged.
 ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, ImportSink& sink,
                        CancelCheck& cancel = CancelCheck::None());
 
