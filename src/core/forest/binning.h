@@ -1,0 +1,37 @@
+// Quantile binning of the training features: each feature gets up to max_bins bins, and each
+// training value is replaced by its bin code (uint8). Split search then works on small
+// per-bin histograms instead of sorting values at every node, which is where the speed comes
+// from. A split "code <= k" is stored as the real threshold "x <= upper_edge[k]", so the
+// model predicts on raw doubles and never needs the bins again.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/forest/training_set.h"
+
+namespace ltv::forest {
+
+struct FeatureBins {
+  // Bin k holds values x with upper_edges[k-1] < x <= upper_edges[k]; the last bin has no
+  // upper edge, so there are n_bins - 1 edges. An edge lies strictly between the largest
+  // training value of its bin and the smallest of the next (their midpoint, as scikit-learn
+  // places thresholds).
+  std::vector<double> upper_edges;
+  int n_bins() const { return static_cast<int>(upper_edges.size()) + 1; }
+  uint8_t Code(double x) const;
+};
+
+struct BinnedFeatures {
+  size_t n_rows = 0;
+  std::vector<FeatureBins> bins;  // one per feature
+  std::vector<uint8_t> codes;     // column-major: codes[feature * n_rows + row]
+  const uint8_t* column(size_t feature) const { return codes.data() + feature * n_rows; }
+};
+
+// Bin edges come from the distinct values of each feature, greedily grouped into bins of
+// about n_rows / max_bins rows. Deterministic; calls cancel.Check() between features.
+BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel);
+
+}  // namespace ltv::forest

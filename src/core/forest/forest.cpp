@@ -1,0 +1,148 @@
+#include "core/forest/forest.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/forest/decision.h"
+#include "core/forest/parallel.h"
+
+namespace ltv::forest {
+namespace {
+
+// Rows per block in batch prediction. Every tree is read once per block and walked by all of
+// the block's rows, so a forest of tens of MB is streamed from memory only n_rows / 1024
+// times, while the block's rows and sums (1024 x features doubles) stay in L2.
+constexpr size_t kBlockRows = 1024;
+
+}  // namespace
+
+Forest::Forest(ForestParams params, std::vector<std::string> feature_names, int n_classes,
+               std::vector<Tree> trees, TrainingSummary summary)
+    : params_(std::move(params)),
+      feature_names_(std::move(feature_names)),
+      n_classes_(n_classes),
+      trees_(std::move(trees)),
+      summary_(std::move(summary)) {}
+
+void Forest::CheckRow(const double* row, size_t n_features, size_t row_number) const {
+  if (n_features != feature_names_.size())
+    throw Error(ErrorKind::kInvalidInput,
+                "the model expects " + std::to_string(feature_names_.size()) +
+                    " features, got " + std::to_string(n_features));
+  for (size_t f = 0; f < n_features; ++f) {
+    if (std::isnan(row[f]))
+      throw Error(ErrorKind::kInvalidInput,
+                  "row " + std::to_string(row_number) + ", feature " + std::to_string(f) +
+                      " (\"" + feature_names_[f] + "\") is NaN",
+                  {}, "Fill missing values the same way as for training.");
+  }
+}
+
+void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out) const {
+  const size_t n_features = feature_names_.size();
+  const int n_classes = n_classes_;
+  std::fill(out, out + n_rows * n_classes, 0.0);
+  uint32_t leaves[kBlockRows];
+  for (size_t begin = 0; begin < n_rows; begin += kBlockRows) {
+    const size_t count = std::min(kBlockRows, n_rows - begin);
+    double* block_out = out + begin * n_classes;
+    for (const Tree& tree : trees_) {
+      tree.LeavesFor(rows + begin * n_features, n_features, count, leaves);
+      for (size_t r = 0; r < count; ++r) {
+        const double* proba = tree.Proba(leaves[r], n_classes);
+        double* dst = block_out + r * n_classes;
+        for (int c = 0; c < n_classes; ++c) dst[c] += proba[c];
+      }
+    }
+  }
+  const double scale = trees_.empty() ? 0.0 : 1.0 / static_cast<double>(trees_.size());
+  for (size_t i = 0; i < n_rows * n_classes; ++i) out[i] *= scale;
+}
+
+void Forest::PredictProba(const double* row, size_t n_features, double* out) const {
+  CheckRow(row, n_features, 0);
+  AccumulateBlock(row, 1, out);
+}
+
+int Forest::Decide(const double* proba, DecisionRule rule) const {
+  if (rule == DecisionRule::kTuned && summary_.tuned_weights.size() == static_cast<size_t>(n_classes_))
+    return WeightedArgmaxClass(proba, summary_.tuned_weights.data(), n_classes_);
+  return ArgmaxClass(proba, n_classes_);
+}
+
+int Forest::Predict(const double* row, size_t n_features) const {
+  return Predict(row, n_features, params_.decision);
+}
+
+int Forest::Predict(const double* row, size_t n_features, DecisionRule rule) const {
+  std::vector<double> proba(n_classes_);
+  PredictProba(row, n_features, proba.data());
+  return Decide(proba.data(), rule);
+}
+
+RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
+                                    int threads) const {
+  for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
+  RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
+  const size_t n_blocks = (n_rows + kBlockRows - 1) / kBlockRows;
+  auto run_block = [&](size_t block) {
+    const size_t begin = block * kBlockRows;
+    const size_t count = std::min(kBlockRows, n_rows - begin);
+    AccumulateBlock(rows + begin * n_features, count, out.data() + begin * n_classes_);
+  };
+  if (threads <= 1 || n_blocks < 2) {
+    for (size_t b = 0; b < n_blocks; ++b) run_block(b);
+  } else {
+    // Prediction has no host cancel hook: it is bounded by rows x trees x depth.
+    ParallelFor(n_blocks, threads, CancelCheck::None(),
+                [&](size_t block, int, const std::atomic<bool>&) { run_block(block); });
+  }
+  return out;
+}
+
+std::vector<int> Forest::PredictBatch(const double* rows, size_t n_rows, size_t n_features,
+                                      DecisionRule rule, int threads) const {
+  const RowMatrix proba = PredictProbaBatch(rows, n_rows, n_features, threads);
+  std::vector<int> out(n_rows);
+  for (size_t r = 0; r < n_rows; ++r) out[r] = Decide(proba.data() + r * n_classes_, rule);
+  return out;
+}
+
+Forest Merge(const std::vector<const Forest*>& forests) {
+  if (forests.empty()) throw Error(ErrorKind::kInvalidParameter, "nothing to merge");
+  const Forest& first = *forests.front();
+  std::vector<Tree> trees;
+  TrainingSummary summary;
+  summary.class_counts.assign(first.n_classes(), 0);
+  summary.class_weights = first.summary().class_weights;
+  summary.impurity_importance.assign(first.n_features(), 0.0);
+  summary.tuned_weights.assign(first.n_classes(), 1.0);
+  size_t total_trees = 0;
+  for (const Forest* f : forests) total_trees += f->trees().size();
+  if (total_trees > 10000)
+    throw Error(ErrorKind::kLimitExceeded,
+                "the merged forest would have " + std::to_string(total_trees) +
+                    " trees; at most 10000 are allowed");
+  for (size_t i = 0; i < forests.size(); ++i) {
+    const Forest& f = *forests[i];
+    if (f.n_features() != first.n_features() || f.n_classes() != first.n_classes() ||
+        f.feature_names() != first.feature_names())
+      throw Error(ErrorKind::kInvalidParameter,
+                  "forest " + std::to_string(i) +
+                      " has different features or classes than forest 0 and cannot be merged");
+    summary.n_rows += f.summary().n_rows;
+    for (int c = 0; c < first.n_classes() && c < static_cast<int>(f.summary().class_counts.size()); ++c)
+      summary.class_counts[c] += f.summary().class_counts[c];
+    const double share = static_cast<double>(f.trees().size()) / static_cast<double>(total_trees);
+    for (int j = 0; j < first.n_features() && j < static_cast<int>(f.summary().impurity_importance.size()); ++j)
+      summary.impurity_importance[j] += share * f.summary().impurity_importance[j];
+    trees.insert(trees.end(), f.trees().begin(), f.trees().end());
+  }
+  ForestParams params = first.params();
+  params.n_trees = static_cast<int>(total_trees);
+  return Forest(params, first.feature_names(), first.n_classes(), std::move(trees),
+                std::move(summary));
+}
+
+}  // namespace ltv::forest

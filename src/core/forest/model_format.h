@@ -1,0 +1,54 @@
+// The forest's binary model format (the bytea of ltv.models.model and of ltv.rf_predict).
+//
+// Layout, all integers and doubles little-endian:
+//   "LTVRF"                        magic, 5 bytes
+//   u16 format_version             kFormatVersion
+//   u32 n_features, then per feature: u32 byte length + UTF-8 name
+//   u32 n_classes                  classes are 0..n_classes-1
+//   u32 length + JSON text         model parameters (ToJson(ForestParams))
+//   training summary: u64 n_rows, u64 oob_rows, f64 oob_accuracy, f64 oob_macro_f1,
+//     f64 oob_macro_f1_tuned, f64 oob_log_loss (NaN = not available),
+//     n_classes x u64 class_counts, n_classes x f64 class_weights,
+//     n_classes x f64 tuned_weights, n_features x f64 impurity_importance
+//   u32 n_trees, then per tree:
+//     u32 n_nodes, u32 n_leaves,
+//     n_nodes x {f64 threshold, i32 feature (-1 = leaf), u32 left child or leaf number},
+//     n_leaves x n_classes x f64 leaf class probabilities
+//   u64 FNV-1a 64 checksum of every byte before it
+//
+// Deserialize trusts nothing: it checks the checksum, then every count against the bytes
+// that remain before allocating anything (so the largest allocation is bounded by the blob's
+// size), then that every tree is a proper binary tree in topological order (children come
+// after their parent, every node but the root has exactly one parent, every leaf number is
+// used once), feature indices, finite thresholds and leaf distributions (finite, in [0, 1],
+// summing to 1 within 1e-6). Any failure is ltv::Error(kDataCorrupted) starting with
+// "model is corrupt: ", never a crash.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/forest/forest.h"
+#include "core/json.h"
+
+namespace ltv::forest {
+
+constexpr uint16_t kFormatVersion = 1;
+constexpr size_t kChecksumBytes = 8;
+
+std::vector<uint8_t> Serialize(const Forest& forest);
+Forest Deserialize(const uint8_t* data, size_t size);
+
+// FNV-1a 64 as used by the trailer (exposed for tests and the fuzzer, which re-seal
+// mutated blobs so that the checks behind the checksum get exercised).
+uint64_t Fnv1a64(const uint8_t* data, size_t size);
+// Rewrites the last 8 bytes of `blob` with the checksum of the bytes before them.
+void Reseal(std::vector<uint8_t>& blob);
+
+// A JSON description of the model for ltv.rf_info: format version, parameters, features,
+// classes, tree/node/leaf counts, depth min/mean/max, the training summary (OOB scores,
+// tuned weights) and impurity importances (sorted, most important first).
+json::Value Info(const Forest& forest);
+
+}  // namespace ltv::forest

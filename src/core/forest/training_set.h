@@ -1,0 +1,62 @@
+// The rows a forest is trained on: a dense row-major matrix of finite doubles and one class
+// label per row, validated as rows arrive so that a bad value is reported with its row and
+// feature instead of surfacing later as a strange model.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+namespace ltv::forest {
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRowMap = Eigen::Map<const RowMatrix>;
+
+// Guards against a training set larger than the host is willing to hold in memory.
+// Passing either limit is ltv::Error(kLimitExceeded) at the row that passes it.
+struct TrainingLimits {
+  size_t max_rows = 0;   // 0 = no limit
+  size_t max_bytes = 0;  // 0 = no limit; counts the feature and label storage of the set
+};
+
+class TrainingSet {
+ public:
+  // n_features >= 1 (and <= 1'000'000), else ltv::Error(kInvalidParameter).
+  explicit TrainingSet(size_t n_features, TrainingLimits limits = {});
+
+  // Copies a row. Throws ltv::Error(kInvalidInput) naming the row (0-based, in arrival order)
+  // and feature for NaN or infinite values or a label outside [0, kMaxClasses), and
+  // kLimitExceeded when a limit is passed. The set is unchanged when it throws.
+  void AddRow(const double* features, int label);
+  // Convenience for a whole matrix; row numbers in messages count from the first row added.
+  void AddRows(const double* row_major, const int* labels, size_t n_rows);
+
+  // Optional names used in error messages (the forest takes its names from the parameters).
+  void SetFeatureNames(std::vector<std::string> names) { feature_names_ = std::move(names); }
+
+  size_t n_rows() const { return labels_.size(); }
+  size_t n_features() const { return n_features_; }
+  const double* row(size_t i) const { return values_.data() + i * n_features_; }
+  double value(size_t row, size_t feature) const { return values_[row * n_features_ + feature]; }
+  const std::vector<int>& labels() const { return labels_; }
+  const std::vector<double>& values() const { return values_; }
+  ConstRowMap matrix() const {
+    return ConstRowMap(values_.data(), static_cast<Eigen::Index>(n_rows()),
+                       static_cast<Eigen::Index>(n_features_));
+  }
+  int max_label() const { return max_label_; }
+  std::string FeatureLabel(size_t feature) const;  // "3" or "3 (\"recency\")"
+
+ private:
+  size_t n_features_;
+  TrainingLimits limits_;
+  std::vector<double> values_;
+  std::vector<int> labels_;
+  std::vector<std::string> feature_names_;
+  int max_label_ = -1;
+};
+
+}  // namespace ltv::forest

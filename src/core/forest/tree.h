@@ -1,0 +1,64 @@
+// One decision tree in the flat layout used for prediction.
+//
+// Nodes live in one array in topological order: the root is node 0 and the two children of
+// an internal node are adjacent (left, left + 1) and come after their parent. A leaf points
+// to itself (feature 0, threshold +inf, index = its own position), so a walk can take a
+// fixed number of branch-free steps (the tree's depth) and rows that reach a leaf early
+// just stay there. That lets batch prediction walk many rows through a tree in lock-step,
+// overlapping their memory latencies instead of waiting on one row's chain of loads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace ltv::forest {
+
+struct Node {
+  double threshold;  // go right when x[feature] > threshold (NaN goes left)
+  int32_t feature;
+  uint32_t index;  // left child (right is index + 1); a leaf's own position
+};
+static_assert(sizeof(Node) == 16, "nodes are meant to be 16 bytes");
+
+struct Tree {
+  std::vector<Node> nodes;
+  std::vector<uint32_t> leaf_number;  // per node; the leaf's row in leaf_proba
+  // Class probabilities of each leaf, leaf-major: leaf_proba[leaf * n_classes + class].
+  std::vector<double> leaf_proba;
+  int depth = 0;  // depth of the deepest leaf (0 for a single leaf)
+
+  uint32_t AddNode() {
+    nodes.push_back({std::numeric_limits<double>::infinity(), 0,
+                     static_cast<uint32_t>(nodes.size())});
+    leaf_number.push_back(0);
+    return static_cast<uint32_t>(nodes.size() - 1);
+  }
+  void MakeLeaf(uint32_t node, uint32_t leaf) {
+    nodes[node] = {std::numeric_limits<double>::infinity(), 0, node};
+    leaf_number[node] = leaf;
+  }
+  void MakeSplit(uint32_t node, int32_t feature, double threshold, uint32_t left) {
+    nodes[node] = {threshold, feature, left};
+  }
+  bool IsLeaf(uint32_t node) const { return nodes[node].index == node; }
+  size_t n_leaves() const { return (nodes.size() + 1) / 2; }  // a full binary tree
+  // Recomputes `depth`; children come after parents, so one forward pass is enough.
+  void ComputeDepth();
+
+  uint32_t LeafFor(const double* row) const {
+    const Node* n = nodes.data();
+    uint32_t i = 0;
+    while (n[i].index != i) i = n[i].index + (row[n[i].feature] > n[i].threshold ? 1u : 0u);
+    return leaf_number[i];
+  }
+  // Leaf numbers of `count` rows (row r at rows + r * stride), walked in lock-step groups.
+  void LeavesFor(const double* rows, size_t stride, size_t count, uint32_t* leaves) const;
+
+  const double* Proba(uint32_t leaf, int n_classes) const {
+    return leaf_proba.data() + static_cast<size_t>(leaf) * n_classes;
+  }
+};
+
+}  // namespace ltv::forest
