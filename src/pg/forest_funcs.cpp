@@ -1,0 +1,358 @@
+// SQL entry points of the random forest: the rf_train aggregate (parallel-safe: partial row
+// sets are concatenated, then put in a canonical order so the model does not depend on the
+// order rows arrive in), rf_predict / rf_predict_proba with a per-backend cache of decoded
+// models, and rf_info.
+#include "pg/guard.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "core/forest/forest.h"
+#include "core/forest/model_format.h"
+#include "core/forest/params.h"
+#include "core/forest/train.h"
+#include "core/forest/training_set.h"
+#include "pg/convert.h"
+#include "pg/settings.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(ltv_rf_train_transfn);
+PG_FUNCTION_INFO_V1(ltv_rf_train_combinefn);
+PG_FUNCTION_INFO_V1(ltv_rf_train_serialfn);
+PG_FUNCTION_INFO_V1(ltv_rf_train_deserialfn);
+PG_FUNCTION_INFO_V1(ltv_rf_train_finalfn);
+PG_FUNCTION_INFO_V1(ltv_rf_predict);
+PG_FUNCTION_INFO_V1(ltv_rf_predict_proba);
+PG_FUNCTION_INFO_V1(ltv_rf_info);
+}
+
+namespace ltv::pg {
+namespace {
+
+// Rows collected by rf_train. Lives on the C++ heap; a reset callback on the aggregate's
+// memory context deletes it, so it is freed on success, error and cancel alike.
+struct TrainState {
+  std::string params_json;
+  size_t n_features = 0;
+  std::vector<double> values;  // row-major
+  std::vector<int32_t> labels;
+  MemoryContextCallback callback;
+
+  size_t n_rows() const { return labels.size(); }
+};
+
+void DeleteTrainState(void* arg) { delete static_cast<TrainState*>(arg); }
+
+TrainState* NewTrainState(MemoryContext context) {
+  auto* state = new TrainState();
+  state->callback.func = DeleteTrainState;
+  state->callback.arg = state;
+  // Registration only links a struct into the context: it cannot fail or throw.
+  MemoryContextRegisterResetCallback(context, &state->callback);
+  return state;
+}
+
+MemoryContext AggContext(FunctionCallInfo fcinfo, const char* name) {
+  MemoryContext context = nullptr;
+  if (!AggCheckCallContext(fcinfo, &context))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("%s called in non-aggregate context", name)));
+  return context;
+}
+
+void CheckRowLimit(size_t rows) {
+  if (rows > static_cast<size_t>(max_training_rows))
+    throw Error(ErrorKind::kLimitExceeded,
+                "ltv.rf_train: more than " + std::to_string(max_training_rows) + " training rows",
+                "", "Raise the limit with SET ltv.max_training_rows, or train on a sample.");
+}
+
+void AppendRow(TrainState& state, const std::vector<double>& row, int label) {
+  if (state.n_features == 0) {
+    if (row.empty())
+      throw Error(ErrorKind::kInvalidParameter, "ltv.rf_train: features must not be empty");
+    state.n_features = row.size();
+  }
+  if (row.size() != state.n_features)
+    throw Error(ErrorKind::kInvalidParameter,
+                "ltv.rf_train: row " + std::to_string(state.n_rows() + 1) + " has " +
+                    std::to_string(row.size()) + " features, earlier rows have " +
+                    std::to_string(state.n_features));
+  for (size_t j = 0; j < row.size(); ++j) {
+    if (!std::isfinite(row[j]))
+      throw Error(ErrorKind::kInvalidParameter,
+                  "ltv.rf_train: feature " + std::to_string(j + 1) + " of row " +
+                      std::to_string(state.n_rows() + 1) + " is " +
+                      (std::isnan(row[j]) ? "NaN" : "infinite"),
+                  "", "Features must be finite numbers; replace missing values first.");
+  }
+  if (label < 0 || label >= forest::kMaxClasses)
+    throw Error(ErrorKind::kInvalidParameter,
+                "ltv.rf_train: label " + std::to_string(label) + " of row " +
+                    std::to_string(state.n_rows() + 1) + " is not a class number (0.." +
+                    std::to_string(forest::kMaxClasses - 1) + ")");
+  CheckRowLimit(state.n_rows() + 1);
+  state.values.insert(state.values.end(), row.begin(), row.end());
+  state.labels.push_back(label);
+}
+
+// Sorting the rows makes the model a function of the set of rows, whatever order the scan
+// (or parallel workers) delivered them in.
+std::vector<size_t> CanonicalOrder(const TrainState& state) {
+  std::vector<size_t> order(state.n_rows());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t n = state.n_features;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const double* ra = state.values.data() + a * n;
+    const double* rb = state.values.data() + b * n;
+    for (size_t j = 0; j < n; ++j) {
+      if (ra[j] != rb[j]) return ra[j] < rb[j];
+    }
+    return state.labels[a] < state.labels[b];
+  });
+  return order;
+}
+
+// --- model cache --------------------------------------------------------------------------
+
+// Decoded models keyed by blob size, trailer checksum and the first and last bytes. The
+// trailer is the FNV-1a checksum of the content, verified when the blob is first decoded, so
+// the key identifies a model without hashing megabytes on every call.
+struct CacheKey {
+  size_t size = 0;
+  uint8_t head[32] = {0};
+  uint8_t tail[32] = {0};
+  bool operator==(const CacheKey& o) const {
+    return size == o.size && std::memcmp(head, o.head, sizeof head) == 0 &&
+           std::memcmp(tail, o.tail, sizeof tail) == 0;
+  }
+};
+
+CacheKey KeyOf(const uint8_t* data, size_t size) {
+  CacheKey key;
+  key.size = size;
+  std::memcpy(key.head, data, std::min(size, sizeof key.head));
+  size_t tail = std::min(size, sizeof key.tail);
+  std::memcpy(key.tail, data + size - tail, tail);
+  return key;
+}
+
+std::list<std::pair<CacheKey, std::shared_ptr<const forest::Forest>>> model_cache;
+uint64_t model_decodes = 0;  // for tests: how often a blob was actually decoded
+
+std::shared_ptr<const forest::Forest> LoadModel(const uint8_t* data, size_t size) {
+  CacheKey key = KeyOf(data, size);
+  for (auto it = model_cache.begin(); it != model_cache.end(); ++it) {
+    if (it->first == key) {
+      model_cache.splice(model_cache.begin(), model_cache, it);  // most recent first
+      return it->second;
+    }
+  }
+  auto model = std::make_shared<const forest::Forest>(forest::Deserialize(data, size));
+  ++model_decodes;
+  if (model_cache_entries > 0) {
+    model_cache.emplace_front(key, model);
+    while (model_cache.size() > static_cast<size_t>(model_cache_entries)) model_cache.pop_back();
+  }
+  return model;
+}
+
+}  // namespace
+}  // namespace ltv::pg
+
+using namespace ltv::pg;
+using ltv::Error;
+using ltv::ErrorKind;
+
+// transfn(state, features float8[], label int, params jsonb)
+extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
+  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_transfn");
+  auto* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
+  if (PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("ltv.rf_train: features must not be NULL")));
+  if (PG_ARGISNULL(2))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("ltv.rf_train: label must not be NULL")));
+  ArrayType* features = PG_GETARG_ARRAYTYPE_P(1);
+  int32 label = PG_GETARG_INT32(2);
+  char* params = nullptr;
+  if (!state)
+    params = PG_ARGISNULL(3) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(3)->root, 0);
+  LTV_GUARDED({
+    if (!state) {
+      ltv::forest::ParseForestParams(std::string(params));  // report bad parameters at once
+      state = NewTrainState(context);
+      state->params_json = params;
+    }
+    AppendRow(*state, ToDoubleVector(features, "ltv.rf_train: features"), label);
+    return PointerGetDatum(state);
+  });
+}
+
+extern "C" Datum ltv_rf_train_combinefn(PG_FUNCTION_ARGS) {
+  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_combinefn");
+  auto* left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
+  auto* right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(1));
+  if (!right) PG_RETURN_POINTER(left);
+  LTV_GUARDED({
+    if (!left) {
+      left = NewTrainState(context);
+      left->params_json = right->params_json;
+    }
+    if (left->n_features && right->n_features && left->n_features != right->n_features)
+      throw Error(ErrorKind::kInvalidParameter, "ltv.rf_train: rows have different feature counts");
+    if (!left->n_features) left->n_features = right->n_features;
+    CheckRowLimit(left->n_rows() + right->n_rows());
+    left->values.insert(left->values.end(), right->values.begin(), right->values.end());
+    left->labels.insert(left->labels.end(), right->labels.begin(), right->labels.end());
+    return PointerGetDatum(left);
+  });
+}
+
+// Serialized partial state: u32 params length, params, u64 n_features, u64 n_rows,
+// values (f64), labels (i32). Only ever read back by the deserialize function of the same
+// build, within one query.
+extern "C" Datum ltv_rf_train_serialfn(PG_FUNCTION_ARGS) {
+  auto* state = reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
+  LTV_GUARDED({
+    std::vector<uint8_t> out;
+    auto put = [&](const void* p, size_t n) {
+      const uint8_t* b = static_cast<const uint8_t*>(p);
+      out.insert(out.end(), b, b + n);
+    };
+    uint32_t params_len = static_cast<uint32_t>(state->params_json.size());
+    uint64_t n_features = state->n_features, n_rows = state->n_rows();
+    put(&params_len, sizeof params_len);
+    put(state->params_json.data(), params_len);
+    put(&n_features, sizeof n_features);
+    put(&n_rows, sizeof n_rows);
+    put(state->values.data(), state->values.size() * sizeof(double));
+    put(state->labels.data(), state->labels.size() * sizeof(int32_t));
+    return PointerGetDatum(MakeBytea(out.data(), out.size()));
+  });
+}
+
+extern "C" Datum ltv_rf_train_deserialfn(PG_FUNCTION_ARGS) {
+  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_deserialfn");
+  bytea* bytes = PG_GETARG_BYTEA_PP(0);
+  LTV_GUARDED({
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(VARDATA_ANY(bytes));
+    size_t left = VARSIZE_ANY_EXHDR(bytes);
+    auto take = [&](void* dst, size_t n) {
+      if (n > left) throw Error(ErrorKind::kDataCorrupted, "ltv.rf_train: corrupt partial state");
+      std::memcpy(dst, p, n);
+      p += n;
+      left -= n;
+    };
+    uint32_t params_len = 0;
+    uint64_t n_features = 0, n_rows = 0;
+    take(&params_len, sizeof params_len);
+    if (params_len > left) throw Error(ErrorKind::kDataCorrupted, "ltv.rf_train: corrupt partial state");
+    std::string params(reinterpret_cast<const char*>(p), params_len);
+    p += params_len;
+    left -= params_len;
+    take(&n_features, sizeof n_features);
+    take(&n_rows, sizeof n_rows);
+    if (n_features > (1u << 20) || n_rows > left ||
+        n_rows * (n_features * sizeof(double) + sizeof(int32_t)) != left)
+      throw Error(ErrorKind::kDataCorrupted, "ltv.rf_train: corrupt partial state");
+    TrainState* state = NewTrainState(context);
+    state->params_json = std::move(params);
+    state->n_features = n_features;
+    state->values.resize(n_rows * n_features);
+    state->labels.resize(n_rows);
+    take(state->values.data(), state->values.size() * sizeof(double));
+    take(state->labels.data(), state->labels.size() * sizeof(int32_t));
+    return PointerGetDatum(state);
+  });
+}
+
+extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ltv.rf_train: no training rows"),
+                    errhint("The query feeding ltv.rf_train returned no rows.")));
+  auto* state = reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
+  LTV_GUARDED({
+    ltv::forest::ForestParams params = ltv::forest::ParseForestParams(state->params_json);
+    ltv::forest::TrainingLimits limits;
+    limits.max_rows = static_cast<size_t>(max_training_rows);
+    ltv::forest::TrainingSet set(state->n_features, limits);
+    for (size_t i : CanonicalOrder(*state))
+      set.AddRow(state->values.data() + i * state->n_features, state->labels[i]);
+    // The rows are in the set now; free the aggregate's copy before training.
+    std::vector<double>().swap(state->values);
+    ltv::CancelCheck cancel = MakeCancelCheck();
+    ltv::forest::Forest model = ltv::forest::Train(set, params, cancel);
+    std::vector<uint8_t> blob = ltv::forest::Serialize(model);
+    return PointerGetDatum(MakeBytea(blob.data(), blob.size()));
+  });
+}
+
+namespace {
+
+struct PredictArgs {
+  bytea* model;
+  ArrayType* features;
+};
+
+// NULL model or features give NULL, as for any strict function.
+bool FetchPredictArgs(FunctionCallInfo fcinfo, PredictArgs& args) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) return false;
+  args.model = PG_GETARG_BYTEA_PP(0);
+  args.features = PG_GETARG_ARRAYTYPE_P(1);
+  return true;
+}
+
+std::shared_ptr<const ltv::forest::Forest> ModelOf(const PredictArgs& args) {
+  return LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(args.model)),
+                   VARSIZE_ANY_EXHDR(args.model));
+}
+
+}  // namespace
+
+extern "C" Datum ltv_rf_predict(PG_FUNCTION_ARGS) {
+  PredictArgs args;
+  if (!FetchPredictArgs(fcinfo, args)) PG_RETURN_NULL();
+  LTV_GUARDED({
+    auto model = ModelOf(args);
+    std::vector<double> row = ToDoubleVector(args.features, "features");
+    return Int32GetDatum(model->Predict(row.data(), row.size()));
+  });
+}
+
+extern "C" Datum ltv_rf_predict_proba(PG_FUNCTION_ARGS) {
+  PredictArgs args;
+  if (!FetchPredictArgs(fcinfo, args)) PG_RETURN_NULL();
+  LTV_GUARDED({
+    auto model = ModelOf(args);
+    std::vector<double> row = ToDoubleVector(args.features, "features");
+    std::vector<double> proba(static_cast<size_t>(model->n_classes()));
+    model->PredictProba(row.data(), row.size(), proba.data());
+    return PointerGetDatum(MakeDoubleArray(proba.data(), proba.size()));
+  });
+}
+
+extern "C" Datum ltv_rf_info(PG_FUNCTION_ARGS) {
+  bytea* blob = PG_GETARG_BYTEA_PP(0);
+  char* info = nullptr;
+  ltv::pg::Guarded([&]() -> int {
+    auto model = LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(blob)),
+                           VARSIZE_ANY_EXHDR(blob));
+    ltv::json::Value value = ltv::forest::Info(*model);
+    value.Set("model_bytes", static_cast<int64_t>(VARSIZE_ANY_EXHDR(blob)));
+    value.Set("backend_decodes", static_cast<int64_t>(model_decodes));
+    std::string text = value.Dump();
+    info = static_cast<char*>(PgCall([&] { return palloc(text.size() + 1); }));
+    std::memcpy(info, text.c_str(), text.size() + 1);
+    return 0;
+  });
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(info)));
+}

@@ -1,0 +1,71 @@
+-- Stage 5-7: random forest training into bytea, prediction, model info.
+
+CREATE FUNCTION ltv._rf_train_transfn(internal, double precision[], integer, jsonb)
+RETURNS internal AS 'MODULE_PATHNAME', 'ltv_rf_train_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION ltv._rf_train_combinefn(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'ltv_rf_train_combinefn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION ltv._rf_train_serialfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'ltv_rf_train_serialfn' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION ltv._rf_train_deserialfn(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'ltv_rf_train_deserialfn' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION ltv._rf_train_finalfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'ltv_rf_train_finalfn' LANGUAGE C PARALLEL SAFE;
+
+CREATE AGGREGATE ltv.rf_train(features double precision[], label integer, params jsonb) (
+  SFUNC = ltv._rf_train_transfn,
+  STYPE = internal,
+  FINALFUNC = ltv._rf_train_finalfn,
+  COMBINEFUNC = ltv._rf_train_combinefn,
+  SERIALFUNC = ltv._rf_train_serialfn,
+  DESERIALFUNC = ltv._rf_train_deserialfn,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ltv.rf_train(double precision[], integer, jsonb) IS
+  'Trains a random forest classifier on (features, label) rows; returns the model as bytea. Labels are 0..n_classes-1. params: see docs/forest.md (n_trees, max_depth, min_samples_leaf, min_samples_split, max_features, class_weight, bootstrap, sample_fraction, max_bins, seed, threads, decision, feature_names, n_classes).';
+
+CREATE FUNCTION ltv.rf_predict(model bytea, features double precision[]) RETURNS integer
+AS 'MODULE_PATHNAME', 'ltv_rf_predict' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.rf_predict(bytea, double precision[]) IS
+  'Predicted class of one feature row under the model''s decision rule (argmax, or the OOB-tuned rule when trained with "decision": "tuned")';
+
+CREATE FUNCTION ltv.rf_predict_proba(model bytea, features double precision[]) RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'ltv_rf_predict_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.rf_predict_proba(bytea, double precision[]) IS
+  'Class probabilities of one feature row (mean of the trees'' leaf distributions)';
+
+CREATE FUNCTION ltv.rf_info(model bytea) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_rf_info' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.rf_info(bytea) IS
+  'Parameters, feature names, tree and depth statistics, out-of-bag scores and feature importances of a model';
+
+-- Predictions for every customer of a dataset as of a time (default: the dataset's last
+-- purchase), from a model trained on ltv.feature_vector rows with labels 0..3 = low..vip.
+CREATE FUNCTION ltv.predict(model bytea, dataset_id bigint, as_of timestamp DEFAULT NULL)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, p_low double precision,
+               p_medium double precision, p_high double precision, p_vip double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_as_of timestamp := as_of;
+BEGIN
+  IF v_as_of IS NULL THEN
+    SELECT d.last_purchase + interval '1 second' INTO v_as_of FROM ltv.datasets d WHERE d.dataset_id = predict.dataset_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'dataset % does not exist', predict.dataset_id USING ERRCODE = 'P0002';
+    END IF;
+  END IF;
+  RETURN QUERY
+  SELECT s.customer_id,
+         (enum_range(NULL::ltv.bucket))[ltv.rf_predict(model, s.v) + 1],
+         s.p[1], s.p[2], s.p[3], s.p[4]
+    FROM (SELECT f.customer_id, f.v, ltv.rf_predict_proba(model, f.v) AS p
+            FROM (SELECT t.customer_id,
+                         ltv.feature_vector(ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_as_of)) AS v
+                    FROM ltv.transactions t
+                   WHERE t.dataset_id = predict.dataset_id AND t.invoice_time < v_as_of
+                   GROUP BY t.customer_id) f) s;
+END
+$$;
+COMMENT ON FUNCTION ltv.predict(bytea, bigint, timestamp) IS
+  'Predicted bucket and class probabilities of every customer of a dataset with a transaction before as_of (default: just after the last purchase)';
