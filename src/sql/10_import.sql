@@ -91,3 +91,11 @@ END
 $$;
 COMMENT ON FUNCTION ltv.delete_dataset(bigint) IS
   'Deletes a dataset with its transactions, rejected rows and everything computed from it. Returns false if it did not exist.';
+
+CREATE FUNCTION ltv.generate_dataset(name text, customers integer, seed integer DEFAULT 1,
+                                     options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ltv_generate_dataset'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ltv.generate_dataset(text, integer, integer, jsonb) IS
+  'Writes a realistic synthetic dataset (heterogeneous customers, churn, Christmas peak, returns, missing customer ids) and returns its id; deterministic for a seed. Options: see docs/generator.md; "replace": true replaces a dataset of the same name.';
