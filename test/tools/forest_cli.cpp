@@ -83,7 +83,8 @@ void WriteCsv(const std::string& path, const SyntheticData& d) {
   for (size_t j = 0; j < d.n_features; ++j) std::fprintf(f, "f%zu,", j);
   std::fprintf(f, "label\n");
   for (size_t r = 0; r < d.n_rows; ++r) {
-    for (size_t j = 0; j < d.n_features; ++j) std::fprintf(f, "%.17g,", d.values[r * d.n_features + j]);
+    for (size_t j = 0; j < d.n_features; ++j)
+      std::fprintf(f, "%.17g,", d.values[r * d.n_features + j]);
     std::fprintf(f, "%d\n", d.labels[r]);
   }
   std::fclose(f);
@@ -92,12 +93,14 @@ void WriteCsv(const std::string& path, const SyntheticData& d) {
 std::vector<uint8_t> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
 }
 
 void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 Forest TrainOn(const Table& t, const std::string& params_json) {
@@ -153,7 +156,8 @@ int Bench(const std::string& train_path, const std::string& test_path, const std
       "\"oob_macro_f1_tuned\": %.5f, \"model_bytes\": %zu, \"threads\": %d}\n",
       Median(train_times), predict_s, static_cast<double>(test.n_rows()) / predict_s, MacroF1(cm),
       Accuracy(cm), MacroF1(cm_tuned), forest.summary().oob_macro_f1,
-      forest.summary().oob_macro_f1_tuned, Serialize(forest).size(), forest.params().ResolveThreads());
+      forest.summary().oob_macro_f1_tuned, Serialize(forest).size(),
+      forest.params().ResolveThreads());
   return 0;
 }
 
@@ -175,7 +179,8 @@ int Corpus(const std::string& dir) {
     const SyntheticData d = MakeSynthetic(s.rows, s.features, s.features, s.classes, 7 + i);
     TrainingSet set(d.n_features);
     set.AddRows(d.values.data(), d.labels.data(), d.n_rows);
-    const Forest forest = Train(set, ParseForestParams(std::string(s.params)), ltv::CancelCheck::None());
+    const Forest forest =
+        Train(set, ParseForestParams(std::string(s.params)), ltv::CancelCheck::None());
     WriteFile(dir + "/model_" + std::to_string(i++) + ".bin", Serialize(forest));
   }
   return 0;
@@ -188,8 +193,9 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     const std::string cmd = args.empty() ? "" : args[0];
     if (cmd == "generate" && args.size() == 7) {
-      const SyntheticData d = MakeSynthetic(std::stoul(args[1]), std::stoul(args[2]), std::stoul(args[3]),
-                                            std::stoi(args[4]), std::stoull(args[5]));
+      const SyntheticData d =
+          MakeSynthetic(std::stoul(args[1]), std::stoul(args[2]), std::stoul(args[3]),
+                        std::stoi(args[4]), std::stoull(args[5]));
       WriteCsv(args[6], d);
       return 0;
     }
@@ -204,8 +210,8 @@ int main(int argc, char** argv) {
       const std::vector<uint8_t> blob = ReadFile(args[1]);
       const Forest forest = Deserialize(blob.data(), blob.size());
       const Table test = ReadCsv(args[2]);
-      const std::vector<int> pred =
-          forest.PredictBatch(test.values.data(), test.n_rows(), test.n_features(), forest.params().decision);
+      const std::vector<int> pred = forest.PredictBatch(
+          test.values.data(), test.n_rows(), test.n_features(), forest.params().decision);
       const ConfusionMatrix cm(test.labels.data(), pred.data(), pred.size(), forest.n_classes());
       std::printf("{\"macro_f1\": %.5f, \"accuracy\": %.5f}\n", MacroF1(cm), Accuracy(cm));
       return 0;

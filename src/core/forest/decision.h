@@ -21,7 +21,7 @@ int WeightedArgmaxClass(const double* proba, const double* weights, int n_classe
 struct TunedDecision {
   std::vector<double> weights;  // one per class; class 0 stays 1 (only ratios matter)
   double macro_f1_argmax = 0;
-  double macro_f1_tuned = 0;    // >= macro_f1_argmax: all-ones is where the search starts
+  double macro_f1_tuned = 0;  // >= macro_f1_argmax: all-ones is where the search starts
 };
 
 // Deterministic coordinate search: weights of classes 1.. move over the grid 2^(k/4),

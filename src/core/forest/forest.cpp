@@ -27,14 +27,14 @@ Forest::Forest(ForestParams params, std::vector<std::string> feature_names, int 
 
 void Forest::CheckRow(const double* row, size_t n_features, size_t row_number) const {
   if (n_features != feature_names_.size())
-    throw Error(ErrorKind::kInvalidInput,
-                "the model expects " + std::to_string(feature_names_.size()) +
-                    " features, got " + std::to_string(n_features));
+    throw Error(ErrorKind::kInvalidInput, "the model expects " +
+                                              std::to_string(feature_names_.size()) +
+                                              " features, got " + std::to_string(n_features));
   for (size_t f = 0; f < n_features; ++f) {
     if (std::isnan(row[f]))
       throw Error(ErrorKind::kInvalidInput,
-                  "row " + std::to_string(row_number) + ", feature " + std::to_string(f) +
-                      " (\"" + feature_names_[f] + "\") is NaN",
+                  "row " + std::to_string(row_number) + ", feature " + std::to_string(f) + " (\"" +
+                      feature_names_[f] + "\") is NaN",
                   {}, "Fill missing values the same way as for training.");
   }
 }
@@ -66,7 +66,8 @@ void Forest::PredictProba(const double* row, size_t n_features, double* out) con
 }
 
 int Forest::Decide(const double* proba, DecisionRule rule) const {
-  if (rule == DecisionRule::kTuned && summary_.tuned_weights.size() == static_cast<size_t>(n_classes_))
+  if (rule == DecisionRule::kTuned &&
+      summary_.tuned_weights.size() == static_cast<size_t>(n_classes_))
     return WeightedArgmaxClass(proba, summary_.tuned_weights.data(), n_classes_);
   return ArgmaxClass(proba, n_classes_);
 }
@@ -121,9 +122,9 @@ Forest Merge(const std::vector<const Forest*>& forests) {
   size_t total_trees = 0;
   for (const Forest* f : forests) total_trees += f->trees().size();
   if (total_trees > 10000)
-    throw Error(ErrorKind::kLimitExceeded,
-                "the merged forest would have " + std::to_string(total_trees) +
-                    " trees; at most 10000 are allowed");
+    throw Error(ErrorKind::kLimitExceeded, "the merged forest would have " +
+                                               std::to_string(total_trees) +
+                                               " trees; at most 10000 are allowed");
   for (size_t i = 0; i < forests.size(); ++i) {
     const Forest& f = *forests[i];
     if (f.n_features() != first.n_features() || f.n_classes() != first.n_classes() ||
@@ -132,10 +133,13 @@ Forest Merge(const std::vector<const Forest*>& forests) {
                   "forest " + std::to_string(i) +
                       " has different features or classes than forest 0 and cannot be merged");
     summary.n_rows += f.summary().n_rows;
-    for (int c = 0; c < first.n_classes() && c < static_cast<int>(f.summary().class_counts.size()); ++c)
+    for (int c = 0; c < first.n_classes() && c < static_cast<int>(f.summary().class_counts.size());
+         ++c)
       summary.class_counts[c] += f.summary().class_counts[c];
     const double share = static_cast<double>(f.trees().size()) / static_cast<double>(total_trees);
-    for (int j = 0; j < first.n_features() && j < static_cast<int>(f.summary().impurity_importance.size()); ++j)
+    for (int j = 0;
+         j < first.n_features() && j < static_cast<int>(f.summary().impurity_importance.size());
+         ++j)
       summary.impurity_importance[j] += share * f.summary().impurity_importance[j];
     trees.insert(trees.end(), f.trees().begin(), f.trees().end());
   }

@@ -47,23 +47,23 @@ std::vector<double> MeanDrops(size_t n_features, size_t n_rows, double baseline,
 
 std::vector<double> PermutationImportance(const Forest& forest, const double* rows,
                                           const int* labels, size_t n_rows, size_t n_features,
-                                          const PermutationOptions& options,
-                                          CancelCheck& cancel) {
+                                          const PermutationOptions& options, CancelCheck& cancel) {
   if (n_rows == 0) throw Error(ErrorKind::kInvalidInput, "permutation importance needs rows");
   const int n_classes = forest.n_classes();
-  const std::vector<int> base_pred = forest.PredictBatch(rows, n_rows, n_features, DecisionRule::kArgmax);
+  const std::vector<int> base_pred =
+      forest.PredictBatch(rows, n_rows, n_features, DecisionRule::kArgmax);
   const double baseline = MacroF1(ConfusionMatrix(labels, base_pred.data(), n_rows, n_classes));
-  return MeanDrops(n_features, n_rows, baseline, options, cancel,
-                   [&](size_t feature, const std::vector<uint32_t>& order,
-                       const std::atomic<bool>& stop) {
-                     std::vector<double> copy(rows, rows + n_rows * n_features);
-                     for (size_t r = 0; r < n_rows; ++r)
-                       copy[r * n_features + feature] = rows[order[r] * n_features + feature];
-                     if (stop.load()) throw Interrupted();
-                     const std::vector<int> pred = forest.PredictBatch(
-                         copy.data(), n_rows, n_features, DecisionRule::kArgmax);
-                     return MacroF1(ConfusionMatrix(labels, pred.data(), n_rows, n_classes));
-                   });
+  return MeanDrops(
+      n_features, n_rows, baseline, options, cancel,
+      [&](size_t feature, const std::vector<uint32_t>& order, const std::atomic<bool>& stop) {
+        std::vector<double> copy(rows, rows + n_rows * n_features);
+        for (size_t r = 0; r < n_rows; ++r)
+          copy[r * n_features + feature] = rows[order[r] * n_features + feature];
+        if (stop.load()) throw Interrupted();
+        const std::vector<int> pred =
+            forest.PredictBatch(copy.data(), n_rows, n_features, DecisionRule::kArgmax);
+        return MacroF1(ConfusionMatrix(labels, pred.data(), n_rows, n_classes));
+      });
 }
 
 std::vector<double> OobPermutationImportance(const Forest& forest, const TrainingSet& set,
@@ -82,7 +82,8 @@ std::vector<double> OobPermutationImportance(const Forest& forest, const Trainin
     if (diag.oob_tree_counts[r] > 0)
       base.Add(set.labels()[r], ArgmaxClass(diag.oob_proba.data() + r * n_classes, n_classes));
   if (base.total() == 0)
-    throw Error(ErrorKind::kInvalidInput, "no row was out of bag: train with bootstrap or a sample_fraction below 1");
+    throw Error(ErrorKind::kInvalidInput,
+                "no row was out of bag: train with bootstrap or a sample_fraction below 1");
   const auto& trees = forest.trees();
   return MeanDrops(
       n_features, n_rows, MacroF1(base), options, cancel,

@@ -9,7 +9,8 @@
 namespace ltv::forest {
 
 ConfusionMatrix::ConfusionMatrix(int n_classes) : n_classes_(n_classes) {
-  if (n_classes < 1) throw Error(ErrorKind::kInvalidParameter, "a confusion matrix needs at least one class");
+  if (n_classes < 1)
+    throw Error(ErrorKind::kInvalidParameter, "a confusion matrix needs at least one class");
   counts_.assign(static_cast<size_t>(n_classes) * n_classes, 0);
 }
 
@@ -20,10 +21,10 @@ ConfusionMatrix::ConfusionMatrix(const int* truth, const int* predicted, size_t 
 
 void ConfusionMatrix::Add(int truth, int predicted) {
   if (truth < 0 || truth >= n_classes_ || predicted < 0 || predicted >= n_classes_)
-    throw Error(ErrorKind::kInvalidInput,
-                "class label out of range: truth " + std::to_string(truth) + ", prediction " +
-                    std::to_string(predicted) + " (classes are 0.." +
-                    std::to_string(n_classes_ - 1) + ")");
+    throw Error(ErrorKind::kInvalidInput, "class label out of range: truth " +
+                                              std::to_string(truth) + ", prediction " +
+                                              std::to_string(predicted) + " (classes are 0.." +
+                                              std::to_string(n_classes_ - 1) + ")");
   ++counts_[static_cast<size_t>(truth) * n_classes_ + predicted];
   ++total_;
 }
@@ -86,7 +87,8 @@ double LogLoss(const int* truth, const double* proba, size_t n, int n_classes) {
     double row_sum = 0;
     for (int c = 0; c < n_classes; ++c) {
       if (!std::isfinite(row[c]))
-        throw Error(ErrorKind::kInvalidInput, "probability of row " + std::to_string(i) + " is not finite");
+        throw Error(ErrorKind::kInvalidInput,
+                    "probability of row " + std::to_string(i) + " is not finite");
       row_sum += std::clamp(row[c], kLogLossEpsilon, 1 - kLogLossEpsilon);
     }
     const double p = std::clamp(row[y], kLogLossEpsilon, 1 - kLogLossEpsilon) / row_sum;

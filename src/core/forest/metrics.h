@@ -29,7 +29,7 @@ class ConfusionMatrix {
     return counts_[static_cast<size_t>(truth) * n_classes_ + predicted];
   }
   int64_t total() const { return total_; }
-  int64_t support(int truth) const;          // rows whose truth is `truth`
+  int64_t support(int truth) const;  // rows whose truth is `truth`
   int64_t predicted_count(int predicted) const;
 
  private:

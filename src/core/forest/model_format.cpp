@@ -114,8 +114,10 @@ void WriteSummary(Writer& w, const Forest& forest) {
   w.F64(s.oob_log_loss);
   const size_t n_classes = forest.n_classes();
   for (size_t c = 0; c < n_classes; ++c) w.U64(c < s.class_counts.size() ? s.class_counts[c] : 0);
-  for (size_t c = 0; c < n_classes; ++c) w.F64(c < s.class_weights.size() ? s.class_weights[c] : 1.0);
-  for (size_t c = 0; c < n_classes; ++c) w.F64(c < s.tuned_weights.size() ? s.tuned_weights[c] : 1.0);
+  for (size_t c = 0; c < n_classes; ++c)
+    w.F64(c < s.class_weights.size() ? s.class_weights[c] : 1.0);
+  for (size_t c = 0; c < n_classes; ++c)
+    w.F64(c < s.tuned_weights.size() ? s.tuned_weights[c] : 1.0);
   for (size_t f = 0; f < static_cast<size_t>(forest.n_features()); ++f)
     w.F64(f < s.impurity_importance.size() ? s.impurity_importance[f] : 0.0);
 }
@@ -176,8 +178,8 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
   const uint32_t n_leaves = r.U32("leaf count");
   if (n_nodes == 0) Corrupt(where + " has no nodes");
   if (uint64_t{n_nodes} != 2 * uint64_t{n_leaves} - 1)
-    Corrupt(where + " has " + std::to_string(n_nodes) + " nodes and " +
-            std::to_string(n_leaves) + " leaves; a binary tree has one node less than twice its leaves");
+    Corrupt(where + " has " + std::to_string(n_nodes) + " nodes and " + std::to_string(n_leaves) +
+            " leaves; a binary tree has one node less than twice its leaves");
   const uint64_t node_bytes = uint64_t{n_nodes} * 16;
   const uint64_t leaf_bytes = uint64_t{n_leaves} * n_classes * 8;
   r.Need(node_bytes + leaf_bytes, (where + " nodes and leaves").c_str());
@@ -192,8 +194,8 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
     const double threshold = ReadDouble(p);
     const int32_t feature = static_cast<int32_t>(uint32_t{p[8]} | uint32_t{p[9]} << 8 |
                                                  uint32_t{p[10]} << 16 | uint32_t{p[11]} << 24);
-    const uint32_t index = uint32_t{p[12]} | uint32_t{p[13]} << 8 | uint32_t{p[14]} << 16 |
-                           uint32_t{p[15]} << 24;
+    const uint32_t index =
+        uint32_t{p[12]} | uint32_t{p[13]} << 8 | uint32_t{p[14]} << 16 | uint32_t{p[15]} << 24;
     const std::string node_where = "node " + std::to_string(i) + " of " + where;
     if (feature == -1) {
       if (index >= n_leaves)
@@ -204,8 +206,8 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
       continue;
     }
     if (feature < 0 || static_cast<uint32_t>(feature) >= n_features)
-      Corrupt(node_where + " splits on feature " + std::to_string(feature) +
-              " (the model has " + std::to_string(n_features) + " features)");
+      Corrupt(node_where + " splits on feature " + std::to_string(feature) + " (the model has " +
+              std::to_string(n_features) + " features)");
     if (!std::isfinite(threshold)) Corrupt(node_where + " has a non-finite threshold");
     // Children after their parent and each node with one parent: together this rules out
     // cycles and shared subtrees, so every walk from the root ends at a leaf.
@@ -310,11 +312,13 @@ Forest Deserialize(const uint8_t* data, size_t size) {
   r.Need(uint64_t{n_features} * 4, "feature names");
   std::vector<std::string> names;
   names.reserve(n_features);
-  for (uint32_t f = 0; f < n_features; ++f) names.push_back(r.String("feature name", kMaxNameBytes));
+  for (uint32_t f = 0; f < n_features; ++f)
+    names.push_back(r.String("feature name", kMaxNameBytes));
 
   const uint32_t n_classes = r.U32("class count");
   if (n_classes == 0 || n_classes > static_cast<uint32_t>(kMaxClasses))
-    Corrupt("class count " + std::to_string(n_classes) + " is not in 1.." + std::to_string(kMaxClasses));
+    Corrupt("class count " + std::to_string(n_classes) + " is not in 1.." +
+            std::to_string(kMaxClasses));
 
   const std::string params_text = r.String("parameters", kMaxNameBytes);
   ForestParams params;

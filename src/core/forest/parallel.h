@@ -15,8 +15,8 @@ namespace ltv::forest {
 // cancel.Check() about every 20 ms. The first exception (from Check() or from a task) stops
 // the remaining work, and is rethrown here once every worker has finished.
 // Results must be written to per-index slots: which worker runs which index varies.
-void ParallelFor(size_t n_tasks, int threads, CancelCheck& cancel,
-                 const std::function<void(size_t index, int worker,
-                                          const std::atomic<bool>& stop)>& task);
+void ParallelFor(
+    size_t n_tasks, int threads, CancelCheck& cancel,
+    const std::function<void(size_t index, int worker, const std::atomic<bool>& stop)>& task);
 
 }  // namespace ltv::forest

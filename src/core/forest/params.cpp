@@ -12,8 +12,7 @@ namespace {
 const char* const kWhat = "forest parameter";
 
 [[noreturn]] void Bad(const std::string& key, const std::string& problem) {
-  throw Error(ErrorKind::kInvalidParameter,
-              std::string(kWhat) + " \"" + key + "\" " + problem);
+  throw Error(ErrorKind::kInvalidParameter, std::string(kWhat) + " \"" + key + "\" " + problem);
 }
 
 void ReadMaxFeatures(const json::Value* v, ForestParams& p) {
@@ -27,13 +26,16 @@ void ReadMaxFeatures(const json::Value* v, ForestParams& p) {
     } else if (s == "all") {
       p.max_features = MaxFeatures::kAll;
     } else {
-      Bad("max_features", "must be \"sqrt\", \"log2\", \"all\", an integer >= 1 or a fraction "
-                          "in (0, 1], got \"" + s + "\"");
+      Bad("max_features",
+          "must be \"sqrt\", \"log2\", \"all\", an integer >= 1 or a fraction "
+          "in (0, 1], got \"" +
+              s + "\"");
     }
     return;
   }
   if (!v->is_number() || !std::isfinite(v->as_number()))
-    Bad("max_features", "must be \"sqrt\", \"log2\", \"all\", an integer >= 1 or a fraction in (0, 1]");
+    Bad("max_features",
+        "must be \"sqrt\", \"log2\", \"all\", an integer >= 1 or a fraction in (0, 1]");
   const double d = v->as_number();
   if (d > 0 && d < 1) {
     p.max_features = MaxFeatures::kFraction;
@@ -56,8 +58,8 @@ void ReadClassWeight(const json::Value* v, ForestParams& p) {
     } else if (v->as_string() == "balanced") {
       p.class_weight = ClassWeightMode::kBalanced;
     } else {
-      Bad("class_weight", "must be \"none\", \"balanced\" or an array of weights, got \"" +
-                              v->as_string() + "\"");
+      Bad("class_weight",
+          "must be \"none\", \"balanced\" or an array of weights, got \"" + v->as_string() + "\"");
     }
     return;
   }
@@ -80,7 +82,8 @@ void ReadFeatureNames(const json::Value* v, ForestParams& p) {
   p.feature_names.clear();
   for (size_t i = 0; i < v->as_array().size(); ++i) {
     const json::Value& name = v->as_array()[i];
-    if (!name.is_string()) Bad("feature_names", "element " + std::to_string(i) + " must be a string");
+    if (!name.is_string())
+      Bad("feature_names", "element " + std::to_string(i) + " must be a string");
     p.feature_names.push_back(name.as_string());
   }
 }
@@ -90,11 +93,21 @@ void ReadFeatureNames(const json::Value* v, ForestParams& p) {
 int ForestParams::ResolveMtry(int n_features) const {
   int m = 1;
   switch (max_features) {
-    case MaxFeatures::kSqrt: m = static_cast<int>(std::floor(std::sqrt(static_cast<double>(n_features)))); break;
-    case MaxFeatures::kLog2: m = static_cast<int>(std::floor(std::log2(static_cast<double>(n_features)))); break;
-    case MaxFeatures::kAll: m = n_features; break;
-    case MaxFeatures::kCount: m = max_features_count; break;
-    case MaxFeatures::kFraction: m = static_cast<int>(std::floor(max_features_fraction * n_features)); break;
+    case MaxFeatures::kSqrt:
+      m = static_cast<int>(std::floor(std::sqrt(static_cast<double>(n_features))));
+      break;
+    case MaxFeatures::kLog2:
+      m = static_cast<int>(std::floor(std::log2(static_cast<double>(n_features))));
+      break;
+    case MaxFeatures::kAll:
+      m = n_features;
+      break;
+    case MaxFeatures::kCount:
+      m = max_features_count;
+      break;
+    case MaxFeatures::kFraction:
+      m = static_cast<int>(std::floor(max_features_fraction * n_features));
+      break;
   }
   return std::clamp(m, 1, std::max(1, n_features));
 }
@@ -110,8 +123,10 @@ ForestParams ParseForestParams(const json::Value& params) {
   ForestParams p;
   p.n_trees = static_cast<int>(r.Integer("n_trees", p.n_trees, 1, 10000));
   p.max_depth = static_cast<int>(r.Integer("max_depth", p.max_depth, 0, 1000));
-  p.min_samples_leaf = static_cast<int>(r.Integer("min_samples_leaf", p.min_samples_leaf, 1, 1000000000));
-  p.min_samples_split = static_cast<int>(r.Integer("min_samples_split", p.min_samples_split, 2, 1000000000));
+  p.min_samples_leaf =
+      static_cast<int>(r.Integer("min_samples_leaf", p.min_samples_leaf, 1, 1000000000));
+  p.min_samples_split =
+      static_cast<int>(r.Integer("min_samples_split", p.min_samples_split, 2, 1000000000));
   ReadMaxFeatures(r.Raw("max_features"), p);
   ReadClassWeight(r.Raw("class_weight"), p);
   p.bootstrap = r.Bool("bootstrap", p.bootstrap);
@@ -140,7 +155,8 @@ ForestParams ParseForestParams(const json::Value& params) {
 }
 
 ForestParams ParseForestParams(const std::string& json_text) {
-  if (json_text.find_first_not_of(" \t\r\n") == std::string::npos) return ParseForestParams(json::Value());
+  if (json_text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return ParseForestParams(json::Value());
   return ParseForestParams(json::Parse(json_text));
 }
 
@@ -151,11 +167,21 @@ json::Value ToJson(const ForestParams& p) {
   v.Set("min_samples_leaf", p.min_samples_leaf);
   v.Set("min_samples_split", p.min_samples_split);
   switch (p.max_features) {
-    case MaxFeatures::kSqrt: v.Set("max_features", "sqrt"); break;
-    case MaxFeatures::kLog2: v.Set("max_features", "log2"); break;
-    case MaxFeatures::kAll: v.Set("max_features", "all"); break;
-    case MaxFeatures::kCount: v.Set("max_features", p.max_features_count); break;
-    case MaxFeatures::kFraction: v.Set("max_features", p.max_features_fraction); break;
+    case MaxFeatures::kSqrt:
+      v.Set("max_features", "sqrt");
+      break;
+    case MaxFeatures::kLog2:
+      v.Set("max_features", "log2");
+      break;
+    case MaxFeatures::kAll:
+      v.Set("max_features", "all");
+      break;
+    case MaxFeatures::kCount:
+      v.Set("max_features", p.max_features_count);
+      break;
+    case MaxFeatures::kFraction:
+      v.Set("max_features", p.max_features_fraction);
+      break;
   }
   if (p.class_weight == ClassWeightMode::kExplicit) {
     json::Value weights = json::Value::MakeArray();

@@ -45,8 +45,8 @@ struct ForestParams {
   int min_samples_leaf = 1;
   int min_samples_split = 2;
   MaxFeatures max_features = MaxFeatures::kSqrt;
-  int max_features_count = 0;         // for kCount
-  double max_features_fraction = 0;   // for kFraction
+  int max_features_count = 0;        // for kCount
+  double max_features_fraction = 0;  // for kFraction
   ClassWeightMode class_weight = ClassWeightMode::kNone;
   std::vector<double> class_weights;  // for kExplicit
   bool bootstrap = true;

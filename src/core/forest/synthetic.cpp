@@ -48,7 +48,8 @@ SyntheticData MakeSynthetic(size_t n_rows, size_t n_features, size_t n_informati
   }
   std::vector<size_t> order(n_rows);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return score[a] < score[b]; });
   std::vector<double> shares;
   if (n_classes == 4) {
     shares = {0.5, 0.3, 0.15, 0.05};

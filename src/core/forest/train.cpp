@@ -45,24 +45,22 @@ std::vector<std::string> ResolveFeatureNames(const ForestParams& params, size_t 
     return names;
   }
   if (params.feature_names.size() != n_features)
-    throw Error(ErrorKind::kInvalidParameter,
-                "forest parameter \"feature_names\" has " +
-                    std::to_string(params.feature_names.size()) +
-                    " names but the training set has " + std::to_string(n_features) +
-                    " features");
+    throw Error(ErrorKind::kInvalidParameter, "forest parameter \"feature_names\" has " +
+                                                  std::to_string(params.feature_names.size()) +
+                                                  " names but the training set has " +
+                                                  std::to_string(n_features) + " features");
   return params.feature_names;
 }
 
 std::vector<double> ResolveClassWeights(const ForestParams& params, int n_classes,
-                                        const std::vector<uint64_t>& class_counts,
-                                        size_t n_rows) {
+                                        const std::vector<uint64_t>& class_counts, size_t n_rows) {
   std::vector<double> weights(n_classes, 1.0);
   if (params.class_weight == ClassWeightMode::kExplicit) {
     if (static_cast<int>(params.class_weights.size()) != n_classes)
-      throw Error(ErrorKind::kInvalidParameter,
-                  "forest parameter \"class_weight\" has " +
-                      std::to_string(params.class_weights.size()) + " weights but there are " +
-                      std::to_string(n_classes) + " classes");
+      throw Error(ErrorKind::kInvalidParameter, "forest parameter \"class_weight\" has " +
+                                                    std::to_string(params.class_weights.size()) +
+                                                    " weights but there are " +
+                                                    std::to_string(n_classes) + " classes");
     weights = params.class_weights;
   } else if (params.class_weight == ClassWeightMode::kBalanced) {
     // scikit-learn: n_samples / (n_classes * bincount(y)), over the classes present.
@@ -80,7 +78,8 @@ std::vector<double> ResolveClassWeights(const ForestParams& params, int n_classe
 std::vector<double> ImpurityImportance(const std::vector<GrownTree>& grown, size_t n_features) {
   std::vector<double> total(n_features, 0.0);
   for (const GrownTree& g : grown) {
-    const double tree_sum = std::accumulate(g.impurity_decrease.begin(), g.impurity_decrease.end(), 0.0);
+    const double tree_sum =
+        std::accumulate(g.impurity_decrease.begin(), g.impurity_decrease.end(), 0.0);
     if (!(tree_sum > 0)) continue;
     for (size_t f = 0; f < n_features; ++f) total[f] += g.impurity_decrease[f] / tree_sum;
   }
@@ -160,7 +159,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
              TrainingDiagnostics* diagnostics) {
   cancel.Check();
   const size_t n = set.n_rows();
-  if (n == 0) throw Error(ErrorKind::kInvalidInput, "cannot train a forest on an empty training set");
+  if (n == 0)
+    throw Error(ErrorKind::kInvalidInput, "cannot train a forest on an empty training set");
   if (n > UINT32_MAX)
     throw Error(ErrorKind::kLimitExceeded, "a forest trains on at most 4294967295 rows");
   const int n_classes = params.n_classes > 0 ? params.n_classes : set.max_label() + 1;
@@ -197,7 +197,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   const uint64_t seed = static_cast<uint64_t>(params.seed);
   ParallelFor(n_trees, threads, cancel, [&](size_t t, int worker, const std::atomic<bool>& stop) {
     if (!builders[worker])
-      builders[worker] = std::make_unique<TreeBuilder>(binned, set.labels(), summary.class_weights, settings);
+      builders[worker] =
+          std::make_unique<TreeBuilder>(binned, set.labels(), summary.class_weights, settings);
     Rng rng(seed, t);
     const std::vector<uint32_t> counts = DrawRows(n, params, rng);
     std::vector<uint64_t>& bits = in_bag[t];

@@ -10,9 +10,9 @@ namespace ltv::forest {
 TrainingSet::TrainingSet(size_t n_features, TrainingLimits limits)
     : n_features_(n_features), limits_(limits) {
   if (n_features == 0 || n_features > 1000000)
-    throw Error(ErrorKind::kInvalidParameter,
-                "a training set needs between 1 and 1000000 features, got " +
-                    std::to_string(n_features));
+    throw Error(
+        ErrorKind::kInvalidParameter,
+        "a training set needs between 1 and 1000000 features, got " + std::to_string(n_features));
 }
 
 std::string TrainingSet::FeatureLabel(size_t feature) const {
@@ -25,8 +25,8 @@ void TrainingSet::AddRow(const double* features, int label) {
   const size_t row = labels_.size();
   if (limits_.max_rows > 0 && row + 1 > limits_.max_rows)
     throw Error(ErrorKind::kLimitExceeded,
-                "training set has more than " + std::to_string(limits_.max_rows) + " rows",
-                {}, "Train on a sample, or raise the row limit.");
+                "training set has more than " + std::to_string(limits_.max_rows) + " rows", {},
+                "Train on a sample, or raise the row limit.");
   const size_t bytes_after = (row + 1) * (n_features_ * sizeof(double) + sizeof(int));
   if (limits_.max_bytes > 0 && bytes_after > limits_.max_bytes)
     throw Error(ErrorKind::kLimitExceeded,
@@ -36,8 +36,8 @@ void TrainingSet::AddRow(const double* features, int label) {
   for (size_t f = 0; f < n_features_; ++f) {
     if (!std::isfinite(features[f]))
       throw Error(ErrorKind::kInvalidInput,
-                  "training row " + std::to_string(row) + ", feature " + FeatureLabel(f) +
-                      " is " + (std::isnan(features[f]) ? "NaN" : "infinite"),
+                  "training row " + std::to_string(row) + ", feature " + FeatureLabel(f) + " is " +
+                      (std::isnan(features[f]) ? "NaN" : "infinite"),
                   {}, "Replace missing values (e.g. with 0 or a sentinel) before training.");
   }
   if (label < 0 || label >= kMaxClasses)

@@ -30,8 +30,8 @@ struct Tree {
   int depth = 0;  // depth of the deepest leaf (0 for a single leaf)
 
   uint32_t AddNode() {
-    nodes.push_back({std::numeric_limits<double>::infinity(), 0,
-                     static_cast<uint32_t>(nodes.size())});
+    nodes.push_back(
+        {std::numeric_limits<double>::infinity(), 0, static_cast<uint32_t>(nodes.size())});
     leaf_number.push_back(0);
     return static_cast<uint32_t>(nodes.size() - 1);
   }

@@ -78,10 +78,10 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     for (int c = 0; c < n_classes; ++c) classes_present += total_sums_[c] > 0 ? 1 : 0;
 
     Split split;
-    const bool may_split =
-        n >= static_cast<size_t>(settings_.min_samples_split) &&
-        n >= 2 * static_cast<size_t>(settings_.min_samples_leaf) &&
-        (settings_.max_depth == 0 || work.depth < settings_.max_depth) && classes_present > 1;
+    const bool may_split = n >= static_cast<size_t>(settings_.min_samples_split) &&
+                           n >= 2 * static_cast<size_t>(settings_.min_samples_leaf) &&
+                           (settings_.max_depth == 0 || work.depth < settings_.max_depth) &&
+                           classes_present > 1;
     if (may_split) split = FindSplit(work.begin, work.end, 0, rng);
 
     if (!split.found) {
@@ -93,7 +93,8 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     const size_t middle = Partition(work.begin, work.end, split.feature, split.bin);
     const uint32_t left = tree.AddNode();
     tree.AddNode();
-    tree.MakeSplit(work.node, split.feature, data_.bins[split.feature].upper_edges[split.bin], left);
+    tree.MakeSplit(work.node, split.feature, data_.bins[split.feature].upper_edges[split.bin],
+                   left);
 
     // Weighted Gini decrease W*G - W_l*G_l - W_r*G_r, with W*G = W - sum(s_c^2)/W.
     double decrease = total_w - SumOfSquares(total_sums_.data(), n_classes) / total_w;
@@ -129,8 +130,8 @@ TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, double, Rng&
 }
 
 inline bool TreeBuilder::ConsiderSplit(const double* left, double left_w, size_t n_left,
-                                const double* total, double total_w, size_t n_total,
-                                Split& best, int feature, int bin) {
+                                       const double* total, double total_w, size_t n_total,
+                                       Split& best, int feature, int bin) {
   const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
   if (n_left < min_leaf) return true;
   if (n_total - n_left < min_leaf) return false;  // only gets worse further right
@@ -166,12 +167,14 @@ void TreeBuilder::EvaluateFeature(int feature, size_t begin, size_t end, Split& 
   const int n_classes = settings_.n_classes;
   // Small nodes: sorting their few samples is cheaper than clearing and scanning a histogram
   // over the whole bin range.
-  if (n * kSortFactor < static_cast<size_t>(hi - lo + 1) * static_cast<size_t>(n_classes) && n < (1u << 24)) {
+  if (n * kSortFactor < static_cast<size_t>(hi - lo + 1) * static_cast<size_t>(n_classes) &&
+      n < (1u << 24)) {
     EvaluateFeatureSorted(feature, begin, end, best, constant);
     return;
   }
   double* hist = histogram_.data();
-  std::fill(hist + static_cast<size_t>(lo) * n_classes, hist + static_cast<size_t>(hi + 1) * n_classes, 0.0);
+  std::fill(hist + static_cast<size_t>(lo) * n_classes,
+            hist + static_cast<size_t>(hi + 1) * n_classes, 0.0);
   std::fill(bin_counts_.begin() + lo, bin_counts_.begin() + hi + 1, 0u);
   for (size_t i = begin; i < end; ++i) {
     const Sample& s = samples_[i];
@@ -198,8 +201,7 @@ void TreeBuilder::EvaluateFeature(int feature, size_t begin, size_t end, Split& 
   }
 }
 
-void TreeBuilder::EvaluateFeatureSorted(int feature, size_t begin, size_t end, Split& best,
-                                        bool&) {
+void TreeBuilder::EvaluateFeatureSorted(int feature, size_t begin, size_t end, Split& best, bool&) {
   const uint8_t* column = data_.column(feature);
   sorted_.clear();
   // Key = code in the top byte, position in the node below: all keys differ, so the order is

@@ -36,8 +36,7 @@ class TreeBuilder {
 
   // `row_counts[r]` is how often row r was drawn for this tree (0 = out of bag). Throws
   // ltv::Interrupted soon after *stop becomes true.
-  GrownTree Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
-                 const std::atomic<bool>& stop);
+  GrownTree Grow(const std::vector<uint32_t>& row_counts, Rng& rng, const std::atomic<bool>& stop);
 
  private:
   struct Sample {
@@ -67,8 +66,8 @@ class TreeBuilder {
   int n_features_;
   std::vector<Sample> samples_;
   std::vector<int> feature_order_;
-  std::vector<double> histogram_;      // [bin * n_classes + class]
-  std::vector<uint32_t> bin_counts_;   // distinct samples per bin
+  std::vector<double> histogram_;     // [bin * n_classes + class]
+  std::vector<uint32_t> bin_counts_;  // distinct samples per bin
   std::vector<double> left_sums_;
   std::vector<double> total_sums_;
   std::vector<uint32_t> sorted_;  // code << 24 | position, for small nodes
