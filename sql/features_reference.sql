@@ -1,8 +1,8 @@
 -- Every feature of every customer equals an independent plain-SQL computation, serially and
--- with parallel query forced (partial aggregates combined through serialize/deserialize).
+-- in parallel (partial aggregates combined through serialize/deserialize).
 \set VERBOSITY default
 
--- A few hundred customers from the synthetic generator when it exists, else a fixed sample.
+-- 150 customers, 6000 lines over two years, with returns (C invoices).
 SELECT ltv.import_csv('ref', convert_to(string_agg(line, E'\n'), 'UTF8'))  > 0 AS imported FROM (
   SELECT 'invoice,stock_code,quantity,unit_price,invoice_time,customer_id' AS line
   UNION ALL
@@ -10,11 +10,13 @@ SELECT ltv.import_csv('ref', convert_to(string_agg(line, E'\n'), 'UTF8'))  > 0 A
                 CASE WHEN i % 17 = 0 THEN 'C' ELSE '' END, i / 3,
                 i % 23, CASE WHEN i % 17 = 0 THEN -1 ELSE 1 + i % 5 END,
                 (1 + (i * 7919) % 500) / 10.0,
-                timestamp '2010-01-01' + ((i * 104729) % 700) * interval '1 day' + (i % 24) * interval '1 hour',
+                to_char(timestamp '2010-01-01' + ((i * 104729) % 700) * interval '1 day' + (i % 24) * interval '1 hour',
+                        'YYYY-MM-DD HH24:MI:SS'),
                 (i / 3) % 150)
     FROM generate_series(1, 6000) i
 ) lines;
 
+SELECT rows_read, rows_loaded, rows_rejected FROM ltv.datasets WHERE name = 'ref';
 CREATE TEMP TABLE ref_lines AS
 SELECT t.* FROM ltv.transactions t JOIN ltv.datasets d USING (dataset_id) WHERE d.name = 'ref';
 
@@ -83,7 +85,8 @@ SELECT * FROM pg_temp.compare('2011-01-01');
 SELECT * FROM pg_temp.compare('2011-06-15 12:00');
 SELECT * FROM pg_temp.compare('2010-03-01');
 
--- Parallel query forced: the plan has a Partial Aggregate, and the results equal the serial ones.
+-- Parallel query made free: the plan has a Partial Aggregate in the workers, and the results
+-- equal the serial ones exactly.
 CREATE TABLE ref_parallel AS SELECT * FROM ref_lines;
 ALTER TABLE ref_parallel SET (parallel_workers = 2);
 ANALYZE ref_parallel;
@@ -95,16 +98,15 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET enable_hashagg = off;
-SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
-                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
+-- Workers do all the partial aggregation, so every state crosses serialize/deserialize.
+SET parallel_leader_participation = off;
 EXPLAIN (COSTS OFF)
 SELECT customer_id, ltv.customer_features(invoice, stock_code, invoice_time, amount, '2011-06-15') f
   FROM ref_parallel GROUP BY customer_id;
 CREATE TEMP TABLE parallel_result AS
 SELECT customer_id, ltv.customer_features(invoice, stock_code, invoice_time, amount, '2011-06-15') f
   FROM ref_parallel GROUP BY customer_id;
-SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
-                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', false) AS forced;
+RESET parallel_leader_participation;
 RESET enable_hashagg;
 SELECT count(*) AS customers,
        count(*) FILTER (WHERE s.f IS DISTINCT FROM p.f) AS different
