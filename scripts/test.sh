@@ -91,7 +91,7 @@ if CXX=clang++ cmake -S . -B build-fuzz -DLTV_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWith
     [[ -d "test/fuzz/corpus/$name" ]] && cp -r "test/fuzz/corpus/$name/." "$corpus/"
     if "$fuzzer" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 -timeout=10 -rss_limit_mb=2048 \
          "$corpus" >"build-$name.log" 2>&1; then
-      echo "ok   $name: $(grep -Eo '#[0-9]+ +DONE.*' "build-$name.log" | tail -n1)"
+      echo "ok   $name: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "build-$name.log" | tail -n1)s"
       record "$name" 1 0
     else
       echo "FAIL $name"; tail -n 40 "build-$name.log"
