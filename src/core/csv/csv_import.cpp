@@ -292,6 +292,9 @@ void Importer::ProcessRecord(const RawRecord& rec) {
     if (!has_price) price = quantity != 0 ? std::fabs(amount / quantity) : 0;
   } else {
     amount = quantity * price;
+    // Binary floating point makes 6 x 2.55 come out as 15.299999999999999; money has no
+    // meaningful digits past the sixth decimal, so round there and 15.3 reads back as 15.3.
+    if (std::fabs(amount) < 1e12) amount = std::round(amount * 1e6) / 1e6;
     if (!std::isfinite(amount))
       return Reject(rec, "quantity * unit_price (columns \"" +
                              HeaderName(mapping_[Column::kQuantity]) + "\" and \"" +
