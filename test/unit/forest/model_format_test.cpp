@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 #include "core/error.h"
 #include "core/forest/synthetic.h"
@@ -105,16 +104,6 @@ TEST(ModelFormat, RoundTripGivesIdenticalModelAndPredictions) {
   EXPECT_EQ(loaded.summary().tuned_weights, forest.summary().tuned_weights);
   EXPECT_EQ(loaded.summary().oob_macro_f1, forest.summary().oob_macro_f1);
   EXPECT_EQ(loaded.feature_names(), forest.feature_names());
-}
-
-TEST(ModelFormat, WritesSeedCorpusForTheFuzzer) {
-  // Keeps test/fuzz/corpus_forest_model (if the directory exists) in step with the format.
-  const std::string dir = std::string(LTV_SOURCE_DIR) + "/test/fuzz/corpus_forest_model";
-  std::ofstream probe(dir + "/model_small.bin", std::ios::binary);
-  if (!probe) GTEST_SKIP() << "no corpus directory " << dir;
-  const Blob blob = Serialize(SmallForest());
-  probe.write(reinterpret_cast<const char*>(blob.data()),
-              static_cast<std::streamsize>(blob.size()));
 }
 
 TEST(ModelFormat, InfoDescribesTheModel) {
