@@ -55,6 +55,4 @@ extern "C" Datum ltv_bridge_selftest(PG_FUNCTION_ARGS) {
   LTV_GUARDED({ return Int64GetDatum(RunSelfTest(mode)); });
 }
 
-extern "C" Datum ltv_bridge_destructor_count(PG_FUNCTION_ARGS) {
-  PG_RETURN_INT64(destructors_run);
-}
+extern "C" Datum ltv_bridge_destructor_count(PG_FUNCTION_ARGS) { PG_RETURN_INT64(destructors_run); }

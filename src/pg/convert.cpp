@@ -15,8 +15,8 @@ TimestampMicros ToCoreTime(Timestamp t, const char* what) {
 
 bytea* MakeBytea(const uint8_t* data, size_t size) {
   if (size > MaxAllocSize - VARHDRSZ)
-    throw Error(ErrorKind::kLimitExceeded, "result of " + std::to_string(size) +
-                                               " bytes is over Postgres's 1 GB value limit");
+    throw Error(ErrorKind::kLimitExceeded,
+                "result of " + std::to_string(size) + " bytes is over Postgres's 1 GB value limit");
   bytea* result = static_cast<bytea*>(PgCall([&] { return palloc(size + VARHDRSZ); }));
   SET_VARSIZE(result, size + VARHDRSZ);
   if (size) std::memcpy(VARDATA(result), data, size);
@@ -30,8 +30,8 @@ std::vector<double> ToDoubleVector(ArrayType* array, const char* what) {
     throw Error(ErrorKind::kInvalidParameter,
                 std::string(what) + " must be a one-dimensional array");
   if (ARR_HASNULL(array))
-    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must not contain NULLs",
-                "", "Replace missing values first, e.g. with coalesce(x, -1).");
+    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must not contain NULLs", "",
+                "Replace missing values first, e.g. with coalesce(x, -1).");
   int count = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
   const double* values = reinterpret_cast<const double*>(ARR_DATA_PTR(array));
   return std::vector<double>(values, values + count);

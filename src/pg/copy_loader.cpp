@@ -78,10 +78,10 @@ uint64_t CopyIntoTable(Oid relid, const std::vector<const char*>& columns,
       addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, nullptr, false, false);
       List* attnames = NIL;
       for (const char* column : columns) attnames = lappend(attnames, makeString(pstrdup(column)));
-      List* options = list_make1(
-          makeDefElem(pstrdup("encoding"), reinterpret_cast<Node*>(makeString(pstrdup("UTF8"))), -1));
-      CopyFromState cstate =
-          BeginCopyFrom(pstate, rel, nullptr, nullptr, false, CopySourceCallback, attnames, options);
+      List* options = list_make1(makeDefElem(
+          pstrdup("encoding"), reinterpret_cast<Node*>(makeString(pstrdup("UTF8"))), -1));
+      CopyFromState cstate = BeginCopyFrom(pstate, rel, nullptr, nullptr, false, CopySourceCallback,
+                                           attnames, options);
       uint64 processed = CopyFrom(cstate);
       EndCopyFrom(cstate);
       table_close(rel, NoLock);

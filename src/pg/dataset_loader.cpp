@@ -6,8 +6,8 @@ namespace ltv::pg {
 
 namespace {
 const std::vector<const char*> kTransactionColumns = {
-    "dataset_id", "line_no",  "invoice",     "stock_code", "description", "quantity",
-    "unit_price", "amount",   "invoice_time", "customer_id", "country",   "is_return"};
+    "dataset_id", "line_no", "invoice",      "stock_code",  "description", "quantity",
+    "unit_price", "amount",  "invoice_time", "customer_id", "country",     "is_return"};
 const std::vector<const char*> kRejectedColumns = {"dataset_id", "line_no", "reason", "raw"};
 }  // namespace
 
@@ -35,12 +35,12 @@ DatasetOptions TakeHostOptions(json::Value& options) {
 
 DatasetLoader::DatasetLoader(const std::string& name, const std::string& source,
                              const std::string& options_json, bool replace) {
-  dataset_id_ = *spi_.QueryInt8("SELECT ltv._begin_dataset($1, $2, $3, $4)",
-                                {TextArg(name), TextArg(source), JsonbArg(options_json),
-                                 {BOOLOID, BoolGetDatum(replace)}});
-  partition_ = static_cast<Oid>(*spi_.QueryInt8(
-      "SELECT format('ltv.%I', 'transactions_' || $1)::regclass::oid::int8",
-      {Int8Arg(dataset_id_)}));
+  dataset_id_ = *spi_.QueryInt8(
+      "SELECT ltv._begin_dataset($1, $2, $3, $4)",
+      {TextArg(name), TextArg(source), JsonbArg(options_json), {BOOLOID, BoolGetDatum(replace)}});
+  partition_ = static_cast<Oid>(
+      *spi_.QueryInt8("SELECT format('ltv.%I', 'transactions_' || $1)::regclass::oid::int8",
+                      {Int8Arg(dataset_id_)}));
   rejected_table_ =
       static_cast<Oid>(*spi_.QueryInt8("SELECT 'ltv.rejected_rows'::regclass::oid::int8"));
 }

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "core/features/customer_features.h"
+#include "pg/aggregate.h"
 #include "pg/convert.h"
 #include "pg/memory.h"
 
@@ -34,14 +35,6 @@ struct FeatureState {
       : memory(context), accumulator(cutoff, &memory) {}
 };
 
-MemoryContext AggregateContext(FunctionCallInfo fcinfo, const char* caller) {
-  MemoryContext context = nullptr;
-  if (!AggCheckCallContext(fcinfo, &context))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("%s called in non-aggregate context", caller)));
-  return context;
-}
-
 FeatureState* NewState(MemoryContext context, TimestampMicros cutoff) {
   void* raw = MemoryContextAllocExtended(context, sizeof(FeatureState), MCXT_ALLOC_NO_OOM);
   if (!raw) throw std::bad_alloc();
@@ -57,7 +50,7 @@ using namespace ltv::pg;
 // amount are skipped, as SQL aggregates skip NULLs; a NULL cutoff is an error.
 extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
   MemoryContext context = AggregateContext(fcinfo, "ltv_features_transfn");
-  FeatureState* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
+  FeatureState* state = StateArg<FeatureState>(fcinfo, 0);
   if (PG_ARGISNULL(5))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.customer_features: cutoff must not be NULL")));
@@ -71,8 +64,9 @@ extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
     ltv::TimestampMicros core_cutoff = ltv::pg::ToCoreTime(cutoff, "cutoff");
     if (!state) state = NewState(context, core_cutoff);
     if (state->accumulator.cutoff() != core_cutoff)
-      throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
-                       "ltv.customer_features: the cutoff must be the same for every row of a group");
+      throw ltv::Error(
+          ltv::ErrorKind::kInvalidParameter,
+          "ltv.customer_features: the cutoff must be the same for every row of a group");
     if (!skip) {
       if (!std::isfinite(amount))
         throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
@@ -87,8 +81,8 @@ extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
 
 extern "C" Datum ltv_features_combinefn(PG_FUNCTION_ARGS) {
   MemoryContext context = AggregateContext(fcinfo, "ltv_features_combinefn");
-  FeatureState* left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
-  FeatureState* right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(1));
+  FeatureState* left = StateArg<FeatureState>(fcinfo, 0);
+  FeatureState* right = StateArg<FeatureState>(fcinfo, 1);
   if (!right) PG_RETURN_POINTER(left);
   LTV_GUARDED({
     // The result must live in the aggregate context, so a lone right state is copied.
@@ -136,9 +130,9 @@ extern "C" Datum ltv_features_finalfn(PG_FUNCTION_ARGS) {
                     errmsg("ltv_features_finalfn must return a composite type")));
   tupdesc = BlessTupleDesc(tupdesc);
   if (tupdesc->natts != kFeatureColumns)
-    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                    errmsg("ltv.features has %d columns, expected %d", tupdesc->natts,
-                           kFeatureColumns)));
+    ereport(ERROR,
+            (errcode(ERRCODE_DATATYPE_MISMATCH),
+             errmsg("ltv.features has %d columns, expected %d", tupdesc->natts, kFeatureColumns)));
   Datum values[kFeatureColumns];
   bool nulls[kFeatureColumns] = {false};
   bool ok = ltv::pg::Guarded([&]() -> bool {

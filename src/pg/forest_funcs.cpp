@@ -18,6 +18,7 @@
 #include "core/forest/params.h"
 #include "core/forest/train.h"
 #include "core/forest/training_set.h"
+#include "pg/aggregate.h"
 #include "pg/convert.h"
 #include "pg/settings.h"
 
@@ -58,14 +59,6 @@ TrainState* NewTrainState(MemoryContext context) {
   return state;
 }
 
-MemoryContext AggContext(FunctionCallInfo fcinfo, const char* name) {
-  MemoryContext context = nullptr;
-  if (!AggCheckCallContext(fcinfo, &context))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("%s called in non-aggregate context", name)));
-  return context;
-}
-
 void CheckRowLimit(size_t rows) {
   if (rows > static_cast<size_t>(max_training_rows))
     throw Error(ErrorKind::kLimitExceeded,
@@ -93,10 +86,10 @@ void AppendRow(TrainState& state, const std::vector<double>& row, int label) {
                   "", "Features must be finite numbers; replace missing values first.");
   }
   if (label < 0 || label >= forest::kMaxClasses)
-    throw Error(ErrorKind::kInvalidParameter,
-                "ltv.rf_train: label " + std::to_string(label) + " of row " +
-                    std::to_string(state.n_rows() + 1) + " is not a class number (0.." +
-                    std::to_string(forest::kMaxClasses - 1) + ")");
+    throw Error(ErrorKind::kInvalidParameter, "ltv.rf_train: label " + std::to_string(label) +
+                                                  " of row " + std::to_string(state.n_rows() + 1) +
+                                                  " is not a class number (0.." +
+                                                  std::to_string(forest::kMaxClasses - 1) + ")");
   CheckRowLimit(state.n_rows() + 1);
   state.values.insert(state.values.end(), row.begin(), row.end());
   state.labels.push_back(label);
@@ -178,8 +171,8 @@ using ltv::ErrorKind;
 
 // transfn(state, features float8[], label int, params jsonb)
 extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
-  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_transfn");
-  auto* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
+  MemoryContext context = AggregateContext(fcinfo, "ltv_rf_train_transfn");
+  auto* state = StateArg<TrainState>(fcinfo, 0);
   if (PG_ARGISNULL(1))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.rf_train: features must not be NULL")));
@@ -190,7 +183,8 @@ extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
   int32 label = PG_GETARG_INT32(2);
   char* params = nullptr;
   if (!state)
-    params = PG_ARGISNULL(3) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(3)->root, 0);
+    params =
+        PG_ARGISNULL(3) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(3)->root, 0);
   LTV_GUARDED({
     if (!state) {
       ltv::forest::ParseForestParams(std::string(params));  // report bad parameters at once
@@ -203,9 +197,9 @@ extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum ltv_rf_train_combinefn(PG_FUNCTION_ARGS) {
-  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_combinefn");
-  auto* left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
-  auto* right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(1));
+  MemoryContext context = AggregateContext(fcinfo, "ltv_rf_train_combinefn");
+  auto* left = StateArg<TrainState>(fcinfo, 0);
+  auto* right = StateArg<TrainState>(fcinfo, 1);
   if (!right) PG_RETURN_POINTER(left);
   LTV_GUARDED({
     if (!left) {
@@ -246,7 +240,7 @@ extern "C" Datum ltv_rf_train_serialfn(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum ltv_rf_train_deserialfn(PG_FUNCTION_ARGS) {
-  MemoryContext context = AggContext(fcinfo, "ltv_rf_train_deserialfn");
+  MemoryContext context = AggregateContext(fcinfo, "ltv_rf_train_deserialfn");
   bytea* bytes = PG_GETARG_BYTEA_PP(0);
   LTV_GUARDED({
     const uint8_t* p = reinterpret_cast<const uint8_t*>(VARDATA_ANY(bytes));
@@ -260,7 +254,8 @@ extern "C" Datum ltv_rf_train_deserialfn(PG_FUNCTION_ARGS) {
     uint32_t params_len = 0;
     uint64_t n_features = 0, n_rows = 0;
     take(&params_len, sizeof params_len);
-    if (params_len > left) throw Error(ErrorKind::kDataCorrupted, "ltv.rf_train: corrupt partial state");
+    if (params_len > left)
+      throw Error(ErrorKind::kDataCorrupted, "ltv.rf_train: corrupt partial state");
     std::string params(reinterpret_cast<const char*>(p), params_len);
     p += params_len;
     left -= params_len;
@@ -282,9 +277,9 @@ extern "C" Datum ltv_rf_train_deserialfn(PG_FUNCTION_ARGS) {
 
 extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0))
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("ltv.rf_train: no training rows"),
-                    errhint("The query feeding ltv.rf_train returned no rows.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ltv.rf_train: no training rows"),
+             errhint("The query feeding ltv.rf_train returned no rows.")));
   auto* state = reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
   LTV_GUARDED({
     ltv::forest::ForestParams params = ltv::forest::ParseForestParams(state->params_json);
@@ -350,8 +345,8 @@ extern "C" Datum ltv_rf_info(PG_FUNCTION_ARGS) {
   bytea* blob = PG_GETARG_BYTEA_PP(0);
   char* info = nullptr;
   ltv::pg::Guarded([&]() -> int {
-    auto model = LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(blob)),
-                           VARSIZE_ANY_EXHDR(blob));
+    auto model =
+        LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(blob)), VARSIZE_ANY_EXHDR(blob));
     ltv::json::Value value = ltv::forest::Info(*model);
     value.Set("model_bytes", static_cast<int64_t>(VARSIZE_ANY_EXHDR(blob)));
     value.Set("backend_decodes", static_cast<int64_t>(model_decodes));

@@ -81,7 +81,8 @@ int64_t GenerateDataset(const std::string& name, int64_t customers, int64_t seed
   report.Set("rows_rejected", int64_t{0});
   json::Value rules = json::Value::MakeObject();
   rules.Set("missing_customer", missing_customer);
-  for (const char* rule : {"non_product_code", "zero_quantity", "non_positive_price", "exact_duplicate"})
+  for (const char* rule :
+       {"non_product_code", "zero_quantity", "non_positive_price", "exact_duplicate"})
     rules.Set(rule, int64_t{0});
   report.Set("excluded_by_rule", rules);
   report.Set("cancellation_return_kept", returns);
@@ -100,7 +101,7 @@ extern "C" Datum ltv_generate_dataset(PG_FUNCTION_ARGS) {
   char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   int64 customers = PG_GETARG_INT32(1);
   int64 seed = PG_GETARG_INT32(2);
-  char* options = PG_ARGISNULL(3) ? pstrdup("{}")
-                                  : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(3)->root, 0);
+  char* options =
+      PG_ARGISNULL(3) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(3)->root, 0);
   LTV_GUARDED({ return Int64GetDatum(ltv::pg::GenerateDataset(name, customers, seed, options)); });
 }

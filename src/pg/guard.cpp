@@ -10,13 +10,20 @@ namespace {
 
 int SqlStateFor(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidParameter: return ERRCODE_INVALID_PARAMETER_VALUE;
-    case ErrorKind::kInvalidInput: return ERRCODE_BAD_COPY_FILE_FORMAT;
-    case ErrorKind::kDataCorrupted: return ERRCODE_DATA_CORRUPTED;
-    case ErrorKind::kLimitExceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-    case ErrorKind::kNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
-    case ErrorKind::kUndefinedColumn: return ERRCODE_UNDEFINED_COLUMN;
-    case ErrorKind::kInternal: return ERRCODE_INTERNAL_ERROR;
+    case ErrorKind::kInvalidParameter:
+      return ERRCODE_INVALID_PARAMETER_VALUE;
+    case ErrorKind::kInvalidInput:
+      return ERRCODE_BAD_COPY_FILE_FORMAT;
+    case ErrorKind::kDataCorrupted:
+      return ERRCODE_DATA_CORRUPTED;
+    case ErrorKind::kLimitExceeded:
+      return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+    case ErrorKind::kNotSupported:
+      return ERRCODE_FEATURE_NOT_SUPPORTED;
+    case ErrorKind::kUndefinedColumn:
+      return ERRCODE_UNDEFINED_COLUMN;
+    case ErrorKind::kInternal:
+      return ERRCODE_INTERNAL_ERROR;
   }
   return ERRCODE_INTERNAL_ERROR;
 }

@@ -126,8 +126,8 @@ extern "C" Datum ltv_import_csv(PG_FUNCTION_ARGS) {
                     errmsg("ltv.import_csv: name and data must not be NULL")));
   char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   bytea* data = PG_GETARG_BYTEA_PP(1);
-  char* options = PG_ARGISNULL(2) ? pstrdup("{}")
-                                  : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
+  char* options =
+      PG_ARGISNULL(2) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
   LTV_GUARDED({
     std::string_view bytes(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
     return Int64GetDatum(ImportBytes(name, "upload", bytes, options));
@@ -146,8 +146,8 @@ extern "C" Datum ltv_import_csv_file(PG_FUNCTION_ARGS) {
                             "server files; use ltv.import_csv with the file's bytes instead.")));
   char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   char* path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-  char* options = PG_ARGISNULL(2) ? pstrdup("{}")
-                                  : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
+  char* options =
+      PG_ARGISNULL(2) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
   LTV_GUARDED({
     std::string content = ReadServerFile(path);
     return Int64GetDatum(ImportBytes(name, std::string("file:") + path, content, options));

@@ -36,8 +36,8 @@ namespace {
 
 int Run(const char* sql, const std::vector<SpiArg>& args, long limit) {
   int nargs = static_cast<int>(args.size());
-  Oid* types = nargs ? static_cast<Oid*>(PgCall([&] { return palloc(sizeof(Oid) * nargs); }))
-                     : nullptr;
+  Oid* types =
+      nargs ? static_cast<Oid*>(PgCall([&] { return palloc(sizeof(Oid) * nargs); })) : nullptr;
   Datum* values =
       nargs ? static_cast<Datum*>(PgCall([&] { return palloc(sizeof(Datum) * nargs); })) : nullptr;
   char* nulls =
@@ -65,18 +65,19 @@ std::optional<int64_t> SpiSession::QueryInt8(const char* sql, const std::vector<
   Run(sql, args, 1);
   if (SPI_processed == 0) return std::nullopt;
   bool is_null = false;
-  Datum d = PgCall([&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null); });
+  Datum d = PgCall(
+      [&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null); });
   if (is_null) return std::nullopt;
   Oid type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
   if (type == INT4OID) return DatumGetInt32(d);
   return DatumGetInt64(d);
 }
 
-std::optional<std::string> SpiSession::QueryText(const char* sql,
-                                                 const std::vector<SpiArg>& args) {
+std::optional<std::string> SpiSession::QueryText(const char* sql, const std::vector<SpiArg>& args) {
   Run(sql, args, 1);
   if (SPI_processed == 0) return std::nullopt;
-  char* value = PgCall([&] { return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1); });
+  char* value =
+      PgCall([&] { return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1); });
   if (!value) return std::nullopt;
   return std::string(value);
 }
