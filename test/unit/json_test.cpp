@@ -15,7 +15,9 @@ TEST(Json, ParsesNestedDocumentAndDumpsItBack) {
   EXPECT_DOUBLE_EQ(v.Find("a")->as_array()[2].as_number(), -300.0);
   EXPECT_EQ(v.Find("b")->Find("c")->as_string(), "x\"y\xc3\xa9");
   EXPECT_TRUE(v.Find("d")->is_null());
-  EXPECT_EQ(v.Dump(), R"({"a":[1,2.5,-300],"b":{"c":"x\"y)" "\xc3\xa9" R"("},"d":null,"e":true})");
+  EXPECT_EQ(v.Dump(), R"({"a":[1,2.5,-300],"b":{"c":"x\"y)"
+                      "\xc3\xa9"
+                      R"("},"d":null,"e":true})");
 }
 
 TEST(Json, RejectsMalformedTextWithOffset) {
