@@ -59,12 +59,22 @@ void AppendCopyText(std::string& out, std::string_view value) {
       continue;
     }
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\0': break;
-      default: out.push_back(static_cast<char>(c));
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\0':
+        break;
+      default:
+        out.push_back(static_cast<char>(c));
     }
     ++i;
   }
@@ -104,11 +114,10 @@ void AppendCopyTimestamp(std::string& out, TimestampMicros value) {
   int64_t seconds = micros_of_day / kMicrosPerSecond;
   int64_t fraction = micros_of_day % kMicrosPerSecond;
   char buf[64];
-  int len = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
-                          static_cast<long long>(y), static_cast<long long>(m),
-                          static_cast<long long>(d), static_cast<long long>(seconds / 3600),
-                          static_cast<long long>(seconds / 60 % 60),
-                          static_cast<long long>(seconds % 60));
+  int len = std::snprintf(
+      buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", static_cast<long long>(y),
+      static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(seconds / 3600),
+      static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60));
   out.append(buf, len);
   if (fraction) {
     len = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(fraction));

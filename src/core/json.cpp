@@ -41,13 +41,27 @@ void DumpString(const std::string& s, std::string& out) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -63,8 +77,12 @@ void DumpString(const std::string& s, std::string& out) {
 
 void DumpValue(const Value& v, std::string& out) {
   switch (v.type()) {
-    case Value::Type::kNull: out += "null"; break;
-    case Value::Type::kBool: out += v.as_bool() ? "true" : "false"; break;
+    case Value::Type::kNull:
+      out += "null";
+      break;
+    case Value::Type::kBool:
+      out += v.as_bool() ? "true" : "false";
+      break;
     case Value::Type::kNumber: {
       double d = v.as_number();
       if (!std::isfinite(d)) {
@@ -80,7 +98,9 @@ void DumpValue(const Value& v, std::string& out) {
       }
       break;
     }
-    case Value::Type::kString: DumpString(v.as_string(), out); break;
+    case Value::Type::kString:
+      DumpString(v.as_string(), out);
+      break;
     case Value::Type::kArray: {
       out.push_back('[');
       bool first = true;
@@ -186,10 +206,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char h = text_[pos_++];
       cp <<= 4;
-      if (h >= '0' && h <= '9') cp |= h - '0';
-      else if (h >= 'a' && h <= 'f') cp |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') cp |= h - 'A' + 10;
-      else Fail("bad \\u escape");
+      if (h >= '0' && h <= '9')
+        cp |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        cp |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        cp |= h - 'A' + 10;
+      else
+        Fail("bad \\u escape");
     }
     return cp;
   }
@@ -207,24 +231,42 @@ class Parser {
       if (pos_ >= text_.size()) Fail("unterminated escape");
       char e = text_[pos_++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           uint32_t cp = ParseHex4();
           if (cp >= 0xD800 && cp <= 0xDBFF && Consume("\\u")) {
             uint32_t low = ParseHex4();
-            if (low >= 0xDC00 && low <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            if (low >= 0xDC00 && low <= 0xDFFF)
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
           AppendUtf8(cp, out);
           break;
         }
-        default: Fail("bad escape");
+        default:
+          Fail("bad escape");
       }
     }
     return out;
@@ -293,7 +335,8 @@ std::string OptionReader::String(std::string_view key, const std::string& fallba
   const Value* v = Take(key);
   if (!v) return fallback;
   if (!v->is_string())
-    throw Error(ErrorKind::kInvalidParameter, what_ + " \"" + std::string(key) + "\" must be a string");
+    throw Error(ErrorKind::kInvalidParameter,
+                what_ + " \"" + std::string(key) + "\" must be a string");
   return v->as_string();
 }
 
@@ -301,7 +344,8 @@ double OptionReader::Number(std::string_view key, double fallback) {
   const Value* v = Take(key);
   if (!v) return fallback;
   if (!v->is_number() || !std::isfinite(v->as_number()))
-    throw Error(ErrorKind::kInvalidParameter, what_ + " \"" + std::string(key) + "\" must be a number");
+    throw Error(ErrorKind::kInvalidParameter,
+                what_ + " \"" + std::string(key) + "\" must be a number");
   return v->as_number();
 }
 
@@ -322,9 +366,10 @@ int64_t OptionReader::Integer(std::string_view key, int64_t fallback, int64_t mi
     throw Error(ErrorKind::kInvalidParameter,
                 what_ + " \"" + std::string(key) + "\" must be a whole number");
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
-    throw Error(ErrorKind::kInvalidParameter,
-                what_ + " \"" + std::string(key) + "\" must be between " + std::to_string(min) +
-                    " and " + std::to_string(max) + ", got " + std::to_string(static_cast<int64_t>(d)));
+    throw Error(ErrorKind::kInvalidParameter, what_ + " \"" + std::string(key) +
+                                                  "\" must be between " + std::to_string(min) +
+                                                  " and " + std::to_string(max) + ", got " +
+                                                  std::to_string(static_cast<int64_t>(d)));
   return static_cast<int64_t>(d);
 }
 
@@ -332,7 +377,8 @@ bool OptionReader::Bool(std::string_view key, bool fallback) {
   const Value* v = Take(key);
   if (!v) return fallback;
   if (!v->is_bool())
-    throw Error(ErrorKind::kInvalidParameter, what_ + " \"" + std::string(key) + "\" must be true or false");
+    throw Error(ErrorKind::kInvalidParameter,
+                what_ + " \"" + std::string(key) + "\" must be true or false");
   return v->as_bool();
 }
 
