@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/civil_time.h"
+
 namespace ltv {
 
 namespace {
@@ -92,38 +94,7 @@ void AppendCopyDouble(std::string& out, double value) {
   out.append(buf, end);
 }
 
-void AppendCopyTimestamp(std::string& out, TimestampMicros value) {
-  // Floor division so that times before 1970 format correctly.
-  int64_t days = value / kMicrosPerDay;
-  int64_t micros_of_day = value % kMicrosPerDay;
-  if (micros_of_day < 0) {
-    micros_of_day += kMicrosPerDay;
-    --days;
-  }
-  // Civil-from-days (Howard Hinnant's algorithm).
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  int64_t seconds = micros_of_day / kMicrosPerSecond;
-  int64_t fraction = micros_of_day % kMicrosPerSecond;
-  char buf[64];
-  int len = std::snprintf(
-      buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", static_cast<long long>(y),
-      static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(seconds / 3600),
-      static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60));
-  out.append(buf, len);
-  if (fraction) {
-    len = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(fraction));
-    out.append(buf, len);
-  }
-}
+void AppendCopyTimestamp(std::string& out, TimestampMicros value) { AppendTimestamp(out, value); }
 
 void AppendCopyBool(std::string& out, bool value) { out.push_back(value ? 't' : 'f'); }
 
@@ -151,6 +122,18 @@ void AppendTransactionCopyLine(std::string& out, int64_t dataset_id, const Trans
   AppendCopyText(out, t.country);
   out.push_back('\t');
   AppendCopyBool(out, t.is_return);
+  out.push_back('\n');
+}
+
+void AppendRejectedCopyLine(std::string& out, int64_t dataset_id, int64_t line_no,
+                            std::string_view reason, std::string_view raw) {
+  AppendCopyInt(out, dataset_id);
+  out.push_back('\t');
+  AppendCopyInt(out, line_no);
+  out.push_back('\t');
+  AppendCopyText(out, reason);
+  out.push_back('\t');
+  AppendCopyText(out, raw);
   out.push_back('\n');
 }
 

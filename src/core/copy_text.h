@@ -23,6 +23,10 @@ void AppendCopyBool(std::string& out, bool value);
 // The columns of ltv.transactions in table order, as one COPY line (with trailing newline).
 void AppendTransactionCopyLine(std::string& out, int64_t dataset_id, const Transaction& t);
 
+// The columns of ltv.rejected_rows (dataset_id, line_no, reason, raw) as one COPY line.
+void AppendRejectedCopyLine(std::string& out, int64_t dataset_id, int64_t line_no,
+                            std::string_view reason, std::string_view raw);
+
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool IsValidUtf8(std::string_view text);
 

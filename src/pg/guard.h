@@ -71,25 +71,16 @@ auto Guarded(Body&& body) -> decltype(body()) {
 template <typename Fn>
 auto PgCall(Fn&& fn) -> decltype(fn()) {
   using Result = decltype(fn());
-  MemoryContext caller_context = CurrentMemoryContext;
-  ErrorData* volatile edata = nullptr;
   if constexpr (std::is_void_v<Result>) {
-    PG_TRY();
-    { fn(); }
-    PG_CATCH();
-    {
-      // The copy must outlive SPI_finish and other context resets during unwinding, until
-      // the boundary re-raises it: keep it in the transaction's context.
-      MemoryContextSwitchTo(CurTransactionContext ? CurTransactionContext : caller_context);
-      edata = CopyErrorData();
-      MemoryContextSwitchTo(caller_context);
-      FlushErrorState();
-    }
-    PG_END_TRY();
-    if (edata) throw PgException(edata);
+    PgCall([&] {
+      fn();
+      return 0;
+    });
   } else {
     // Result must be trivially copyable: it crosses sigsetjmp.
     static_assert(std::is_trivially_copyable_v<Result>, "PgCall results must be plain values");
+    MemoryContext caller_context = CurrentMemoryContext;
+    ErrorData* volatile edata = nullptr;
     volatile Result result{};
     PG_TRY();
     { result = fn(); }

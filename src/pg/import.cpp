@@ -32,14 +32,7 @@ class CopyBufferSink : public csv::ImportSink {
     AppendTransactionCopyLine(transactions, dataset_id_, t);
   }
   void Rejected(const csv::RejectedRow& r) override {
-    AppendCopyInt(rejected, dataset_id_);
-    rejected.push_back('\t');
-    AppendCopyInt(rejected, r.line_no);
-    rejected.push_back('\t');
-    AppendCopyText(rejected, r.reason);
-    rejected.push_back('\t');
-    AppendCopyText(rejected, r.raw);
-    rejected.push_back('\n');
+    AppendRejectedCopyLine(rejected, dataset_id_, r.line_no, r.reason, r.raw);
   }
   std::string transactions;
   std::string rejected;

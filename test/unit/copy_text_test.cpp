@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/civil_time.h"
+
 using namespace ltv;
 
 TEST(CopyText, EscapesSpecialCharactersAndRepairsEncoding) {
@@ -35,4 +37,26 @@ TEST(CopyText, DoublesRoundTrip) {
   out.clear();
   AppendCopyDouble(out, -6);
   EXPECT_EQ(out, "-6");
+}
+
+TEST(CivilTime, RoundTripsDaysAndFormatsTimestamps) {
+  EXPECT_EQ(ltv::DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(ltv::DaysFromCivil(2010, 12, 1), 14944);
+  EXPECT_EQ(ltv::DaysFromCivil(1969, 12, 31), -1);
+  for (int64_t days : {-800000LL, -1LL, 0LL, 59LL, 11016LL, 14944LL, 2932896LL}) {
+    int y, m, d;
+    ltv::CivilFromDays(days, y, m, d);
+    EXPECT_EQ(ltv::DaysFromCivil(y, m, d), days);
+  }
+  EXPECT_EQ(ltv::FormatTimestamp(14944 * ltv::kMicrosPerDay + 30360 * ltv::kMicrosPerSecond),
+            "2010-12-01 08:26:00");
+  EXPECT_EQ(ltv::FormatTimestamp(-1), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(ltv::FormatTimestamp(ltv::DaysFromCivil(123, 4, 5) * ltv::kMicrosPerDay),
+            "0123-04-05 00:00:00");
+}
+
+TEST(CopyText, RejectedRowLineEscapesReasonAndRawText) {
+  std::string out;
+  ltv::AppendRejectedCopyLine(out, 7, 12, "expected 8 fields, found 9", "a,b\tc\\d");
+  EXPECT_EQ(out, "7\t12\texpected 8 fields, found 9\ta,b\\tc\\\\d\n");
 }

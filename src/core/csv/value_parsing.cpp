@@ -130,15 +130,6 @@ bool ParseDecimal(std::string_view s, bool decimal_comma, double* out) {
   return true;
 }
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 DateParse ParseTimestamp(std::string_view s, SlashOrder order, TimestampMicros* out,
                          DateForm* form) {
   s = Trim(s);
@@ -182,7 +173,7 @@ DateParse ParseTimestamp(std::string_view s, SlashOrder order, TimestampMicros* 
   if (year < 1000 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
       tod.hour > 23 || tod.minute > 59 || tod.second > 59)
     return DateParse::kInvalidCalendar;
-  int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t days = DaysFromCivil(year, month, day);
   *out = days * kMicrosPerDay +
          (tod.hour * 3600LL + tod.minute * 60LL + tod.second) * kMicrosPerSecond + tod.micros;
   if (form) *form = slash_form ? DateForm::kSlash : DateForm::kIso;
@@ -197,30 +188,6 @@ bool PeekSlashDateParts(std::string_view s, int* first, int* second) {
   char sep = s[pos++];
   int year = 0;
   return ReadNumber(s, &pos, 2, second) && Expect(s, &pos, sep) && ReadExact(s, &pos, 4, &year);
-}
-
-std::string FormatTimestamp(TimestampMicros t) {
-  int64_t days = t >= 0 ? t / kMicrosPerDay : -((-t + kMicrosPerDay - 1) / kMicrosPerDay);
-  int64_t rest = t - days * kMicrosPerDay;
-  // civil_from_days (H. Hinnant)
-  int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  int64_t secs = rest / kMicrosPerSecond, micros = rest % kMicrosPerSecond;
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld",
-                        static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                        static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  if (micros != 0)
-    std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(micros));
-  return buf;
 }
 
 std::string_view NormalizeCustomerId(std::string_view s) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/civil_time.h"  // DaysFromCivil, FormatTimestamp (used with these parsers)
 #include "core/transaction.h"
 
 namespace ltv::csv {
@@ -36,12 +37,6 @@ DateParse ParseTimestamp(std::string_view s, SlashOrder order, TimestampMicros* 
 // For date_order "auto": the first two numbers of a/b/yyyy text, or false when `s` is not in
 // the slash form.
 bool PeekSlashDateParts(std::string_view s, int* first, int* second);
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
-
-// "2010-12-01 08:26:00" (fraction appended only when non-zero).
-std::string FormatTimestamp(TimestampMicros t);
 
 // Customer ids exported through a spreadsheet become floats: "17850.0" -> "17850". Only an
 // all-digit id followed by '.' and zeros is changed; anything else is returned as is.

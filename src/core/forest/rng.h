@@ -8,35 +8,18 @@
 
 #include <cstdint>
 
-namespace ltv::forest {
+#include "core/xoshiro.h"
 
-inline uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+namespace ltv::forest {
 
 class Rng {
  public:
   // Each (seed, stream) pair gives an independent stream: trees use their index as the stream,
   // so that tree i is the same whichever thread builds it.
-  Rng(uint64_t seed, uint64_t stream) {
-    uint64_t sm = seed ^ (stream * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL);
-    for (auto& word : s_) word = SplitMix64(sm);
-  }
+  Rng(uint64_t seed, uint64_t stream)
+      : engine_(seed ^ (stream * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL)) {}
 
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
+  uint64_t Next() { return engine_.Next(); }
 
   // Uniform integer in [0, bound), bound > 0, without modulo bias.
   uint64_t Below(uint64_t bound) {
@@ -53,8 +36,7 @@ class Rng {
   }
 
  private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
+  Xoshiro256 engine_;
 };
 
 }  // namespace ltv::forest

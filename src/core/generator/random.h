@@ -7,14 +7,9 @@
 #include <cmath>
 #include <cstdint>
 
-namespace ltv::generator {
+#include "core/xoshiro.h"
 
-inline uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+namespace ltv::generator {
 
 // A well-mixed seed for one stream (e.g. one customer) of a dataset.
 inline uint64_t StreamSeed(uint64_t seed, uint64_t stream) {
@@ -24,24 +19,12 @@ inline uint64_t StreamSeed(uint64_t seed, uint64_t stream) {
   return SplitMix64(state);
 }
 
-// xoshiro256** (Blackman and Vigna).
+// Distributions over the core's xoshiro256** engine.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) {
-    for (uint64_t& word : state_) word = SplitMix64(seed);
-  }
+  explicit Rng(uint64_t seed) : engine_(seed) {}
 
-  uint64_t Next() {
-    const uint64_t result = Rotl(state_[1] * 5, 7) * 9;
-    const uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = Rotl(state_[3], 45);
-    return result;
-  }
+  uint64_t Next() { return engine_.Next(); }
 
   // [0, 1)
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
@@ -82,8 +65,7 @@ class Rng {
   }
 
  private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t state_[4];
+  Xoshiro256 engine_;
 };
 
 }  // namespace ltv::generator

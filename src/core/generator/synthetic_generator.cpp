@@ -147,47 +147,6 @@ std::string InvoiceNumber(int64_t customer_index, int64_t sequence, bool is_retu
 
 }  // namespace
 
-// ---- dates ----
-
-int64_t DaysFromCivil(int year, int month, int day) {
-  year -= month <= 2;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const int64_t yoe = year - era * 400;
-  const int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t days, int& year, int& month, int& day) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  year = static_cast<int>(yoe + era * 400 + (month <= 2));
-}
-
-std::string FormatTimestamp(TimestampMicros time) {
-  int64_t days = time / kMicrosPerDay;
-  int64_t micros = time % kMicrosPerDay;
-  if (micros < 0) {
-    micros += kMicrosPerDay;
-    --days;
-  }
-  int year, month, day;
-  CivilFromDays(days, year, month, day);
-  const int64_t seconds = micros / kMicrosPerSecond;
-  char buffer[40];
-  const int length =
-      std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day,
-                    static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60 % 60),
-                    static_cast<int>(seconds % 60));
-  return std::string(buffer, static_cast<size_t>(length));
-}
-
 // ---- options ----
 
 TimestampMicros GeneratorOptions::end() const {
@@ -569,38 +528,6 @@ void AppendNumber(std::string& buffer, double value) {
   char text[32];
   const int length = std::snprintf(text, sizeof text, "%.17g", value);  // round-trips
   buffer.append(text, static_cast<size_t>(length));
-}
-
-void AppendTwoDigits(std::string& buffer, int value) {
-  buffer += static_cast<char>('0' + value / 10);
-  buffer += static_cast<char>('0' + value % 10);
-}
-
-void AppendTimestamp(std::string& buffer, TimestampMicros time) {
-  int64_t days = time / kMicrosPerDay;
-  int64_t micros = time % kMicrosPerDay;
-  if (micros < 0) {
-    micros += kMicrosPerDay;
-    --days;
-  }
-  int year, month, day;
-  CivilFromDays(days, year, month, day);
-  if (year < 1000 || year > 9999) {
-    buffer += FormatTimestamp(time);
-    return;
-  }
-  const int seconds = static_cast<int>(micros / kMicrosPerSecond);
-  AppendInteger(buffer, year);
-  buffer += '-';
-  AppendTwoDigits(buffer, month);
-  buffer += '-';
-  AppendTwoDigits(buffer, day);
-  buffer += ' ';
-  AppendTwoDigits(buffer, seconds / 3600);
-  buffer += ':';
-  AppendTwoDigits(buffer, seconds / 60 % 60);
-  buffer += ':';
-  AppendTwoDigits(buffer, seconds % 60);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/civil_time.h"  // DaysFromCivil, CivilFromDays, FormatTimestamp
 #include "core/json.h"
 #include "core/transaction.h"
 
@@ -116,11 +117,5 @@ class CsvWriter {
 
 void WriteCsv(std::ostream& out, const std::vector<Transaction>& lines,
               const CsvWriteOptions& options = {});
-
-// Date helpers shared with the CSV writer and tests (proleptic Gregorian, no time zone).
-int64_t DaysFromCivil(int year, int month, int day);
-void CivilFromDays(int64_t days, int& year, int& month, int& day);
-// "YYYY-MM-DD HH:MM:SS"
-std::string FormatTimestamp(TimestampMicros time);
 
 }  // namespace ltv::generator

@@ -10,22 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "core/civil_time.h"
+
 #include "core/error.h"
 
 namespace ltv::features {
 namespace {
 
 constexpr int64_t kHour = 3600LL * kMicrosPerSecond;
-
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int y, int m, int d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const int yoe = y - era * 400;
-  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int64_t>(era) * 146097 + doe - 719468;
-}
 
 const TimestampMicros kCutoff = DaysFromCivil(2011, 6, 1) * kMicrosPerDay;
 

@@ -321,7 +321,7 @@ TEST(CsvWriter, UciHeaderQuotingAndDates) {
             "17850,United Kingdom\n"
             "536365,85123A,\"CAKE TINS, SET OF 3 \"\"PANTRY\"\"\",-1,2010-12-01 08:26:00,2.55,,"
             "United Kingdom\n");
-  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31 23:59:59");
+  EXPECT_EQ(FormatTimestamp(-kMicrosPerSecond), "1969-12-31 23:59:59");
 
   // Prices: shortest form for cents, exact round-trip for anything else.
   std::vector<Transaction> priced;
