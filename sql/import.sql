@@ -117,9 +117,11 @@ SELECT count(*) AS failed_imports_left FROM ltv.datasets
 
 -- Server files need the same privilege as COPY FROM a file.
 CREATE ROLE ltv_regress_user;
+GRANT USAGE ON SCHEMA ltv TO ltv_regress_user;
 SET ROLE ltv_regress_user;
 SELECT ltv.import_csv_file('x', '/etc/passwd');
 RESET ROLE;
+REVOKE USAGE ON SCHEMA ltv FROM ltv_regress_user;
 DROP ROLE ltv_regress_user;
 SELECT ltv.import_csv_file('x', '/nonexistent/file.csv');
 

@@ -20,6 +20,7 @@
 #include "core/forest/training_set.h"
 #include "pg/aggregate.h"
 #include "pg/convert.h"
+#include "pg/model_cache.h"
 #include "pg/settings.h"
 
 extern "C" {
@@ -31,6 +32,7 @@ PG_FUNCTION_INFO_V1(ltv_rf_train_finalfn);
 PG_FUNCTION_INFO_V1(ltv_rf_predict);
 PG_FUNCTION_INFO_V1(ltv_rf_predict_proba);
 PG_FUNCTION_INFO_V1(ltv_rf_info);
+PG_FUNCTION_INFO_V1(ltv_rf_check_params);
 }
 
 namespace ltv::pg {
@@ -110,56 +112,6 @@ std::vector<size_t> CanonicalOrder(const TrainState& state) {
     return state.labels[a] < state.labels[b];
   });
   return order;
-}
-
-// --- model cache --------------------------------------------------------------------------
-
-// Decoded models keyed by blob size and a 64-bit hash of every byte (a word-at-a-time
-// multiply-xorshift hash: several GB/s, far cheaper than decoding and validating the model).
-// A blob that differs anywhere gets another key, so a changed or corrupt model is never
-// served from the cache. Only a deliberately crafted hash collision could alias two models;
-// that yields a wrong prediction for the crafted blob, never unsafe memory access.
-struct CacheKey {
-  size_t size = 0;
-  uint64_t hash = 0;
-  bool operator==(const CacheKey& o) const { return size == o.size && hash == o.hash; }
-};
-
-CacheKey KeyOf(const uint8_t* data, size_t size) {
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  uint64_t h = 0x243F6A8885A308D3ULL ^ size;
-  size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data + i, 8);
-    h = (h ^ word) * kMul;
-    h ^= h >> 29;
-  }
-  uint64_t tail = 0;
-  std::memcpy(&tail, data + i, size - i);
-  h = (h ^ tail) * kMul;
-  h ^= h >> 32;
-  return CacheKey{size, h};
-}
-
-std::list<std::pair<CacheKey, std::shared_ptr<const forest::Forest>>> model_cache;
-uint64_t model_decodes = 0;  // for tests: how often a blob was actually decoded
-
-std::shared_ptr<const forest::Forest> LoadModel(const uint8_t* data, size_t size) {
-  CacheKey key = KeyOf(data, size);
-  for (auto it = model_cache.begin(); it != model_cache.end(); ++it) {
-    if (it->first == key) {
-      model_cache.splice(model_cache.begin(), model_cache, it);  // most recent first
-      return it->second;
-    }
-  }
-  auto model = std::make_shared<const forest::Forest>(forest::Deserialize(data, size));
-  ++model_decodes;
-  if (model_cache_entries > 0) {
-    model_cache.emplace_front(key, model);
-    while (model_cache.size() > static_cast<size_t>(model_cache_entries)) model_cache.pop_back();
-  }
-  return model;
 }
 
 }  // namespace
@@ -300,21 +252,20 @@ extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
 namespace {
 
 struct PredictArgs {
-  bytea* model;
+  Datum model;  // possibly still TOASTed: LoadModelDatum keys stored models by TOAST pointer
   ArrayType* features;
 };
 
 // NULL model or features give NULL, as for any strict function.
 bool FetchPredictArgs(FunctionCallInfo fcinfo, PredictArgs& args) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) return false;
-  args.model = PG_GETARG_BYTEA_PP(0);
+  args.model = PG_GETARG_DATUM(0);
   args.features = PG_GETARG_ARRAYTYPE_P(1);
   return true;
 }
 
 std::shared_ptr<const ltv::forest::Forest> ModelOf(const PredictArgs& args) {
-  return LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(args.model)),
-                   VARSIZE_ANY_EXHDR(args.model));
+  return LoadModelDatum(args.model);
 }
 
 }  // namespace
@@ -349,11 +300,24 @@ extern "C" Datum ltv_rf_info(PG_FUNCTION_ARGS) {
         LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(blob)), VARSIZE_ANY_EXHDR(blob));
     ltv::json::Value value = ltv::forest::Info(*model);
     value.Set("model_bytes", static_cast<int64_t>(VARSIZE_ANY_EXHDR(blob)));
-    value.Set("backend_decodes", static_cast<int64_t>(model_decodes));
+    value.Set("backend_decodes", static_cast<int64_t>(ModelDecodes()));
     std::string text = value.Dump();
     info = static_cast<char*>(PgCall([&] { return palloc(text.size() + 1); }));
     std::memcpy(info, text.c_str(), text.size() + 1);
     return 0;
   });
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(info)));
+}
+
+// rf_check_params(params jsonb) RETURNS jsonb: the parameters with defaults filled in, or the
+// error rf_train would raise for them (unknown key, wrong type, value out of range).
+extern "C" Datum ltv_rf_check_params(PG_FUNCTION_ARGS) {
+  char* params = JsonbToCString(nullptr, &PG_GETARG_JSONB_P(0)->root, 0);
+  char* normalized = ltv::pg::Guarded([&]() -> char* {
+    std::string text = ltv::forest::ToJson(ltv::forest::ParseForestParams(std::string(params))).Dump();
+    char* copy = static_cast<char*>(PgCall([&] { return palloc(text.size() + 1); }));
+    std::memcpy(copy, text.c_str(), text.size() + 1);
+    return copy;
+  });
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(normalized)));
 }

@@ -8,6 +8,7 @@ extern "C" {
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "funcapi.h"
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"

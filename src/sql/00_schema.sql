@@ -66,7 +66,9 @@ CREATE TABLE ltv.rejected_rows (
 );
 COMMENT ON TABLE ltv.rejected_rows IS 'Rows that could not be read, with the line number, the reason and the raw text';
 
-GRANT USAGE ON SCHEMA ltv TO PUBLIC;
+-- No privileges for PUBLIC: grant analysts what they need (README, "Privileges"). The web
+-- role ltv_web only ever gets EXECUTE on the ltv_api functions.
+REVOKE ALL ON SCHEMA ltv FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('ltv.datasets', '');
 SELECT pg_catalog.pg_extension_config_dump('ltv.rejected_rows', '');
 SELECT pg_catalog.pg_extension_config_dump('ltv.datasets_dataset_id_seq', '');

@@ -38,7 +38,24 @@ AS 'MODULE_PATHNAME', 'ltv_rf_info' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ltv.rf_info(bytea) IS
   'Parameters, feature names, tree and depth statistics, out-of-bag scores and feature importances of a model';
 
--- Predictions for every customer of a dataset as of a time (default: the dataset's last
+CREATE FUNCTION ltv.rf_check_params(params jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_rf_check_params' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.rf_check_params(jsonb) IS
+  'The rf_train parameters with defaults filled in; raises the error rf_train would for a bad key or value';
+
+CREATE FUNCTION ltv.rf_predict_batch(model bytea, keys text[], features double precision[])
+RETURNS TABLE (key text, class integer, probabilities double precision[])
+AS 'MODULE_PATHNAME', 'ltv_rf_predict_batch' LANGUAGE C STABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION ltv.rf_predict_batch(bytea, text[], double precision[]) IS
+  'Predicted class and probabilities of many rows in one call: row i of the two-dimensional features array (e.g. array_agg(vector)) belongs to keys[i]. Decodes the model once and walks the trees block by block.';
+
+CREATE FUNCTION ltv.classification_metrics(truth integer[], predicted integer[], n_classes integer DEFAULT 4)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_classification_metrics' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.classification_metrics(integer[], integer[], integer) IS
+  'Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix (rows = truth, columns = prediction) of two label arrays, with scikit-learn''s conventions (a zero denominator gives 0)';
+
+-- Predictions for every customer of a dataset as of a time (default: just after the last
 -- purchase), from a model trained on ltv.feature_vector rows with labels 0..3 = low..vip.
 CREATE FUNCTION ltv.predict(model bytea, dataset_id bigint, as_of timestamp DEFAULT NULL)
 RETURNS TABLE (customer_id text, bucket ltv.bucket, p_low double precision,
@@ -56,15 +73,17 @@ BEGIN
     END IF;
   END IF;
   RETURN QUERY
-  SELECT s.customer_id,
-         (enum_range(NULL::ltv.bucket))[ltv.rf_predict(model, s.v) + 1],
-         s.p[1], s.p[2], s.p[3], s.p[4]
-    FROM (SELECT f.customer_id, f.v, ltv.rf_predict_proba(model, f.v) AS p
-            FROM (SELECT t.customer_id,
-                         ltv.feature_vector(ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_as_of)) AS v
-                    FROM ltv.transactions t
-                   WHERE t.dataset_id = predict.dataset_id AND t.invoice_time < v_as_of
-                   GROUP BY t.customer_id) f) s;
+  WITH f AS (
+    SELECT t.customer_id::text AS id,
+           ltv.feature_vector(ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_as_of)) AS v
+      FROM ltv.transactions t
+     WHERE t.dataset_id = predict.dataset_id AND t.invoice_time < v_as_of
+     GROUP BY t.customer_id),
+  batch AS (SELECT array_agg(f.id ORDER BY f.id) AS ids, array_agg(f.v ORDER BY f.id) AS vs FROM f)
+  SELECT p.key, (enum_range(NULL::ltv.bucket))[p.class + 1],
+         p.probabilities[1], p.probabilities[2], p.probabilities[3], p.probabilities[4]
+    FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch(model, batch.ids, batch.vs) p
+   WHERE batch.ids IS NOT NULL;
 END
 $$;
 COMMENT ON FUNCTION ltv.predict(bytea, bigint, timestamp) IS

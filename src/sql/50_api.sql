@@ -1,0 +1,455 @@
+-- Schema ltv_api: one function per endpoint of the dashboard's HTTP API (PostgREST
+-- conventions, shapes in docs/api.md). The NOLOGIN role ltv_web may execute these and
+-- nothing else. They run as the extension owner (SECURITY DEFINER, pinned search_path) and
+-- treat every argument as a value.
+--
+-- SQLSTATEs follow PostgREST's mapping to HTTP: PT404 -> 404, PT409 -> 409, 22xxx / 42703
+-- -> 400, 54000 -> 413.
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'ltv_web') THEN
+    CREATE ROLE ltv_web NOLOGIN;
+  END IF;
+END
+$$;
+
+CREATE SCHEMA ltv_api;
+COMMENT ON SCHEMA ltv_api IS 'retail_ltv HTTP API for PostgREST (POST /rpc/<function>); see docs/api.md';
+
+-- Dataset row as the API shows it.
+CREATE FUNCTION ltv_api._dataset_json(p_dataset_id bigint)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT json_build_object(
+         'dataset_id', d.dataset_id, 'name', d.name, 'source', d.source, 'status', d.status,
+         'created_at', d.created_at, 'rows_read', d.rows_read, 'rows_loaded', d.rows_loaded,
+         'rows_rejected', d.rows_rejected, 'rows_excluded', d.rows_excluded,
+         'customers', d.customers, 'first_purchase', d.first_purchase,
+         'last_purchase', d.last_purchase, 'cleaning_report', d.cleaning_report,
+         'latest_run', (SELECT json_build_object('run_id', r.run_id, 'status', r.status,
+                                                 'finished_at', r.finished_at)
+                          FROM ltv.runs r WHERE r.dataset_id = d.dataset_id
+                         ORDER BY r.run_id DESC LIMIT 1))
+  FROM ltv.datasets d
+ WHERE d.dataset_id = p_dataset_id
+$$;
+
+CREATE FUNCTION ltv_api._require_dataset(p_dataset_id bigint)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_dataset_id IS NULL THEN
+    RAISE EXCEPTION 'dataset_id is required' USING ERRCODE = '22023';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM ltv.datasets d WHERE d.dataset_id = p_dataset_id AND d.status = 'ready') THEN
+    RAISE EXCEPTION 'dataset % does not exist', p_dataset_id USING ERRCODE = 'PT404';
+  END IF;
+END
+$$;
+
+-- The succeeded run to show: the given one (which must belong to the dataset) or the latest.
+CREATE FUNCTION ltv_api._pick_run(p_dataset_id bigint, p_run_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint;
+BEGIN
+  PERFORM ltv_api._require_dataset(p_dataset_id);
+  IF p_run_id IS NULL THEN
+    v_run := ltv.latest_run(p_dataset_id);
+    IF v_run IS NULL THEN
+      RAISE EXCEPTION 'dataset % has no finished analysis yet', p_dataset_id USING ERRCODE = 'PT404',
+        HINT = 'Start one with run_analysis and wait until analysis_status says succeeded.';
+    END IF;
+    RETURN v_run;
+  END IF;
+  SELECT r.run_id INTO v_run FROM ltv.analysis_runs r
+   WHERE r.run_id = p_run_id AND r.dataset_id = p_dataset_id AND r.status = 'succeeded';
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dataset % has no succeeded analysis run %', p_dataset_id, p_run_id USING ERRCODE = 'PT404';
+  END IF;
+  RETURN v_run;
+END
+$$;
+
+CREATE FUNCTION ltv_api._check_segment(p_segment text)
+RETURNS ltv.bucket
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_segment IS NULL OR p_segment = '' THEN RETURN NULL; END IF;
+  IF NOT p_segment = ANY (enum_range(NULL::ltv.bucket)::text[]) THEN
+    RAISE EXCEPTION 'segment must be one of low, medium, high, vip; got "%"', p_segment USING ERRCODE = '22023';
+  END IF;
+  RETURN p_segment::ltv.bucket;
+END
+$$;
+
+CREATE FUNCTION ltv_api.upload_dataset(name text, csv text, options jsonb DEFAULT '{}')
+RETURNS json
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_options jsonb := coalesce(options, '{}');
+  v_id bigint;
+BEGIN
+  IF csv IS NULL OR csv = '' THEN
+    RAISE EXCEPTION 'the uploaded file is empty' USING ERRCODE = '22023';
+  END IF;
+  IF jsonb_typeof(v_options) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  -- The text is already decoded (to the database encoding); its bytes are in that encoding.
+  IF getdatabaseencoding() = 'UTF8' AND NOT v_options ? 'encoding' THEN
+    v_options := v_options || '{"encoding": "utf-8"}';
+  END IF;
+  v_id := ltv.import_csv(upload_dataset.name, convert_to(csv, getdatabaseencoding()), v_options);
+  RETURN json_build_object(
+    'dataset', ltv_api._dataset_json(v_id),
+    'rejected_rows', (SELECT coalesce(json_agg(json_build_object('line_no', r.line_no, 'reason', r.reason, 'raw', r.raw)
+                                               ORDER BY r.line_no), '[]')
+                        FROM (SELECT * FROM ltv.rejected_rows rr WHERE rr.dataset_id = v_id
+                               ORDER BY rr.line_no LIMIT 20) r),
+    'rejected_rows_total', (SELECT count(*) FROM ltv.rejected_rows rr WHERE rr.dataset_id = v_id));
+END
+$$;
+
+CREATE FUNCTION ltv_api.datasets()
+RETURNS json
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce(json_agg(ltv_api._dataset_json(d.dataset_id) ORDER BY d.dataset_id DESC), '[]')
+  FROM ltv.datasets d WHERE d.status = 'ready'
+$$;
+
+CREATE FUNCTION ltv_api.run_analysis(dataset_id bigint, options jsonb DEFAULT '{}')
+RETURNS json
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint;
+BEGIN
+  PERFORM ltv_api._require_dataset(run_analysis.dataset_id);
+  BEGIN
+    v_run := ltv.start_analysis(run_analysis.dataset_id, coalesce(options, '{}'));
+  EXCEPTION WHEN object_in_use THEN
+    RAISE EXCEPTION 'an analysis of dataset % is already in progress', run_analysis.dataset_id
+      USING ERRCODE = 'PT409', HINT = 'Follow it with analysis_status, or cancel it with cancel_analysis.';
+  END;
+  RETURN json_build_object('run_id', v_run, 'dataset_id', run_analysis.dataset_id, 'status', 'queued');
+END
+$$;
+
+CREATE FUNCTION ltv_api.cancel_analysis(run_id bigint)
+RETURNS json
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_dataset bigint;
+  v_status text;
+BEGIN
+  SELECT r.dataset_id INTO v_dataset FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'analysis run % does not exist', cancel_analysis.run_id USING ERRCODE = 'PT404';
+  END IF;
+  v_status := ltv.cancel_analysis(cancel_analysis.run_id);
+  RETURN json_build_object('run_id', cancel_analysis.run_id, 'dataset_id', v_dataset, 'status', v_status);
+END
+$$;
+
+CREATE FUNCTION ltv_api.analysis_status(dataset_id bigint)
+RETURNS json
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run ltv.runs;
+  v_index integer;
+BEGIN
+  PERFORM ltv_api._require_dataset(analysis_status.dataset_id);
+  PERFORM ltv._reap_runs(analysis_status.dataset_id);
+  SELECT * INTO v_run FROM ltv.runs r WHERE r.dataset_id = analysis_status.dataset_id
+   ORDER BY r.run_id DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN json_build_object(
+      'dataset_id', analysis_status.dataset_id, 'run_id', NULL, 'status', 'none', 'stage', NULL,
+      'stage_label', NULL, 'progress', 0, 'error', NULL, 'created_at', NULL, 'started_at', NULL,
+      'finished_at', NULL, 'timings_ms', '{}'::json,
+      'stages', (SELECT json_agg(json_build_object('stage', s.stage, 'label', s.label, 'state', 'pending')
+                                 ORDER BY s.starts_at) FROM ltv._analysis_stages() s));
+  END IF;
+  SELECT n INTO v_index FROM (SELECT s.stage, row_number() OVER (ORDER BY s.starts_at) AS n
+                                FROM ltv._analysis_stages() s) x WHERE x.stage = v_run.stage;
+  RETURN json_build_object(
+    'dataset_id', v_run.dataset_id, 'run_id', v_run.run_id, 'status', v_run.status,
+    'stage', v_run.stage,
+    'stage_label', (SELECT s.label FROM ltv._analysis_stages() s WHERE s.stage = v_run.stage),
+    'progress', v_run.progress, 'error', v_run.error,
+    'created_at', v_run.created_at, 'started_at', v_run.started_at, 'finished_at', v_run.finished_at,
+    'timings_ms', v_run.timings,
+    'stages', (SELECT json_agg(json_build_object(
+                 'stage', x.stage, 'label', x.label,
+                 'state', CASE WHEN v_run.status = 'succeeded' THEN 'done'
+                               WHEN v_index IS NULL THEN 'pending'
+                               WHEN x.n < v_index THEN 'done'
+                               WHEN x.n = v_index THEN
+                                 CASE WHEN v_run.status IN ('failed', 'cancelled') THEN 'failed' ELSE 'running' END
+                               ELSE 'pending' END) ORDER BY x.n)
+                 FROM (SELECT s.stage, s.label, row_number() OVER (ORDER BY s.starts_at) AS n
+                         FROM ltv._analysis_stages() s) x));
+END
+$$;
+
+CREATE FUNCTION ltv_api.segments(dataset_id bigint, run_id bigint DEFAULT NULL,
+                                 first_purchase_from date DEFAULT NULL,
+                                 first_purchase_to date DEFAULT NULL,
+                                 segment text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint := ltv_api._pick_run(segments.dataset_id, segments.run_id);
+  v_segment ltv.bucket := ltv_api._check_segment(segment);
+  v_total bigint;
+BEGIN
+  SELECT count(*) INTO v_total FROM ltv.customer_detail d
+   WHERE d.run_id = v_run
+     AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
+     AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
+     AND (v_segment IS NULL OR d.bucket = v_segment);
+  RETURN json_build_object(
+    'dataset_id', segments.dataset_id, 'run_id', v_run,
+    'as_of', (SELECT r.settings->>'as_of' FROM ltv.analysis_runs r WHERE r.run_id = v_run),
+    'customers', v_total,
+    'segments', (
+      SELECT json_agg(json_build_object(
+               'bucket', b.bucket, 'customers', coalesce(a.customers, 0),
+               'share', CASE WHEN v_total > 0 THEN round(coalesce(a.customers, 0)::numeric / v_total, 4) ELSE 0 END,
+               'past_spend', coalesce(a.past_spend, 0), 'avg_past_spend', a.avg_past_spend,
+               'avg_orders', a.avg_orders, 'avg_recency_days', a.avg_recency_days,
+               'avg_probability', a.avg_probability) ORDER BY b.bucket)
+        FROM unnest(enum_range(NULL::ltv.bucket)) AS b(bucket)
+        LEFT JOIN (
+          SELECT d.bucket, count(*) AS customers, round(sum(d.past_spend)::numeric, 2) AS past_spend,
+                 round(avg(d.past_spend)::numeric, 2) AS avg_past_spend,
+                 round(avg(d.orders)::numeric, 2) AS avg_orders,
+                 round(avg(d.recency_days)::numeric, 1) AS avg_recency_days,
+                 round(avg(d.bucket_probability)::numeric, 4) AS avg_probability
+            FROM ltv.customer_detail d
+           WHERE d.run_id = v_run
+             AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
+             AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
+             AND (v_segment IS NULL OR d.bucket = v_segment)
+           GROUP BY d.bucket) a ON a.bucket = b.bucket));
+END
+$$;
+
+CREATE FUNCTION ltv_api.cohorts(dataset_id bigint, run_id bigint DEFAULT NULL,
+                                first_purchase_from date DEFAULT NULL,
+                                first_purchase_to date DEFAULT NULL,
+                                segment text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint := ltv_api._pick_run(cohorts.dataset_id, cohorts.run_id);
+  v_segment ltv.bucket := ltv_api._check_segment(segment);
+BEGIN
+  RETURN (
+    WITH cells AS (
+      SELECT d.cohort_month, d.bucket, count(*) AS customers,
+             round(sum(d.past_spend)::numeric, 2) AS past_spend,
+             round(avg(d.bucket_probability)::numeric, 4) AS mean_probability
+        FROM ltv.customer_detail d
+       WHERE d.run_id = v_run
+         AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
+         AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
+         AND (v_segment IS NULL OR d.bucket = v_segment)
+       GROUP BY d.cohort_month, d.bucket),
+    months AS (
+      SELECT c.cohort_month, sum(c.customers) AS customers,
+             coalesce(sum(c.customers) FILTER (WHERE c.bucket = 'low'), 0) AS low,
+             coalesce(sum(c.customers) FILTER (WHERE c.bucket = 'medium'), 0) AS medium,
+             coalesce(sum(c.customers) FILTER (WHERE c.bucket = 'high'), 0) AS high,
+             coalesce(sum(c.customers) FILTER (WHERE c.bucket = 'vip'), 0) AS vip
+        FROM cells c GROUP BY c.cohort_month)
+    SELECT json_build_object(
+      'dataset_id', cohorts.dataset_id, 'run_id', v_run,
+      'months', (SELECT coalesce(json_agg(json_build_object(
+                          'cohort_month', m.cohort_month, 'customers', m.customers, 'low', m.low,
+                          'medium', m.medium, 'high', m.high, 'vip', m.vip) ORDER BY m.cohort_month), '[]')
+                   FROM months m),
+      'cells', (SELECT coalesce(json_agg(json_build_object(
+                         'cohort_month', c.cohort_month, 'bucket', c.bucket, 'customers', c.customers,
+                         'share', round(c.customers::numeric / m.customers, 4),
+                         'past_spend', c.past_spend, 'mean_probability', c.mean_probability)
+                         ORDER BY c.cohort_month, c.bucket), '[]')
+                  FROM cells c JOIN months m USING (cohort_month))));
+END
+$$;
+
+CREATE FUNCTION ltv_api.customer(dataset_id bigint, customer_id text)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint;
+  v_detail ltv.customer_detail;
+  v_features json;
+  v_history json;
+BEGIN
+  PERFORM ltv_api._require_dataset(customer.dataset_id);
+  IF customer.customer_id IS NULL OR btrim(customer.customer_id) = '' THEN
+    RAISE EXCEPTION 'customer_id is required' USING ERRCODE = '22023';
+  END IF;
+  SELECT json_build_object(
+           'first_purchase', min(t.invoice_time), 'last_purchase', max(t.invoice_time),
+           'orders', count(DISTINCT t.invoice) FILTER (WHERE NOT t.is_return),
+           'lines', count(*),
+           'net_spend', round(sum(t.amount)::numeric, 2),
+           'returns_amount', round(coalesce(-sum(t.amount) FILTER (WHERE t.is_return), 0)::numeric, 2),
+           'countries', (SELECT json_agg(DISTINCT c.country) FROM ltv.transactions c
+                          WHERE c.dataset_id = customer.dataset_id AND c.customer_id = btrim(customer.customer_id)),
+           'monthly', (SELECT json_agg(json_build_object('month', m.month, 'spend', m.spend, 'orders', m.orders) ORDER BY m.month)
+                         FROM (SELECT date_trunc('month', x.invoice_time)::date AS month,
+                                      round(sum(x.amount)::numeric, 2) AS spend,
+                                      count(DISTINCT x.invoice) FILTER (WHERE NOT x.is_return) AS orders
+                                 FROM ltv.transactions x
+                                WHERE x.dataset_id = customer.dataset_id AND x.customer_id = btrim(customer.customer_id)
+                                GROUP BY 1) m))
+    INTO v_history
+    FROM ltv.transactions t
+   WHERE t.dataset_id = customer.dataset_id AND t.customer_id = btrim(customer.customer_id)
+  HAVING count(*) > 0;
+  IF v_history IS NULL THEN
+    RAISE EXCEPTION 'customer "%" is not in dataset %', customer.customer_id, customer.dataset_id USING ERRCODE = 'PT404';
+  END IF;
+  v_run := ltv.latest_run(customer.dataset_id);
+  SELECT * INTO v_detail FROM ltv.customer_detail d
+   WHERE d.run_id = v_run AND d.customer_id = btrim(customer.customer_id);
+  IF FOUND THEN
+    v_features := json_build_object(
+      'recency_days', v_detail.recency_days, 'frequency', v_detail.orders, 'monetary', v_detail.past_spend,
+      'avg_order_value', v_detail.avg_order_value, 'tenure_days', v_detail.tenure_days,
+      'spend_30d', v_detail.spend_30d, 'spend_90d', v_detail.spend_90d, 'spend_180d', v_detail.spend_180d,
+      'spend_365d', v_detail.spend_365d, 'orders_30d', v_detail.orders_30d, 'orders_90d', v_detail.orders_90d,
+      'orders_180d', v_detail.orders_180d, 'orders_365d', v_detail.orders_365d, 'trend_90d', v_detail.trend_90d,
+      'returns_amount', v_detail.returns_amount, 'returns_count', v_detail.returns_count,
+      'distinct_products', v_detail.distinct_products, 'mean_days_between', v_detail.mean_days_between);
+  END IF;
+  RETURN json_build_object(
+    'dataset_id', customer.dataset_id,
+    'run_id', CASE WHEN v_detail.customer_id IS NOT NULL THEN v_run END,
+    'customer_id', btrim(customer.customer_id),
+    'as_of', v_detail.as_of,
+    'predicted_bucket', v_detail.bucket,
+    'probabilities', CASE WHEN v_detail.customer_id IS NOT NULL THEN
+                       json_build_object('low', v_detail.p_low, 'medium', v_detail.p_medium,
+                                         'high', v_detail.p_high, 'vip', v_detail.p_vip) END,
+    'features', v_features,
+    'history', v_history);
+END
+$$;
+
+CREATE FUNCTION ltv_api.customer_search(dataset_id bigint, query text DEFAULT '', max_results integer DEFAULT 10)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint;
+  v_query text := btrim(coalesce(query, ''));
+BEGIN
+  PERFORM ltv_api._require_dataset(customer_search.dataset_id);
+  IF max_results IS NULL OR max_results < 1 OR max_results > 100 THEN
+    RAISE EXCEPTION 'max_results must be between 1 and 100, got %', max_results USING ERRCODE = '22023';
+  END IF;
+  v_run := ltv.latest_run(customer_search.dataset_id);
+  IF v_run IS NOT NULL THEN
+    RETURN (SELECT coalesce(json_agg(json_build_object('customer_id', x.customer_id, 'predicted_bucket', x.bucket)
+                                     ORDER BY x.customer_id), '[]')
+              FROM (SELECT p.customer_id, p.bucket FROM ltv.predictions p
+                     WHERE p.run_id = v_run AND starts_with(p.customer_id, v_query)
+                     ORDER BY p.customer_id LIMIT max_results) x);
+  END IF;
+  RETURN (SELECT coalesce(json_agg(json_build_object('customer_id', x.customer_id, 'predicted_bucket', NULL)
+                                   ORDER BY x.customer_id), '[]')
+            FROM (SELECT DISTINCT t.customer_id FROM ltv.transactions t
+                   WHERE t.dataset_id = customer_search.dataset_id AND starts_with(t.customer_id, v_query)
+                   ORDER BY t.customer_id LIMIT max_results) x);
+END
+$$;
+
+-- Per-class scores with bucket names instead of class numbers.
+CREATE FUNCTION ltv_api._per_class(p_scores jsonb)
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT json_agg(json_build_object('bucket', ltv._class_bucket((s->>'class')::integer),
+                                  'precision', s->'precision', 'recall', s->'recall',
+                                  'f1', s->'f1', 'support', s->'support') ORDER BY (s->>'class')::integer)
+  FROM jsonb_array_elements(p_scores) s
+$$;
+
+CREATE FUNCTION ltv_api.model_summary(dataset_id bigint, run_id bigint DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint := ltv_api._pick_run(model_summary.dataset_id, model_summary.run_id);
+  m ltv.model_summary;
+BEGIN
+  SELECT * INTO STRICT m FROM ltv.model_summary s WHERE s.run_id = v_run;
+  RETURN json_build_object(
+    'dataset_id', m.dataset_id, 'run_id', m.run_id, 'cutoff', m.cutoff, 'horizon', m.horizon::text,
+    'test_customers', m.test_customers, 'training_rows', m.training_rows,
+    'model', json_build_object('macro_f1', m.macro_f1, 'accuracy', m.accuracy,
+                               'per_class', ltv_api._per_class(m.per_class)),
+    'baseline', json_build_object('macro_f1', m.baseline_macro_f1, 'accuracy', m.baseline_accuracy,
+                                  'per_class', ltv_api._per_class(m.baseline_per_class)),
+    'lift_macro_f1', m.lift_macro_f1,
+    'right_per_10', json_build_object('model', round((m.accuracy * 10)::numeric, 1),
+                                      'baseline', round((m.baseline_accuracy * 10)::numeric, 1)),
+    'confusion_matrix', json_build_object('labels', enum_range(NULL::ltv.bucket), 'rows', 'true bucket',
+                                          'columns', 'predicted bucket', 'matrix', m.confusion_matrix),
+    'baseline_confusion_matrix', json_build_object('labels', enum_range(NULL::ltv.bucket), 'rows', 'true bucket',
+                                                   'columns', 'predicted bucket', 'matrix', m.baseline_confusion_matrix),
+    'feature_importance', m.feature_importance,
+    'backtest', m.backtest,
+    'parameters', m.parameters,
+    'timings_ms', m.timings);
+END
+$$;
+
+-- Only ltv_web (and the owner) may call the API; ltv_web gets nothing else.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ltv_api FROM PUBLIC;
+GRANT USAGE ON SCHEMA ltv_api TO ltv_web;
+GRANT EXECUTE ON FUNCTION
+  ltv_api.upload_dataset(text, text, jsonb),
+  ltv_api.datasets(),
+  ltv_api.run_analysis(bigint, jsonb),
+  ltv_api.cancel_analysis(bigint),
+  ltv_api.analysis_status(bigint),
+  ltv_api.segments(bigint, bigint, date, date, text),
+  ltv_api.cohorts(bigint, bigint, date, date, text),
+  ltv_api.customer(bigint, text),
+  ltv_api.customer_search(bigint, text, integer),
+  ltv_api.model_summary(bigint, bigint)
+TO ltv_web;
