@@ -1,0 +1,31 @@
+// Configuration from the environment. Connection settings are libpq's PG* variables
+// (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD), read by node-postgres itself.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function intFromEnv(env, name, def, { min = 0 } = {}) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    throw new Error(`${name} must be a number >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+export function loadConfig(env = process.env) {
+  const bodyLimitMb = intFromEnv(env, 'LTV_WEB_BODY_LIMIT_MB', 100, { min: 0 });
+  return {
+    host: env.LTV_WEB_HOST || '127.0.0.1',
+    port: intFromEnv(env, 'LTV_WEB_PORT', 8080, { min: 0 }),
+    bodyLimitBytes: Math.floor(bodyLimitMb * 1024 * 1024),
+    statementTimeoutMs: intFromEnv(env, 'LTV_WEB_STATEMENT_TIMEOUT_MS', 300000, { min: 0 }),
+    role: env.LTV_WEB_ROLE || 'ltv_web',
+    schema: 'ltv_api',
+    poolSize: intFromEnv(env, 'LTV_WEB_POOL_SIZE', 10, { min: 1 }),
+    distDir: env.LTV_WEB_DIST ? path.resolve(env.LTV_WEB_DIST) : path.resolve(here, '..', 'dist'),
+    logRequests: env.LTV_WEB_LOG !== '0',
+  };
+}
