@@ -29,7 +29,13 @@ CREATE TABLE ltv.customer_features (
   future_spend       double precision,
   true_bucket        ltv.bucket,
   baseline_spend     double precision NOT NULL,
-  baseline_bucket    ltv.bucket
+  baseline_bucket    ltv.bucket,
+  -- Where the customer stands among all customers at this cutoff (0 = lowest, 1 = highest):
+  -- comparable across cutoffs, unlike amounts, which move with the season.
+  baseline_spend_rank double precision NOT NULL DEFAULT 0,
+  monetary_rank       double precision NOT NULL DEFAULT 0,
+  frequency_rank      double precision NOT NULL DEFAULT 0,
+  spend_90d_rank      double precision NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX customer_features_key
   ON ltv.customer_features (dataset_id, coalesce(run_id, 0), cutoff, customer_id);
@@ -92,8 +98,10 @@ BEGIN
   CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
   SELECT t.customer_id,
          ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_cutoff) AS f,
-         coalesce(sum(t.amount) FILTER (WHERE t.invoice_time >= v_cutoff), 0) AS future_spend,
-         coalesce(sum(t.amount) FILTER (WHERE t.invoice_time >= v_cutoff - horizon AND t.invoice_time < v_cutoff), 0) AS baseline_spend
+         -- Summed in exact integer micro-units (amounts are stored rounded to 1e-6): a float sum
+         -- would depend on the order rows arrive in (parallel workers), and so would the labels.
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= v_cutoff), 0)::double precision / 1e6 AS future_spend,
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= v_cutoff - horizon AND t.invoice_time < v_cutoff), 0)::double precision / 1e6 AS baseline_spend
     FROM ltv.transactions t
    WHERE t.dataset_id = materialize_features.dataset_id
      AND t.invoice_time < v_cutoff + horizon
@@ -123,7 +131,11 @@ BEGIN
          CASE WHEN v_observed THEN future_spend END,
          CASE WHEN v_observed THEN ltv.spend_bucket(future_spend, v_cuts) END,
          baseline_spend,
-         ltv.spend_bucket(baseline_spend, v_cuts)
+         ltv.spend_bucket(baseline_spend, v_cuts),
+         coalesce(percent_rank() OVER (ORDER BY baseline_spend), 0),
+         coalesce(percent_rank() OVER (ORDER BY (f).monetary), 0),
+         coalesce(percent_rank() OVER (ORDER BY (f).frequency), 0),
+         coalesce(percent_rank() OVER (ORDER BY (f).spend_90d), 0)
     FROM ltv_features_tmp;
   DROP TABLE ltv_features_tmp;
 

@@ -1,17 +1,6 @@
 -- The analysis pipeline: option resolution, the stages, and the three entry points
 -- ltv.run_analysis (this session), ltv.start_analysis (background worker), ltv.cancel_analysis.
 
--- The model's input vector of a stored feature row (same order as ltv.feature_names()).
-CREATE FUNCTION ltv.feature_vector(cf ltv.customer_features) RETURNS double precision[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$
-SELECT ARRAY[coalesce(cf.recency_days, -1), cf.frequency, cf.monetary, cf.avg_order_value,
-             coalesce(cf.tenure_days, -1), cf.spend_30d, cf.spend_90d, cf.spend_180d, cf.spend_365d,
-             cf.orders_30d, cf.orders_90d, cf.orders_180d, cf.orders_365d, cf.trend_90d,
-             cf.returns_amount, cf.returns_count, cf.distinct_products,
-             coalesce(cf.mean_days_between, -1)]::double precision[]
-$$;
-
 -- low..vip as the class numbers 0..3 the forest uses, and back.
 CREATE FUNCTION ltv._bucket_class(b ltv.bucket) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -19,6 +8,28 @@ AS $$ SELECT array_position(enum_range(NULL::ltv.bucket), b) - 1 $$;
 CREATE FUNCTION ltv._class_bucket(c integer) RETURNS ltv.bucket
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 AS $$ SELECT (enum_range(NULL::ltv.bucket))[c + 1] $$;
+
+-- The pipeline's model inputs for a stored feature row: the 18 features of
+-- ltv.feature_vector, the spend in the horizon-length window before the cutoff (what the
+-- naive rule looks at), and four ranks among the customers at the same cutoff.
+CREATE FUNCTION ltv.model_feature_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT ltv.feature_names() || ARRAY['baseline_spend', 'baseline_spend_rank', 'monetary_rank',
+                                    'frequency_rank', 'spend_90d_rank']
+$$;
+
+CREATE FUNCTION ltv.feature_vector(cf ltv.customer_features) RETURNS double precision[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+AS $$
+SELECT ARRAY[coalesce(cf.recency_days, -1), cf.frequency, cf.monetary, cf.avg_order_value,
+             coalesce(cf.tenure_days, -1), cf.spend_30d, cf.spend_90d, cf.spend_180d, cf.spend_365d,
+             cf.orders_30d, cf.orders_90d, cf.orders_180d, cf.orders_365d, cf.trend_90d,
+             cf.returns_amount, cf.returns_count, cf.distinct_products,
+             coalesce(cf.mean_days_between, -1),
+             cf.baseline_spend, cf.baseline_spend_rank, cf.monetary_rank, cf.frequency_rank,
+             cf.spend_90d_rank]::double precision[]
+$$;
 
 -- Checks the options of an analysis and fills in the defaults. Unknown keys and bad values
 -- are errors (22023) naming the option. See the README, "Analysis options".
@@ -99,7 +110,7 @@ BEGIN
     RAISE EXCEPTION 'option "evaluation" must be "split" or "backtest", got %', v_opts->'evaluation' USING ERRCODE = '22023';
   END IF;
   v_folds := ltv._number_option(v_opts, 'backtest_folds', 3, 1, 12)::integer;
-  v_stack := ltv._number_option(v_opts, 'stack_snapshots', 2, 0, 24)::integer;
+  v_stack := ltv._number_option(v_opts, 'stack_snapshots', 3, 0, 24)::integer;
   v_min_customers := ltv._number_option(v_opts, 'min_customers', 20, 4, 1000000000)::integer;
   BEGIN
     v_backtest_step := coalesce(v_opts->>'backtest_step', '1 month')::interval;
@@ -121,7 +132,7 @@ BEGIN
   v_forest := jsonb_build_object('n_trees', 200, 'min_samples_leaf', 3, 'max_features', 'sqrt',
                                  'class_weight', 'balanced', 'decision', 'tuned', 'seed', v_seed)
               || v_forest
-              || jsonb_build_object('n_classes', 4, 'feature_names', to_jsonb(ltv.feature_names()));
+              || jsonb_build_object('n_classes', 4, 'feature_names', to_jsonb(ltv.model_feature_names()));
   v_forest := ltv.rf_check_params(v_forest) - 'feature_names';
 
   RETURN jsonb_build_object(
@@ -396,13 +407,13 @@ DECLARE
   v_rows bigint;
 BEGIN
   SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
-                      (v_run.settings->'forest') || jsonb_build_object('feature_names', to_jsonb(ltv.feature_names()))),
+                      (v_run.settings->'forest') || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names()))),
          count(*)
     INTO v_model, v_rows
     FROM ltv.customer_features cf
    WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.split = 'train';
   INSERT INTO ltv.models (run_id, dataset_id, parameters, feature_names, training_rows, model)
-  VALUES (v_run.run_id, v_run.dataset_id, v_run.settings->'forest', ltv.feature_names(), v_rows, v_model);
+  VALUES (v_run.run_id, v_run.dataset_id, v_run.settings->'forest', ltv.model_feature_names(), v_rows, v_model);
 END
 $$;
 
@@ -518,7 +529,7 @@ BEGIN
       PERFORM ltv.materialize_features(v_run.dataset_id, v_train_at, v_horizon, v_s->'buckets', v_run.run_id);
     END IF;
     SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
-                        (v_s->'forest') || jsonb_build_object('feature_names', to_jsonb(ltv.feature_names())))
+                        (v_s->'forest') || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
       INTO v_model
       FROM ltv.customer_features cf
      WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
