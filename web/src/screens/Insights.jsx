@@ -109,7 +109,8 @@ function SegmentsChart({ segments }) {
 
 function Cohorts({ cohorts }) {
   const months = cohorts.months || [];
-  const data = months.map((m) => ({ ...m, label: fmtMonth(m.cohort_month) }));
+  const monthLabel = (m) => (m ? fmtMonth(m) : 'No purchase yet');
+  const data = months.map((m) => ({ ...m, label: monthLabel(m.cohort_month) }));
   return (
     <Card title="Groups by month of first purchase"
       subtitle="Each bar is the customers who first bought in that month, split by their predicted value group.">
@@ -122,7 +123,7 @@ function Cohorts({ cohorts }) {
                 <XAxis dataKey="label" interval="preserveStartEnd" tick={{ fontSize: 12 }} />
                 <YAxis allowDecimals={false} width={48} />
                 <Tooltip formatter={(v, n) => [fmtInt(v), n]} />
-                <Legend />
+                <Legend itemSorter={(item) => BUCKETS.indexOf(item.dataKey)} />
                 {BUCKETS.map((b, i) => (
                   <Bar key={b} dataKey={b} name={BUCKET_LABEL[b]} stackId="a" fill={BUCKET_COLOR[b]} isAnimationActive={false}
                     radius={i === BUCKETS.length - 1 ? [4, 4, 0, 0] : undefined} />
@@ -141,8 +142,8 @@ function Cohorts({ cohorts }) {
               </thead>
               <tbody>
                 {months.map((m) => (
-                  <tr key={m.cohort_month} className="border-b border-slate-100" data-month={m.cohort_month}>
-                    <td className="py-1.5 pr-2">{fmtMonth(m.cohort_month)}</td>
+                  <tr key={m.cohort_month || 'none'} className="border-b border-slate-100" data-month={m.cohort_month || ''}>
+                    <td className="py-1.5 pr-2" title={m.cohort_month ? undefined : 'Customers with only returns or cancellations so far'}>{monthLabel(m.cohort_month)}</td>
                     <td className="py-1.5 pr-2 text-right tabular-nums font-medium">{fmtInt(m.customers)}</td>
                     {BUCKETS.map((b) => <td key={b} className="py-1.5 pr-2 text-right tabular-nums">{fmtInt(m[b])}</td>)}
                   </tr>
@@ -196,7 +197,8 @@ function ModelQuality({ datasetId }) {
   if (!m) return null;
   const model = (m.right_per_10 && m.right_per_10.model) ?? (m.model && m.model.accuracy * 10);
   const base = (m.right_per_10 && m.right_per_10.baseline) ?? (m.baseline && m.baseline.accuracy * 10);
-  const better = m.model && m.baseline && m.model.macro_f1 >= m.baseline.macro_f1;
+  const lift = m.model && m.baseline ? m.model.macro_f1 - m.baseline.macro_f1 : 0;
+  const verdict = lift >= 0.01 ? 'better' : lift <= -0.01 ? 'worse' : 'same';
   return (
     <Card title="How good are the predictions?"
       subtitle={`We hid the last 6 months of ${fmtInt(m.test_customers)} customers from the model (everything after ${fmtDate(m.cutoff)}), asked it to predict their group, and compared with what they really spent.`}>
@@ -208,10 +210,12 @@ function ModelQuality({ datasetId }) {
         The <i>simple rule</i> assumes each customer will spend in the next 6 months what they spent in the last 6.
       </p>
       {m.model && m.baseline && (
-        <p className={`mt-3 rounded-lg px-3 py-2 text-sm ${better ? 'bg-emerald-50 text-emerald-800' : 'bg-amber-50 text-amber-800'}`}>
-          {better
-            ? 'The model does better than the simple rule, also for the small High and VIP groups.'
-            : 'On this data the model is not better than the simple rule; treat its groups with care.'}{' '}
+        <p className={`mt-3 rounded-lg px-3 py-2 text-sm ${verdict === 'better' ? 'bg-emerald-50 text-emerald-800' : 'bg-amber-50 text-amber-800'}`} data-verdict={verdict}>
+          {{
+            better: 'The model does better than the simple rule when each group counts equally.',
+            same: 'On this data the model does about as well as the simple rule.',
+            worse: 'On this data the model does worse than the simple rule; treat its groups with care.',
+          }[verdict]}{' '}
           Balanced score across the four groups: {fmtNum(m.model.macro_f1 * 100)} vs {fmtNum(m.baseline.macro_f1 * 100)} out of 100
           <span className="text-xs opacity-80"> (“macro F1”: it counts each group equally, so a model cannot score well by only getting the big Low group right)</span>.
         </p>

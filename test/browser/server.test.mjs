@@ -1,0 +1,232 @@
+// The local server (web/server) against the real extension: only ltv_api functions, names
+// checked against the catalog, values bound as parameters, the web role's privileges, body
+// limit, statement timeout, PostgREST error mapping. Every rejected request must leave the
+// database unchanged.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { HERE, baseUrl, dbFingerprint, rpc, sql, startServer } from './lib.mjs';
+
+const SAMPLE = zlib.gunzipSync(fs.readFileSync(path.join(HERE, 'fixtures', 'online_retail_sample.csv.gz'))).toString('utf8');
+const SMALL_CSV = SAMPLE.split('\n').slice(0, 40).join('\n') + '\n';
+
+function assertPgrstBody(body) {
+  assert.ok(body && typeof body === 'object', 'JSON error body');
+  assert.deepEqual(Object.keys(body).sort(), ['code', 'details', 'hint', 'message']);
+}
+
+async function unchanged(fn) {
+  const before = await dbFingerprint();
+  await fn();
+  assert.deepEqual(await dbFingerprint(), before, 'database changed');
+}
+
+test('the API is there: ltv_api.datasets() answers a JSON array', async () => {
+  const r = await rpc('datasets');
+  assert.equal(r.status, 200);
+  assert.ok(Array.isArray(r.body));
+});
+
+test('functions outside ltv_api are not reachable', async () => {
+  await unchanged(async () => {
+    for (const fn of ['import_csv', 'version', 'pg_sleep', 'pg_read_file', 'ltv.import_csv', 'ltv_api.datasets',
+      'pg_catalog.version', 'current_setting', 'delete_dataset']) {
+      const r = await rpc(fn, fn === 'pg_sleep' ? { seconds: 1 } : {});
+      assert.equal(r.status, 404, `${fn}: ${r.text}`);
+      assertPgrstBody(r.body);
+      assert.equal(r.body.code, 'PGRST202');
+    }
+    // ltv.delete_dataset(dataset_id) exists, but in schema ltv: not found either.
+    const d = await rpc('delete_dataset', { dataset_id: 1 });
+    assert.equal(d.status, 404);
+  });
+});
+
+test('internal helpers of ltv_api that ltv_web may not execute answer 401 like PostgREST', async () => {
+  const helpers = await sql(`SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
+                               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                              WHERE n.nspname = 'ltv_api' AND NOT has_function_privilege('ltv_web', p.oid, 'EXECUTE')`);
+  await unchanged(async () => {
+    for (const h of helpers) {
+      const argNames = h.args ? h.args.split(', ').map((a) => a.split(' ')[0]) : [];
+      const body = Object.fromEntries(argNames.map((a) => [a, null]));
+      const r = await rpc(h.proname, body);
+      assert.equal(r.status, 401, `${h.proname}: ${r.text}`);
+      assert.equal(r.body.code, '42501');
+    }
+  });
+});
+
+test('an unknown argument is rejected as PostgREST does (404 PGRST202) and nothing runs', async () => {
+  await unchanged(async () => {
+    const r = await rpc('segments', { dataset_id: 1, bogus: 2 });
+    assert.equal(r.status, 404);
+    assertPgrstBody(r.body);
+    assert.equal(r.body.code, 'PGRST202');
+    assert.match(r.body.message, /ltv_api\.segments\(bogus, dataset_id\)/);
+    const u = await rpc('upload_dataset', { name: 'never', csv: SMALL_CSV, options: {}, extra: 1 });
+    assert.equal(u.status, 404);
+    const missing = await rpc('upload_dataset', { csv: SMALL_CSV });
+    assert.equal(missing.status, 404, 'a required argument is missing');
+  });
+});
+
+test('SQL fragments in values are data, never SQL', async () => {
+  const evil = "x'); DROP TABLE ltv.datasets; --";
+  const before = await dbFingerprint();
+  const r = await rpc('upload_dataset', { name: evil, csv: SMALL_CSV, options: {} });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.dataset.name, evil);
+  const after = await dbFingerprint();
+  assert.equal(after.datasets_table, true, 'ltv.datasets still exists');
+  assert.equal(after.datasets, before.datasets + 1, 'exactly one dataset added');
+  const rows = await sql('SELECT name FROM ltv.datasets WHERE dataset_id = $1', [r.body.dataset.dataset_id]);
+  assert.deepEqual(rows, [{ name: evil }]);
+  assert.equal(after.functions, before.functions, 'no function created or dropped');
+  assert.ok(after.relations >= before.relations, 'no relation dropped');
+
+  await unchanged(async () => {
+    // In a value of another type: a type error, not an injection.
+    const t = await rpc('analysis_status', { dataset_id: '1; DROP TABLE ltv.datasets' });
+    assert.equal(t.status, 400);
+    assert.equal(t.body.code, '22P02');
+    // In an argument name or in the function name: not in the catalog.
+    const k = await rpc('segments', { 'dataset_id := 1); DROP TABLE ltv.datasets; --': 1 });
+    assert.equal(k.status, 404);
+    const f = await rpc(encodeURIComponent('datasets(); DROP TABLE ltv.datasets; --'), {});
+    assert.equal(f.status, 404);
+    const s = await rpc('segments', { dataset_id: r.body.dataset.dataset_id, segment: "vip' OR '1'='1" });
+    assert.ok(s.status >= 400 && s.status < 500, s.text);
+  });
+});
+
+test('ltv_web cannot read ltv.transactions (nor other ltv tables)', async () => {
+  const [p] = await sql(`SELECT has_table_privilege('ltv_web', 'ltv.transactions', 'SELECT') AS tx,
+                                has_table_privilege('ltv_web', 'ltv.datasets', 'SELECT') AS ds,
+                                has_schema_privilege('ltv_web', 'ltv_api', 'USAGE') AS api`);
+  assert.deepEqual(p, { tx: false, ds: false, api: true });
+  const { pg } = await import('./lib.mjs');
+  const c = new pg.Client();
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SET LOCAL ROLE ltv_web');
+    await assert.rejects(c.query('SELECT count(*) FROM ltv.transactions'), (e) => e.code === '42501');
+    await c.query('ROLLBACK');
+  } finally {
+    await c.end();
+  }
+});
+
+function rawPost(url, fnPath, { headers, chunks }) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`${url}/rpc/${fnPath}`);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? resolve({ status: -1, text: e.code }) : reject(e)));
+    (async () => {
+      for (const c of chunks) {
+        if (req.destroyed) break;
+        if (!req.write(c)) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(() => {});
+  });
+}
+
+test('an oversized body is answered 413 before it reaches the database', async () => {
+  // The default server: a declared Content-Length above the limit is refused at once.
+  await unchanged(async () => {
+    const r = await rawPost(baseUrl(), 'upload_dataset', {
+      headers: { 'Content-Type': 'application/json', 'Content-Length': String(512 * 1024 * 1024) },
+      chunks: ['{"name": "huge", "csv": "'],
+    });
+    assert.equal(r.status, 413, r.text);
+    assertPgrstBody(JSON.parse(r.text));
+  });
+  // A server with a 1 MB limit: a 3 MB upload (sent with and without Content-Length).
+  const small = await startServer({ LTV_WEB_BODY_LIMIT_MB: '1' });
+  try {
+    await unchanged(async () => {
+      const big = JSON.stringify({ name: 'too_big', csv: SAMPLE.slice(0, 3 * 1024 * 1024) });
+      const a = await rpc('upload_dataset', big, { url: small.url });
+      assert.equal(a.status, 413, a.text);
+      assert.equal(a.body.code, 'PGRST413');
+      const chunks = [];
+      for (let i = 0; i < big.length; i += 64 * 1024) chunks.push(big.slice(i, i + 64 * 1024));
+      const b = await rawPost(small.url, 'upload_dataset', {
+        headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, chunks,
+      });
+      assert.ok(b.status === 413 || b.status === -1, `chunked: ${b.status} ${b.text}`);
+      // Below the limit the same server works.
+      const ok = await rpc('datasets', {}, { url: small.url });
+      assert.equal(ok.status, 200);
+    });
+  } finally {
+    await small.stop();
+  }
+});
+
+test('the statement timeout applies to calls', async () => {
+  const slow = await startServer({ LTV_WEB_STATEMENT_TIMEOUT_MS: '1' });
+  try {
+    await unchanged(async () => {
+      const r = await rpc('upload_dataset', { name: 'timeout', csv: SAMPLE }, { url: slow.url });
+      assert.equal(r.status, 500, r.text);
+      assert.equal(r.body.code, '57014');
+    });
+  } finally {
+    await slow.stop();
+  }
+});
+
+test('Postgres errors map to PostgREST statuses and bodies', async () => {
+  await unchanged(async () => {
+    const nf = await rpc('analysis_status', { dataset_id: 987654321 });
+    assert.equal(nf.status, 404, nf.text);
+    assertPgrstBody(nf.body);
+    assert.equal(nf.body.code, 'PT404');
+    const col = await rpc('upload_dataset', { name: 'bad header', csv: 'InvoiceNo,Quantity\n1,2\n' });
+    assert.equal(col.status, 400);
+    assert.equal(col.body.code, '42703');
+    assert.match(col.body.message, /customer_id/);
+    const bad = await rpc('datasets', '{"not json');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'PGRST102');
+    const arr = await rpc('datasets', '[1,2]');
+    assert.equal(arr.status, 400);
+  });
+  const [d] = await sql("SELECT name FROM ltv.datasets ORDER BY dataset_id LIMIT 1");
+  if (d) {
+    await unchanged(async () => {
+      const dup = await rpc('upload_dataset', { name: d.name, csv: SMALL_CSV });
+      assert.equal(dup.status, 400, dup.text);
+      assert.equal(dup.body.code, '42710');
+    });
+  }
+});
+
+test('static files: the dashboard is served, paths cannot leave web/dist', async () => {
+  const index = await fetch(`${baseUrl()}/`);
+  assert.equal(index.status, 200);
+  assert.match(await index.text(), /<div id="root">/);
+  const trav = await new Promise((resolve, reject) => {
+    const u = new URL(baseUrl());
+    http.get({ host: u.hostname, port: u.port, path: '/../../../../etc/passwd' }, (res) => {
+      let t = '';
+      res.on('data', (c) => { t += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text: t }));
+    }).on('error', reject);
+  });
+  assert.ok(!/root:x:0:0/.test(trav.text), 'served /etc/passwd');
+  const enc = await fetch(`${baseUrl()}/%2e%2e/%2e%2e/%2e%2e/etc/passwd`);
+  assert.ok(!/root:x:0:0/.test(await enc.text()));
+  const get = await fetch(`${baseUrl()}/rpc/datasets`);
+  assert.equal(get.status, 405);
+});
