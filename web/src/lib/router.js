@@ -11,8 +11,13 @@ export function useRoute() {
   const [route, setRoute] = useState(current);
   useEffect(() => {
     const on = () => { setRoute(current()); window.scrollTo(0, 0); };
+    const onDataset = () => setRoute(current());
     window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
+    window.addEventListener('ltv-dataset', onDataset);
+    return () => {
+      window.removeEventListener('hashchange', on);
+      window.removeEventListener('ltv-dataset', onDataset);
+    };
   }, []);
   return route;
 }
@@ -23,7 +28,11 @@ export function navigate(path) {
 
 export const LAST_DATASET_KEY = 'ltv.lastDataset';
 export function rememberDataset(id) {
-  try { localStorage.setItem(LAST_DATASET_KEY, String(id)); } catch { /* private mode */ }
+  try {
+    if (localStorage.getItem(LAST_DATASET_KEY) === String(id)) return;
+    localStorage.setItem(LAST_DATASET_KEY, String(id));
+  } catch { /* private mode: the navigation just lacks the shortcut */ }
+  window.dispatchEvent(new Event('ltv-dataset'));
 }
 export function lastDataset() {
   try { return localStorage.getItem(LAST_DATASET_KEY); } catch { return null; }
