@@ -33,6 +33,7 @@ extern "C" {
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ltv_start_worker);
+PG_FUNCTION_INFO_V1(ltv_worker_alive);
 PGDLLEXPORT void ltv_analysis_worker_main(Datum main_arg);
 }
 
@@ -140,6 +141,15 @@ extern "C" Datum ltv_start_worker(PG_FUNCTION_ARGS) {
                     errmsg("could not start an analysis worker"),
                     errhint("More details may be in the server log.")));
   PG_RETURN_INT32(static_cast<int32>(pid));
+}
+
+// ltv._worker_alive(pid integer) RETURNS boolean: whether pid is a registered analysis worker.
+// Asks the postmaster's worker slots rather than pg_stat_activity, which lists a worker only
+// once it has connected to its database: a worker still starting up is alive too. The slots
+// are cleared when a worker exits and on every server restart.
+extern "C" Datum ltv_worker_alive(PG_FUNCTION_ARGS) {
+  const char* type = GetBackgroundWorkerTypeByPid(static_cast<pid_t>(PG_GETARG_INT32(0)));
+  PG_RETURN_BOOL(type != nullptr && strcmp(type, kWorkerType) == 0);
 }
 
 extern "C" void ltv_analysis_worker_main(Datum main_arg) {

@@ -93,29 +93,22 @@ VALUES ('features',    0.00, 'Summarising each customer''s purchases'),
        ('predictions', 0.95, 'Predicting each customer''s value group')
 $$;
 
--- Whether the background worker of a run is still alive. A worker that was killed, or every
--- worker after a server restart, is gone from pg_stat_activity (a new process reusing the pid
--- started after the run was created or is not an analysis worker).
-CREATE FUNCTION ltv._worker_alive(p_pid integer, p_since timestamptz)
-RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT p_pid IS NOT NULL AND EXISTS (
-  SELECT 1 FROM pg_stat_activity a
-   WHERE a.pid = p_pid AND a.backend_type = 'retail_ltv analysis' AND a.backend_start >= p_since)
-$$;
+-- Whether the background worker of a run is still alive: its pid is in one of the postmaster's
+-- worker slots as an analysis worker. A killed worker leaves its slot, and a server restart
+-- clears them all.
+CREATE FUNCTION ltv._worker_alive(pid integer) RETURNS boolean
+AS 'MODULE_PATHNAME', 'ltv_worker_alive' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW ltv.runs AS
 SELECT r.run_id,
        r.dataset_id,
        CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
-                 AND NOT ltv._worker_alive(r.worker_pid, r.created_at)
+                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
             THEN 'failed' ELSE r.status END AS status,
        r.stage,
        r.progress,
        CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
-                 AND NOT ltv._worker_alive(r.worker_pid, r.created_at)
+                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
             THEN 'the analysis worker stopped unexpectedly (it was killed or the server restarted)'
             ELSE r.error END AS error,
        r.options,
@@ -133,7 +126,8 @@ COMMENT ON VIEW ltv.runs IS
 COMMENT ON COLUMN ltv.runs.timings IS 'Milliseconds spent in each stage';
 COMMENT ON COLUMN ltv.runs.settings IS 'The options as resolved for this run (defaults filled in, cutoff, cut points)';
 
--- Marks runs whose worker is gone as failed and deletes what they had written.
+-- Marks runs whose worker is gone as failed and deletes what they had written. (A queued run
+-- without a pid is one that ltv.start_analysis is still setting up in its own transaction.)
 CREATE FUNCTION ltv._reap_runs(p_dataset_id bigint DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
@@ -147,7 +141,7 @@ BEGIN
     SELECT r.run_id FROM ltv.analysis_runs r
      WHERE r.mode = 'background' AND r.status IN ('queued', 'running')
        AND (p_dataset_id IS NULL OR r.dataset_id = p_dataset_id)
-       AND NOT ltv._worker_alive(r.worker_pid, r.created_at)
+       AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
      FOR UPDATE SKIP LOCKED
   LOOP
     PERFORM ltv._discard_results(v_run);

@@ -100,6 +100,20 @@ BEGIN
       USING ERRCODE = '22023';
   END IF;
 
+  IF v_buckets ? 'amounts' THEN
+    BEGIN
+      PERFORM ltv.spend_bucket(0, ARRAY(SELECT x::double precision FROM jsonb_array_elements_text(v_buckets->'amounts') x));
+    EXCEPTION WHEN others THEN
+      RAISE EXCEPTION 'option "buckets": "amounts" must be three ascending amounts, got %', v_buckets->'amounts' USING ERRCODE = '22023';
+    END;
+  ELSIF v_buckets ? 'quantiles' THEN
+    BEGIN
+      PERFORM ltv.quantile_cut_points('{0}', ARRAY(SELECT x::double precision FROM jsonb_array_elements_text(v_buckets->'quantiles') x));
+    EXCEPTION WHEN others THEN
+      RAISE EXCEPTION 'option "buckets": "quantiles" must be three ascending fractions in (0, 1), got %', v_buckets->'quantiles' USING ERRCODE = '22023';
+    END;
+  END IF;
+
   v_test_fraction := ltv._number_option(v_opts, 'test_fraction', 0.25, 0.05, 0.9);
   v_seed := ltv._number_option(v_opts, 'seed', 42, 0, 2147483647)::bigint;
   IF v_seed::double precision <> (ltv._number_option(v_opts, 'seed', 42, 0, 2147483647)) THEN
@@ -351,7 +365,7 @@ END
 $$;
 
 -- The held-out split: per true bucket, the customers first in a seeded hash order are held
--- out (test_fraction of each bucket, rounded), so the split is stratified and reproducible.
+-- out (test_fraction of each bucket, rounded half up), so the split is stratified and reproducible.
 -- Held-out customers are left out of the stacked snapshots too.
 -- (The feature rows were written in this run, before any ANALYZE: the planner thinks there
 -- is one row and would pick a nested loop that re-sorts the window per row.)
@@ -368,7 +382,7 @@ DECLARE
   v_test bigint;
 BEGIN
   UPDATE ltv.customer_features cf
-     SET split = CASE WHEN s.rn <= round(s.n * v_fraction) THEN 'test' ELSE 'train' END
+     SET split = CASE WHEN s.rn <= floor(s.n * v_fraction + 0.5) THEN 'test' ELSE 'train' END
     FROM (SELECT c.customer_id,
                  row_number() OVER (PARTITION BY c.true_bucket
                                     ORDER BY hashtextextended(c.customer_id, v_seed), c.customer_id) AS rn,

@@ -1,0 +1,146 @@
+-- The analysis pipeline: runs, models, predictions, views (checked against independent SQL
+-- over the stored rows), option errors, failures, history and deletion.
+SET client_min_messages = warning;
+SET datestyle = 'ISO, YMD';
+\set SHOW_CONTEXT never
+-- Start from no datasets and fixed ids, whatever earlier tests left behind.
+SELECT count(ltv.delete_dataset(dataset_id)) >= 0 AS cleared FROM ltv.datasets;
+ALTER TABLE ltv.datasets ALTER COLUMN dataset_id RESTART WITH 100;
+ALTER TABLE ltv.analysis_runs ALTER COLUMN run_id RESTART WITH 100;
+
+SELECT ltv.generate_dataset('pipe', 400, 11) AS pipe_id \gset
+
+-- Option errors are reported before any run is created.
+SELECT ltv.run_analysis(:pipe_id, '{"trees": 10}');
+SELECT ltv.run_analysis(:pipe_id, '{"horizon": "soon"}');
+SELECT ltv.run_analysis(:pipe_id, '{"horizon": "-1 month"}');
+SELECT ltv.run_analysis(:pipe_id, '{"test_fraction": 0.99}');
+SELECT ltv.run_analysis(:pipe_id, '{"seed": "x"}');
+SELECT ltv.run_analysis(:pipe_id, '{"evaluation": "cross"}');
+SELECT ltv.run_analysis(:pipe_id, '{"forest": {"n_tree": 5}}');
+SELECT ltv.run_analysis(:pipe_id, '{"cutoff": "2030-01-01"}');
+SELECT ltv.run_analysis(:pipe_id, '{"buckets": {"amounts": [1, 2]}}');
+SELECT ltv.run_analysis(:pipe_id, '{"buckets": {"quantiles": [0.5, 0.4, 0.9]}}');
+SELECT ltv.run_analysis(999999);
+SELECT count(*) AS runs_after_errors FROM ltv.runs;
+
+-- A run with few trees (fast) and the default everything else.
+SELECT ltv.run_analysis(:pipe_id, '{"forest": {"n_trees": 20}}') AS run1 \gset
+SELECT status, stage, progress, error IS NULL AS no_error,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(timings) k) AS timed_stages
+  FROM ltv.runs WHERE run_id = :run1;
+SELECT ltv.latest_run(:pipe_id) = :run1 AS latest_is_run1;
+
+-- Every customer with history before the scoring time has exactly one prediction,
+-- with probabilities summing to 1 and the bucket being the most likely class or the
+-- tuned rule's choice.
+SELECT (SELECT count(DISTINCT customer_id) FROM ltv.transactions WHERE dataset_id = :pipe_id)
+       = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run1) AS every_customer_predicted,
+       bool_and(abs(p_low + p_medium + p_high + p_vip - 1) < 1e-9) AS probabilities_sum_to_1,
+       bool_and(as_of = (SELECT date_trunc('day', last_purchase) + interval '1 day'
+                           FROM ltv.datasets WHERE dataset_id = :pipe_id)) AS as_of_day_after_end
+  FROM ltv.predictions WHERE run_id = :run1;
+
+-- Stored predictions equal a fresh ltv.predict with the stored model (per-row path too).
+SELECT count(*) AS mismatches
+  FROM ltv.predictions p
+  JOIN ltv.customer_features cf ON cf.run_id = p.run_id AND cf.cutoff = p.as_of AND cf.customer_id = p.customer_id
+  JOIN ltv.models m ON m.run_id = p.run_id
+ WHERE p.run_id = :run1
+   AND (ltv._class_bucket(ltv.rf_predict(m.model, ltv.feature_vector(cf))) <> p.bucket
+        OR abs((ltv.rf_predict_proba(m.model, ltv.feature_vector(cf)))[4] - p.p_vip) > 1e-12);
+
+-- The held-out split is stratified: per true bucket, round(25%) held out.
+SELECT true_bucket, count(*) AS customers, count(*) FILTER (WHERE split = 'test') AS held_out,
+       round(count(*) * 0.25) = count(*) FILTER (WHERE split = 'test') AS quarter
+  FROM ltv.customer_features
+ WHERE run_id = :run1 AND cutoff = (SELECT (settings->>'cutoff')::timestamp FROM ltv.runs WHERE run_id = :run1)
+ GROUP BY true_bucket ORDER BY true_bucket;
+
+-- Model metrics: confusion matrices sum to the held-out count; the baseline's matrix equals an
+-- independent count over the stored rows; macro F1 is the mean of the per-class F1s.
+SELECT s.test_customers,
+       (SELECT sum(v::int) FROM jsonb_array_elements(s.confusion_matrix) r, jsonb_array_elements_text(r) v) = s.test_customers AS model_matrix_sums,
+       (SELECT sum(v::int) FROM jsonb_array_elements(s.baseline_confusion_matrix) r, jsonb_array_elements_text(r) v) = s.test_customers AS baseline_matrix_sums,
+       s.test_customers = (SELECT count(*) FROM ltv.customer_features WHERE run_id = :run1 AND split = 'test') AS test_count_matches,
+       abs(s.macro_f1 - (SELECT avg((c->>'f1')::float8) FROM jsonb_array_elements(s.per_class) c
+                           WHERE (c->>'support')::int > 0 OR (c->>'precision')::float8 > 0)) < 1e-12 AS macro_f1_is_mean,
+       s.macro_f1 BETWEEN 0 AND 1 AS f1_in_range,
+       abs(s.lift_macro_f1 - (s.macro_f1 - s.baseline_macro_f1)) < 1e-12 AS lift_consistent,
+       jsonb_array_length(s.feature_importance) = cardinality(ltv.model_feature_names()) AS importance_per_feature
+  FROM ltv.model_summary s WHERE s.run_id = :run1;
+SELECT t.b AS true_bucket,
+       (SELECT jsonb_agg((s.baseline_confusion_matrix->(t.b - 1)->(p.b - 1))::int ORDER BY p.b)
+          FROM generate_series(1, 4) p(b)) AS view_row,
+       (SELECT jsonb_agg((SELECT count(*) FROM ltv.customer_features cf
+                           WHERE cf.run_id = :run1 AND cf.split = 'test'
+                             AND ltv._bucket_class(cf.true_bucket) = t.b - 1
+                             AND ltv._bucket_class(cf.baseline_bucket) = p.b - 1) ORDER BY p.b)
+          FROM generate_series(1, 4) p(b)) AS counted_row
+  FROM generate_series(1, 4) t(b), ltv.model_summary s WHERE s.run_id = :run1
+ ORDER BY 1;
+
+-- Segments equal the predictions table; cohorts add up to the customers.
+SELECT s.bucket, s.customers = (SELECT count(*) FROM ltv.predictions p WHERE p.run_id = :run1 AND p.bucket = s.bucket) AS equals_predictions,
+       s.is_latest_run
+  FROM ltv.segments s WHERE s.run_id = :run1 ORDER BY s.bucket;
+SELECT sum(customers) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run1) AS cohorts_cover_everyone,
+       bool_and(share_of_cohort > 0 AND share_of_cohort <= 1) AS shares_ok,
+       count(DISTINCT cohort_month) = (SELECT count(DISTINCT date_trunc('month', first_purchase)) FROM ltv.customer_detail WHERE run_id = :run1) AS months_ok
+  FROM ltv.cohorts WHERE run_id = :run1;
+SELECT cohort_month, sum(share_of_cohort) BETWEEN 0.999 AND 1.001 AS shares_sum_to_1
+  FROM ltv.cohorts WHERE run_id = :run1 GROUP BY cohort_month ORDER BY cohort_month LIMIT 3;
+-- customer_detail's history equals a plain aggregate over the transactions.
+SELECT count(*) AS detail_mismatches
+  FROM ltv.customer_detail d
+  JOIN (SELECT customer_id, min(invoice_time) AS first_purchase, round(sum(amount)::numeric, 2) AS spend
+          FROM ltv.transactions WHERE dataset_id = :pipe_id GROUP BY customer_id) t USING (customer_id)
+ WHERE d.run_id = :run1 AND (d.first_purchase <> t.first_purchase OR round(d.past_spend::numeric, 2) <> t.spend);
+
+-- Same data, options and seed: the same model and predictions.
+SELECT ltv.run_analysis(:pipe_id, '{"forest": {"n_trees": 20}}') AS run2 \gset
+SELECT (SELECT model FROM ltv.models WHERE run_id = :run1) = (SELECT model FROM ltv.models WHERE run_id = :run2) AS same_model,
+       NOT EXISTS (SELECT customer_id, bucket, p_low, p_vip FROM ltv.predictions WHERE run_id = :run1
+                   EXCEPT SELECT customer_id, bucket, p_low, p_vip FROM ltv.predictions WHERE run_id = :run2) AS same_predictions,
+       ltv.latest_run(:pipe_id) = :run2 AS latest_is_run2,
+       (SELECT count(*) FROM ltv.runs WHERE dataset_id = :pipe_id) AS runs_kept;
+
+-- Backtest mode (the generated data spans 13 months; a 3-month horizon leaves room).
+SELECT ltv.run_analysis(:pipe_id, '{"evaluation": "backtest", "horizon": "3 months", "backtest_folds": 2, "stack_snapshots": 0, "forest": {"n_trees": 10}}') AS run3 \gset
+SELECT status, jsonb_array_length(backtest->'folds') AS folds,
+       (backtest->>'mean_macro_f1')::float8 BETWEEN 0 AND 1 AS mean_ok
+  FROM ltv.model_summary s JOIN ltv.runs r USING (run_id) WHERE s.run_id = :run3;
+SELECT ltv.run_analysis(:pipe_id, '{"evaluation": "backtest", "backtest_folds": 1}') AS run_bt_short \gset
+SELECT status, error FROM ltv.runs WHERE run_id = :run_bt_short;
+
+-- A dataset too small to train: the run fails with a clear reason and leaves no rows.
+SELECT ltv.import_csv('tiny', convert_to(
+'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+1,A,x,1,2011-01-03 10:00,5,c1,UK
+2,A,x,1,2011-02-03 10:00,5,c2,UK
+3,A,x,1,2011-09-03 10:00,5,c1,UK
+4,A,x,1,2011-09-04 10:00,5,c3,UK', 'UTF8')) AS tiny_id \gset
+SELECT ltv.run_analysis(:tiny_id) AS tiny_run \gset
+SELECT status, error FROM ltv.runs WHERE run_id = :tiny_run;
+SELECT (SELECT count(*) FROM ltv.customer_features WHERE run_id = :tiny_run)
+     + (SELECT count(*) FROM ltv.models WHERE run_id = :tiny_run)
+     + (SELECT count(*) FROM ltv.predictions WHERE run_id = :tiny_run) AS rows_left_by_failed_run,
+       ltv.latest_run(:tiny_id) IS NULL AS no_successful_run;
+
+-- Only one analysis per dataset at a time.
+BEGIN;
+SELECT ltv._create_run(:pipe_id, '{}', 'background') IS NOT NULL AS first_queued;
+SELECT ltv.run_analysis(:pipe_id);
+ROLLBACK;
+
+-- Cancelling a finished run keeps its status; unknown runs are errors.
+SELECT ltv.cancel_analysis(:run1);
+SELECT ltv.cancel_analysis(999999);
+
+-- Deleting the dataset removes its runs, models, predictions and features.
+SELECT ltv.delete_dataset(:pipe_id);
+SELECT (SELECT count(*) FROM ltv.analysis_runs WHERE dataset_id = :pipe_id)
+     + (SELECT count(*) FROM ltv.models WHERE dataset_id = :pipe_id)
+     + (SELECT count(*) FROM ltv.predictions WHERE dataset_id = :pipe_id)
+     + (SELECT count(*) FROM ltv.customer_features WHERE dataset_id = :pipe_id) AS rows_left;
+SELECT ltv.delete_dataset(:tiny_id);
