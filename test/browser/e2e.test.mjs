@@ -25,6 +25,7 @@ const consoleErrors = [];
 
 async function shot(name) {
   fs.mkdirSync(ART, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
 }
 
@@ -129,7 +130,7 @@ test('a Windows-1252 file is decoded in the browser; rejected rows are shown wit
     + '536367,22745,POPPY\'S PLAYHOUSE BEDROOM,6,yesterday,2.10,13047,United Kingdom\n';
   const bytes = Buffer.from([...text].map((c) => (c === '€' ? 0x80 : c.charCodeAt(0))));
   assert.ok(bytes.every((b) => b < 256));
-  const file = path.join(TMP, 'cp1252_sales.csv');
+  const file = path.join(TMP, 'cp1252_sales.csv'); // 2 days of sales: too short to analyse
   fs.writeFileSync(file, bytes);
   assert.equal(await uploadFile(file), true);
   const id = await datasetIdByName('cp1252_sales');
@@ -140,6 +141,13 @@ test('a Windows-1252 file is decoded in the browser; rejected rows are shown wit
   const shown = await page.textContent('[data-testid=rejected-rows] tbody tr');
   assert.ok(shown.includes(String(rejected[0].line_no)) && shown.includes(rejected[0].reason), shown);
   await shot('03-upload-rejected-rows');
+  // Two days of sales cannot be analysed: the refusal is shown, the page stays.
+  await page.click('[data-testid=start-analysis]');
+  await page.waitForSelector('[data-testid=start-error]');
+  assert.match(await page.textContent('[data-testid=start-error]'), /cannot be analysed/);
+  assert.equal(new URL(page.url()).hash, '#/upload');
+  const runs = await sql('SELECT count(*)::int AS n FROM ltv.runs WHERE dataset_id = $1', [id]);
+  assert.deepEqual(runs, [{ n: 0 }]);
 });
 
 test('a .csv.gz file is unpacked in the browser and uploaded', async () => {
@@ -276,7 +284,9 @@ test('customer detail shows the predicted bucket of ltv.predictions', async () =
   await page.waitForSelector(`[data-testid=customer-detail][data-customer="${c.customer_id}"]`);
   assert.equal(await page.getAttribute('[data-testid=predicted-bucket]', 'data-bucket'), c.bucket);
   await page.waitForSelector('[data-testid=probabilities-chart] .recharts-bar-rectangle');
-  assert.equal(await page.locator('[data-testid=features] > div').count(), 18, 'the 18 model inputs');
+  const [api] = await sql('SELECT ltv_api.customer($1, $2)::jsonb AS j', [datasetId, c.customer_id]);
+  assert.equal(api.j.predicted_bucket, c.bucket);
+  assert.equal(await page.locator('[data-testid=features] > div').count(), Object.keys(api.j.features).length, 'every feature shown');
   const [h] = await sql('SELECT count(DISTINCT invoice)::int AS orders FROM ltv.transactions WHERE dataset_id = $1 AND customer_id = $2 AND amount > 0', [datasetId, c.customer_id]);
   assert.ok(h.orders >= 1);
   await shot('09-customer');

@@ -9,7 +9,8 @@
 # Uses ../shared/data/online_retail.csv.gz (relative to the project root) when present, else the
 # committed real-data sample in test/browser/fixtures/.
 #
-# Env: LTV_BROWSER_KEEP_DB=1 keeps the test database; LTV_BROWSER_DB names it.
+# Env: LTV_BROWSER_KEEP_DB=1 keeps the test database; LTV_BROWSER_DB names it;
+# LTV_BROWSER_FULL_CSV overrides the path of the full dataset (a missing path tests the fallback).
 # Screenshots go to test/browser/artifacts/. The last line is "browser: N passed, M failed".
 set -uo pipefail
 
@@ -106,7 +107,7 @@ run_node_tests server "$HERE/server.test.mjs"
 # (e) End-to-end in headless Chromium.
 mkdir -p "$ART"
 rm -f "$ART"/*.png
-full="$ROOT/../shared/data/online_retail.csv.gz"
+full=${LTV_BROWSER_FULL_CSV:-$ROOT/../shared/data/online_retail.csv.gz}
 if [[ -f "$full" ]]; then
   gzip -dc "$full" >"$WORK/online_retail.csv" || die "cannot unpack $full"
   export LTV_E2E_CSV="$WORK/online_retail.csv"

@@ -39,6 +39,13 @@ export const FEATURE_LABEL = {
   returns_count: ['Orders with returns', 'count'],
   distinct_products: ['Different products bought', 'count'],
   mean_days_between: ['Average days between orders', 'days'],
+  // Extra model inputs of the analysis (ltv.model_feature_names()): "rank" is the customer's
+  // position among all customers at the same date, 0 (lowest) to 1 (highest).
+  baseline_spend: ['Spend in the last 6 months', 'money'],
+  baseline_spend_rank: ['Last-6-months spend compared with other customers', 'rank'],
+  monetary_rank: ['Total spend compared with other customers', 'rank'],
+  frequency_rank: ['Number of orders compared with other customers', 'rank'],
+  spend_90d_rank: ['Last-90-days spend compared with other customers', 'rank'],
 };
 
 export function featureLabel(name) {

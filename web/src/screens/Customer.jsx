@@ -18,6 +18,7 @@ function fmtFeature(name, value) {
   if ((kind === 'days') && Number(value) < 0) return 'n/a';
   if (kind === 'money') return fmtMoney(value);
   if (kind === 'count') return fmtInt(value);
+  if (kind === 'rank') return `above ${fmtPct(value)} of customers`;
   return fmtNum(value);
 }
 

@@ -144,7 +144,10 @@ export default function Processing({ datasetId }) {
           <p className="mt-1 text-sm">{status.error || 'No reason was recorded.'}</p>
         </ErrorBox>
       )}
-      {actionError && <ErrorBox error={actionError} />}
+      {actionError && (
+        <ErrorBox error={actionError} testId="start-error"
+          title={actionError.code === '22023' ? 'This dataset cannot be analysed as it is' : undefined} />
+      )}
 
       <div className="flex flex-wrap gap-3">
         {active && <Button variant="danger" onClick={cancel} disabled={busy || !status.run_id}>Stop the analysis</Button>}

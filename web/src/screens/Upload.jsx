@@ -94,6 +94,7 @@ export default function Upload() {
   const [replace, setReplace] = useState(false);
   const [phase, setPhase] = useState('idle'); // idle | reading | uploading | done | starting
   const [error, setError] = useState(null);
+  const [startError, setStartError] = useState(null);
   const [result, setResult] = useState(null);
   const [info, setInfo] = useState(null);
   const [dragging, setDragging] = useState(false);
@@ -124,6 +125,7 @@ export default function Upload() {
   async function upload() {
     if (!file) return;
     setError(null);
+    setStartError(null);
     setResult(null);
     setElapsed(0);
     try {
@@ -148,10 +150,11 @@ export default function Upload() {
   async function startAnalysis() {
     const id = result.dataset.dataset_id;
     setPhase('starting');
+    setStartError(null);
     try {
       await rpc('run_analysis', { dataset_id: id, options: {} });
     } catch (err) {
-      if (!(err.status === 409 || err.code === 'PT409')) { setError(err); setPhase('done'); return; }
+      if (!(err.status === 409 || err.code === 'PT409')) { setStartError(err); setPhase('done'); return; }
     }
     navigate(`/processing/${id}`);
   }
@@ -240,6 +243,10 @@ export default function Upload() {
             {phase === 'starting' ? 'Starting…' : 'Start the analysis'}
           </Button>
         </Card>
+      )}
+      {startError && (
+        <ErrorBox error={startError} testId="start-error"
+          title={startError.code === '22023' ? 'This dataset cannot be analysed as it is' : undefined} />
       )}
     </div>
   );
