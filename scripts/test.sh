@@ -2,8 +2,10 @@
 # Runs every test of retail_ltv on this machine:
 #   1. C++ unit tests of the core (GoogleTest via ctest)
 #   2. build + install the extension, start a throwaway cluster, pg_regress (make installcheck)
-#   3. end-to-end checks on the real Online Retail data (skipped with a message if absent)
-#   4. fuzzing: libFuzzer targets for a bounded time, SQL-level mutation tests
+#   3. end-to-end checks: real Online Retail data (skipped with a message if absent), the
+#      background worker (cancel, kill, restart), SQL-level mutation tests
+#   4. the dashboard: local server tests and end-to-end tests in headless Chromium
+#   5. fuzzing: libFuzzer targets for a bounded time
 # Usage: scripts/test.sh [--quick]   (--quick: 10 s per fuzzer instead of 60)
 # Existing server: set LTV_USE_EXISTING=1 and the usual PG* variables; the extension must be
 # installable there (make install on that machine) and the role a superuser.
@@ -14,7 +16,7 @@ FUZZ_SECONDS=${LTV_FUZZ_SECONDS:-60}
 [[ "${1:-}" == "--quick" ]] && FUZZ_SECONDS=10
 JOBS=${JOBS:-2}
 
-bash scripts/install-deps.sh || { echo "dependency install failed"; exit 1; }
+bash scripts/install-deps.sh --web || { echo "dependency install failed"; exit 1; }
 source scripts/pg-cluster.sh
 
 PASSED=0
@@ -56,6 +58,7 @@ if [[ "${LTV_USE_EXISTING:-0}" != 1 ]]; then
   ltv_cluster_start "$TEST_DIR/data" "$(ltv_free_port)" || { echo "could not start the test cluster"; exit 1; }
   trap 'ltv_cluster_stop "$TEST_DIR/data"; rm -rf "$TEST_DIR"' EXIT
   export LTV_TEST_DIR=$TEST_DIR
+  export LTV_PGDATA=$TEST_DIR/data  # lets the worker e2e test restart the server
 else
   export LTV_TEST_DIR=${LTV_TEST_DIR:-$(mktemp -d)}
 fi
@@ -80,7 +83,18 @@ for t in test/e2e/*.sh; do
   if bash "$t"; then record "$t" 1 0; else record "$t" 0 1; fi
 done
 
-# 4. Fuzzing --------------------------------------------------------------------------------
+# 4. Dashboard: server tests and headless Chromium ----------------------------------------
+section "browser: test/browser/run.sh"
+bash test/browser/run.sh 2>&1 | tee build-browser.log | tail -n 40
+b_line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' build-browser.log | tail -n1)
+if [[ -n "$b_line" ]]; then
+  record browser "$(echo "$b_line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')" \
+    "$(echo "$b_line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')"
+else
+  record browser 0 1
+fi
+
+# 5. Fuzzing --------------------------------------------------------------------------------
 section "libFuzzer targets (${FUZZ_SECONDS}s each)"
 if CXX=clang++ cmake -S . -B build-fuzz -DLTV_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-fuzz.log 2>&1 &&
    cmake --build build-fuzz -j"$JOBS" >>build-fuzz.log 2>&1; then
