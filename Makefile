@@ -42,6 +42,12 @@ include $(PGXS)
 override CXXFLAGS += $(PG_CXXFLAGS)
 # Postgres headers trip -Wextra in C++ in ways that are not ours to fix.
 src/pg/%.o: override CXXFLAGS += -Wno-register -Wno-sign-compare -Wno-cast-function-type
+# Header dependencies (PGXS tracks none without --enable-depend): a changed header must
+# rebuild every object that includes it, or objects built against the old layout link
+# together and crash.
+override CXXFLAGS += -MMD -MP
+EXTRA_CLEAN += $(OBJS:.o=.d)
+-include $(OBJS:.o=.d)
 
 $(DATA_built): $(SQL_PARTS)
 	cat $^ > $@

@@ -12,7 +12,7 @@ ALTER TABLE ltv.analysis_runs ALTER COLUMN run_id RESTART WITH 100;
 SET ROLE ltv_web;
 SELECT count(*) FROM ltv.transactions;
 SELECT ltv.spend_bucket(1, '{1,2,3}');
-SELECT ltv_api._dataset_json(1);
+SELECT ltv._api_dataset_json(1);
 SELECT ltv_api.datasets();
 RESET ROLE;
 SELECT has_schema_privilege('ltv_web', 'ltv', 'USAGE') AS web_uses_ltv,

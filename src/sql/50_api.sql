@@ -18,7 +18,7 @@ CREATE SCHEMA ltv_api;
 COMMENT ON SCHEMA ltv_api IS 'retail_ltv HTTP API for PostgREST (POST /rpc/<function>); see docs/api.md';
 
 -- Dataset row as the API shows it.
-CREATE FUNCTION ltv_api._dataset_json(p_dataset_id bigint)
+CREATE FUNCTION ltv._api_dataset_json(p_dataset_id bigint)
 RETURNS json
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -37,7 +37,7 @@ SELECT json_build_object(
  WHERE d.dataset_id = p_dataset_id
 $$;
 
-CREATE FUNCTION ltv_api._require_dataset(p_dataset_id bigint)
+CREATE FUNCTION ltv._api_require_dataset(p_dataset_id bigint)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -53,7 +53,7 @@ END
 $$;
 
 -- The succeeded run to show: the given one (which must belong to the dataset) or the latest.
-CREATE FUNCTION ltv_api._pick_run(p_dataset_id bigint, p_run_id bigint)
+CREATE FUNCTION ltv._api_pick_run(p_dataset_id bigint, p_run_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -61,7 +61,7 @@ AS $$
 DECLARE
   v_run bigint;
 BEGIN
-  PERFORM ltv_api._require_dataset(p_dataset_id);
+  PERFORM ltv._api_require_dataset(p_dataset_id);
   IF p_run_id IS NULL THEN
     v_run := ltv.latest_run(p_dataset_id);
     IF v_run IS NULL THEN
@@ -79,7 +79,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION ltv_api._check_segment(p_segment text)
+CREATE FUNCTION ltv._api_check_segment(p_segment text)
 RETURNS ltv.bucket
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -114,7 +114,7 @@ BEGIN
   END IF;
   v_id := ltv.import_csv(upload_dataset.name, convert_to(csv, getdatabaseencoding()), v_options);
   RETURN json_build_object(
-    'dataset', ltv_api._dataset_json(v_id),
+    'dataset', ltv._api_dataset_json(v_id),
     'rejected_rows', (SELECT coalesce(json_agg(json_build_object('line_no', r.line_no, 'reason', r.reason, 'raw', r.raw)
                                                ORDER BY r.line_no), '[]')
                         FROM (SELECT * FROM ltv.rejected_rows rr WHERE rr.dataset_id = v_id
@@ -128,7 +128,7 @@ RETURNS json
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT coalesce(json_agg(ltv_api._dataset_json(d.dataset_id) ORDER BY d.dataset_id DESC), '[]')
+SELECT coalesce(json_agg(ltv._api_dataset_json(d.dataset_id) ORDER BY d.dataset_id DESC), '[]')
   FROM ltv.datasets d WHERE d.status = 'ready'
 $$;
 
@@ -140,7 +140,7 @@ AS $$
 DECLARE
   v_run bigint;
 BEGIN
-  PERFORM ltv_api._require_dataset(run_analysis.dataset_id);
+  PERFORM ltv._api_require_dataset(run_analysis.dataset_id);
   BEGIN
     v_run := ltv.start_analysis(run_analysis.dataset_id, coalesce(options, '{}'));
   EXCEPTION WHEN object_in_use THEN
@@ -178,7 +178,7 @@ DECLARE
   v_run ltv.runs;
   v_index integer;
 BEGIN
-  PERFORM ltv_api._require_dataset(analysis_status.dataset_id);
+  PERFORM ltv._api_require_dataset(analysis_status.dataset_id);
   PERFORM ltv._reap_runs(analysis_status.dataset_id);
   SELECT * INTO v_run FROM ltv.runs r WHERE r.dataset_id = analysis_status.dataset_id
    ORDER BY r.run_id DESC LIMIT 1;
@@ -221,8 +221,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_run bigint := ltv_api._pick_run(segments.dataset_id, segments.run_id);
-  v_segment ltv.bucket := ltv_api._check_segment(segment);
+  v_run bigint := ltv._api_pick_run(segments.dataset_id, segments.run_id);
+  v_segment ltv.bucket := ltv._api_check_segment(segment);
   v_total bigint;
 BEGIN
   SELECT count(*) INTO v_total FROM ltv.customer_detail d
@@ -266,8 +266,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_run bigint := ltv_api._pick_run(cohorts.dataset_id, cohorts.run_id);
-  v_segment ltv.bucket := ltv_api._check_segment(segment);
+  v_run bigint := ltv._api_pick_run(cohorts.dataset_id, cohorts.run_id);
+  v_segment ltv.bucket := ltv._api_check_segment(segment);
 BEGIN
   RETURN (
     WITH cells AS (
@@ -313,7 +313,7 @@ DECLARE
   v_features json;
   v_history json;
 BEGIN
-  PERFORM ltv_api._require_dataset(customer.dataset_id);
+  PERFORM ltv._api_require_dataset(customer.dataset_id);
   IF customer.customer_id IS NULL OR btrim(customer.customer_id) = '' THEN
     RAISE EXCEPTION 'customer_id is required' USING ERRCODE = '22023';
   END IF;
@@ -375,7 +375,7 @@ DECLARE
   v_run bigint;
   v_query text := btrim(coalesce(query, ''));
 BEGIN
-  PERFORM ltv_api._require_dataset(customer_search.dataset_id);
+  PERFORM ltv._api_require_dataset(customer_search.dataset_id);
   IF max_results IS NULL OR max_results < 1 OR max_results > 100 THEN
     RAISE EXCEPTION 'max_results must be between 1 and 100, got %', max_results USING ERRCODE = '22023';
   END IF;
@@ -396,7 +396,7 @@ END
 $$;
 
 -- Per-class scores with bucket names instead of class numbers.
-CREATE FUNCTION ltv_api._per_class(p_scores jsonb)
+CREATE FUNCTION ltv._api_per_class(p_scores jsonb)
 RETURNS json
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -413,7 +413,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_run bigint := ltv_api._pick_run(model_summary.dataset_id, model_summary.run_id);
+  v_run bigint := ltv._api_pick_run(model_summary.dataset_id, model_summary.run_id);
   m ltv.model_summary;
 BEGIN
   SELECT * INTO STRICT m FROM ltv.model_summary s WHERE s.run_id = v_run;
@@ -421,9 +421,9 @@ BEGIN
     'dataset_id', m.dataset_id, 'run_id', m.run_id, 'cutoff', m.cutoff, 'horizon', m.horizon::text,
     'test_customers', m.test_customers, 'training_rows', m.training_rows,
     'model', json_build_object('macro_f1', m.macro_f1, 'accuracy', m.accuracy,
-                               'per_class', ltv_api._per_class(m.per_class)),
+                               'per_class', ltv._api_per_class(m.per_class)),
     'baseline', json_build_object('macro_f1', m.baseline_macro_f1, 'accuracy', m.baseline_accuracy,
-                                  'per_class', ltv_api._per_class(m.baseline_per_class)),
+                                  'per_class', ltv._api_per_class(m.baseline_per_class)),
     'lift_macro_f1', m.lift_macro_f1,
     'right_per_10', json_build_object('model', round((m.accuracy * 10)::numeric, 1),
                                       'baseline', round((m.baseline_accuracy * 10)::numeric, 1)),
