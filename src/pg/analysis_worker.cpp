@@ -97,8 +97,8 @@ bool ClaimRun(int64 run_id, TransactionId starter_xid) {
     if (state && strcmp(state, "missing") != 0) return false;  // cancelled or finished
     if (!TransactionIdIsInProgress(starter_xid)) {
       // The starter finished: one more look, as it may have committed just now.
-      state = RunInTransaction("SELECT ltv._claim_run($1)", run_id, nullptr, nullptr,
-                               TopMemoryContext);
+      state =
+          RunInTransaction("SELECT ltv._claim_run($1)", run_id, nullptr, nullptr, TopMemoryContext);
       return state && strcmp(state, "claimed") == 0;
     }
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20L,
@@ -137,9 +137,9 @@ extern "C" Datum ltv_start_worker(PG_FUNCTION_ARGS) {
   pid_t pid = 0;
   BgwHandleStatus status = WaitForBackgroundWorkerStartup(handle, &pid);
   if (status != BGWH_STARTED)
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-                    errmsg("could not start an analysis worker"),
-                    errhint("More details may be in the server log.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_RESOURCES), errmsg("could not start an analysis worker"),
+             errhint("More details may be in the server log.")));
   PG_RETURN_INT32(static_cast<int32>(pid));
 }
 
@@ -176,10 +176,8 @@ extern "C" void ltv_analysis_worker_main(Datum main_arg) {
     char* saveptr = nullptr;
     for (char* stage = strtok_r(stage_list, ",", &saveptr); stage;
          stage = strtok_r(nullptr, ",", &saveptr)) {
-      RunInTransaction("SELECT ltv._begin_stage($1, $2)", run_id, stage, nullptr,
-                       TopMemoryContext);
-      RunInTransaction("SELECT ltv._run_stage($1, $2)", run_id, stage, nullptr,
-                       TopMemoryContext);
+      RunInTransaction("SELECT ltv._begin_stage($1, $2)", run_id, stage, nullptr, TopMemoryContext);
+      RunInTransaction("SELECT ltv._run_stage($1, $2)", run_id, stage, nullptr, TopMemoryContext);
     }
     RunInTransaction("SELECT ltv._finish_run($1)", run_id, nullptr, nullptr, TopMemoryContext);
   }

@@ -314,7 +314,8 @@ extern "C" Datum ltv_rf_info(PG_FUNCTION_ARGS) {
 extern "C" Datum ltv_rf_check_params(PG_FUNCTION_ARGS) {
   char* params = JsonbToCString(nullptr, &PG_GETARG_JSONB_P(0)->root, 0);
   char* normalized = ltv::pg::Guarded([&]() -> char* {
-    std::string text = ltv::forest::ToJson(ltv::forest::ParseForestParams(std::string(params))).Dump();
+    std::string text =
+        ltv::forest::ToJson(ltv::forest::ParseForestParams(std::string(params))).Dump();
     char* copy = static_cast<char*>(PgCall([&] { return palloc(text.size() + 1); }));
     std::memcpy(copy, text.c_str(), text.size() + 1);
     return copy;

@@ -41,9 +41,9 @@ extern "C" Datum ltv_classification_metrics(PG_FUNCTION_ARGS) {
                     errmsg("ltv.classification_metrics: %d true labels but %d predicted labels",
                            n_truth, n_predicted)));
   if (n_classes < 1 || n_classes > 1024)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("ltv.classification_metrics: n_classes must be 1..1024, got %d",
-                           n_classes)));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+             errmsg("ltv.classification_metrics: n_classes must be 1..1024, got %d", n_classes)));
   char* text = Guarded([&]() -> char* {
     ltv::forest::ConfusionMatrix cm(truth, predicted, static_cast<size_t>(n_truth), n_classes);
     std::string json = ltv::forest::MetricsJson(cm).Dump();

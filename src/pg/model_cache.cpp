@@ -98,8 +98,8 @@ std::shared_ptr<const forest::Forest> LoadModelDatum(Datum datum) {
     if (auto hit = Find([&](const Entry& e) { return e.toast == toast; })) return hit;
   }
   struct varlena* plain = PgCall([&] { return pg_detoast_datum_packed(raw); });
-  auto model = LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(plain)),
-                         VARSIZE_ANY_EXHDR(plain));
+  auto model =
+      LoadModel(reinterpret_cast<const uint8_t*>(VARDATA_ANY(plain)), VARSIZE_ANY_EXHDR(plain));
   if (toast.toast_relid != InvalidOid) {
     // Tag the entry LoadModel just found or made with the TOAST identity as well.
     for (Entry& e : cache)
