@@ -1,5 +1,6 @@
 -- ltv.customer_features: the aggregate, checked by hand and against plain SQL.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 
 -- Customer C1 is worked by hand below; cutoff 2011-07-01 00:00 (= last purchase - 6 months).
 SELECT ltv.import_csv('feat', convert_to(

@@ -69,8 +69,8 @@ BEGIN
    WHERE dataset_id = p_id;
   EXECUTE format('ALTER TABLE ltv.transactions ATTACH PARTITION ltv.%I FOR VALUES IN (%s)',
                  'transactions_' || p_id, p_id);
-  -- No ANALYZE here: autovacuum analyzes the new partition soon after commit, and the
-  -- analysis stages analyze it themselves when they find it never was.
+  -- No ANALYZE here: autovacuum analyzes the new partition soon after commit, and
+  -- ltv.materialize_features analyzes it itself when it finds it never was.
 END
 $$;
 
