@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/forest/parallel.h"
+
 namespace ltv::forest {
 namespace {
 
@@ -50,26 +52,33 @@ FeatureBins ComputeBins(std::vector<double>& values, int max_bins) {
 }  // namespace
 
 uint8_t FeatureBins::Code(double x) const {
-  // Number of edges strictly below x: x <= edge[k] <=> code <= k.
-  return static_cast<uint8_t>(std::lower_bound(upper_edges.begin(), upper_edges.end(), x) -
-                              upper_edges.begin());
+  // Number of edges strictly below x (std::lower_bound): x <= edge[k] <=> code <= k.
+  // Branch-free halving, since which side x falls on is unpredictable.
+  size_t n = upper_edges.size();
+  if (n == 0) return 0;
+  const double* base = upper_edges.data();
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = base[half] < x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<uint8_t>((base - upper_edges.data()) + (*base < x ? 1 : 0));
 }
 
-BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel) {
+BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel, int threads) {
   BinnedFeatures out;
   out.n_rows = set.n_rows();
   const size_t n_features = set.n_features();
   out.bins.resize(n_features);
   out.codes.resize(n_features * out.n_rows);
-  std::vector<double> column(out.n_rows);
-  for (size_t f = 0; f < n_features; ++f) {
-    cancel.Check();
+  ParallelFor(n_features, threads, cancel, [&](size_t f, int, const std::atomic<bool>&) {
+    std::vector<double> column(out.n_rows);
     for (size_t r = 0; r < out.n_rows; ++r) column[r] = set.value(r, f);
     out.bins[f] = ComputeBins(column, max_bins);
     const FeatureBins& bins = out.bins[f];
     uint8_t* codes = out.codes.data() + f * out.n_rows;
     for (size_t r = 0; r < out.n_rows; ++r) codes[r] = bins.Code(set.value(r, f));
-  }
+  });
   return out;
 }
 

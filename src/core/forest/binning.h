@@ -31,7 +31,9 @@ struct BinnedFeatures {
 };
 
 // Bin edges come from the distinct values of each feature, greedily grouped into bins of
-// about n_rows / max_bins rows. Deterministic; calls cancel.Check() between features.
-BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel);
+// about n_rows / max_bins rows. Deterministic (features are independent, so `threads` never
+// changes the result); cancel.Check() is polled as in ParallelFor.
+BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel,
+                           int threads = 1);
 
 }  // namespace ltv::forest

@@ -42,6 +42,9 @@ class Forest {
   // Takes parts that are already consistent (Train, Deserialize and Merge check them).
   Forest(ForestParams params, std::vector<std::string> feature_names, int n_classes,
          std::vector<Tree> trees, TrainingSummary summary);
+  // The same, with the prediction layout of `trees` already built (by Train).
+  Forest(ForestParams params, std::vector<std::string> feature_names, int n_classes,
+         std::vector<Tree> trees, TrainingSummary summary, CompiledTrees compiled);
 
   int n_features() const { return static_cast<int>(feature_names_.size()); }
   int n_classes() const { return n_classes_; }
@@ -61,7 +64,8 @@ class Forest {
   int Decide(const double* proba, DecisionRule rule) const;
 
   // Row-major n_rows x n_features in, n_rows x n_classes out. Rows are processed in blocks,
-  // each tree walked for the whole block while it is in cache; threads split the blocks.
+  // encoded once (see CompiledTrees), then each tree is walked for the whole block while it
+  // is in cache; threads split the blocks. Same results as PredictProba, bit for bit.
   RowMatrix PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
                               int threads = 1) const;
   std::vector<int> PredictBatch(const double* rows, size_t n_rows, size_t n_features,
@@ -76,6 +80,7 @@ class Forest {
   int n_classes_ = 0;
   std::vector<Tree> trees_;
   TrainingSummary summary_;
+  CompiledTrees compiled_;  // the trees in prediction layout (see tree.h)
 };
 
 // One forest from forests trained separately (e.g. on shards of the customers), as the

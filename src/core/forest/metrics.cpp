@@ -19,14 +19,16 @@ ConfusionMatrix::ConfusionMatrix(const int* truth, const int* predicted, size_t 
   for (size_t i = 0; i < n; ++i) Add(truth[i], predicted[i]);
 }
 
-void ConfusionMatrix::Add(int truth, int predicted) {
+void ConfusionMatrix::Add(int truth, int predicted) { Add(truth, predicted, 1); }
+
+void ConfusionMatrix::Add(int truth, int predicted, int64_t times) {
   if (truth < 0 || truth >= n_classes_ || predicted < 0 || predicted >= n_classes_)
     throw Error(ErrorKind::kInvalidInput, "class label out of range: truth " +
                                               std::to_string(truth) + ", prediction " +
                                               std::to_string(predicted) + " (classes are 0.." +
                                               std::to_string(n_classes_ - 1) + ")");
-  ++counts_[static_cast<size_t>(truth) * n_classes_ + predicted];
-  ++total_;
+  counts_[static_cast<size_t>(truth) * n_classes_ + predicted] += times;
+  total_ += times;
 }
 
 int64_t ConfusionMatrix::support(int truth) const {

@@ -24,6 +24,7 @@ class ConfusionMatrix {
   ConfusionMatrix(const int* truth, const int* predicted, size_t n, int n_classes);
 
   void Add(int truth, int predicted);
+  void Add(int truth, int predicted, int64_t times);  // `times` rows at once (>= 0)
   int n_classes() const { return n_classes_; }
   int64_t count(int truth, int predicted) const {
     return counts_[static_cast<size_t>(truth) * n_classes_ + predicted];

@@ -89,7 +89,8 @@ std::vector<double> ImpurityImportance(const std::vector<GrownTree>& grown, size
   return total;
 }
 
-void ScoreOutOfBag(const TrainingSet& set, int n_classes, const std::vector<Tree>& trees,
+void ScoreOutOfBag(const TrainingSet& set, const BinnedFeatures& binned, int n_classes,
+                   const std::vector<Tree>& trees, const CompiledTrees& compiled,
                    const std::vector<std::vector<uint64_t>>& in_bag, int threads,
                    CancelCheck& cancel, TrainingSummary& summary, TrainingDiagnostics& diag) {
   const size_t n = set.n_rows();
@@ -102,25 +103,39 @@ void ScoreOutOfBag(const TrainingSet& set, int n_classes, const std::vector<Tree
   ParallelFor(n_blocks, threads, cancel, [&](size_t block, int, const std::atomic<bool>& stop) {
     const size_t begin = block * kOobBlockRows;
     const size_t end = std::min(n, begin + kOobBlockRows);
+    // The block's rows encoded for the compiled trees: their bin codes, which are exactly
+    // the codes CompiledTrees::Encode gives with the bin edges as cuts (one byte each).
+    // Without a compiled form (over 65535 features) the trees are walked on the doubles.
+    const bool use_codes = compiled.usable() && compiled.code_bytes() == 1;
+    std::vector<uint8_t> coded(use_codes ? (end - begin) * n_features : 0);
+    for (size_t f = 0; use_codes && f < n_features; ++f) {
+      const uint8_t* column = binned.column(f);
+      for (size_t r = begin; r < end; ++r) coded[(r - begin) * n_features + f] = column[r];
+    }
     std::vector<double> rows;
     std::vector<uint32_t> row_ids, leaves;
     for (size_t t = 0; t < trees.size(); ++t) {
       if (stop.load(std::memory_order_relaxed)) throw Interrupted();
-      // Gather the block's rows that are out of bag for this tree and walk them together.
-      rows.clear();
+      // The block's rows that are out of bag for this tree, walked together.
       row_ids.clear();
-      for (size_t r = begin; r < end; ++r) {
-        if ((in_bag[t][r / 64] >> (r % 64)) & 1) continue;
-        rows.insert(rows.end(), set.row(r), set.row(r) + n_features);
-        row_ids.push_back(static_cast<uint32_t>(r));
-      }
+      for (size_t r = begin; r < end; ++r)
+        if (!((in_bag[t][r / 64] >> (r % 64)) & 1))
+          row_ids.push_back(static_cast<uint32_t>(r - begin));
       leaves.resize(row_ids.size());
-      trees[t].LeavesFor(rows.data(), n_features, row_ids.size(), leaves.data());
+      if (use_codes) {
+        compiled.Leaves(trees[t], t, coded.data(), row_ids.data(), row_ids.size(), leaves.data());
+      } else {
+        rows.clear();
+        for (uint32_t id : row_ids)
+          rows.insert(rows.end(), set.row(begin + id), set.row(begin + id) + n_features);
+        trees[t].LeavesFor(rows.data(), n_features, row_ids.size(), leaves.data());
+      }
       for (size_t k = 0; k < row_ids.size(); ++k) {
         const double* p = trees[t].Proba(leaves[k], n_classes);
-        double* dst = diag.oob_proba.data() + size_t{row_ids[k]} * n_classes;
+        const size_t r = begin + row_ids[k];
+        double* dst = diag.oob_proba.data() + r * n_classes;
         for (int c = 0; c < n_classes; ++c) dst[c] += p[c];
-        ++diag.oob_tree_counts[row_ids[k]];
+        ++diag.oob_tree_counts[r];
       }
     }
     for (size_t r = begin; r < end; ++r) {
@@ -148,7 +163,7 @@ void ScoreOutOfBag(const TrainingSet& set, int n_classes, const std::vector<Tree
   summary.oob_macro_f1 = MacroF1(cm);
   summary.oob_log_loss = LogLoss(labels.data(), proba.data(), labels.size(), n_classes);
   TunedDecision tuned =
-      TuneDecisionWeights(proba.data(), labels.data(), labels.size(), n_classes, cancel);
+      TuneDecisionWeights(proba.data(), labels.data(), labels.size(), n_classes, cancel, threads);
   summary.tuned_weights = tuned.weights;
   summary.oob_macro_f1_tuned = tuned.macro_f1_tuned;
 }
@@ -181,7 +196,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   for (int label : set.labels()) ++summary.class_counts[label];
   summary.class_weights = ResolveClassWeights(params, n_classes, summary.class_counts, n);
 
-  const BinnedFeatures binned = BinFeatures(set, params.max_bins, cancel);
+  const int threads = params.ResolveThreads();
+  const BinnedFeatures binned = BinFeatures(set, params.max_bins, cancel, threads);
   TreeSettings settings;
   settings.n_classes = n_classes;
   settings.mtry = params.ResolveMtry(static_cast<int>(set.n_features()));
@@ -189,7 +205,6 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   settings.min_samples_leaf = params.min_samples_leaf;
   settings.min_samples_split = params.min_samples_split;
 
-  const int threads = params.ResolveThreads();
   const size_t n_trees = static_cast<size_t>(params.n_trees);
   std::vector<GrownTree> grown(n_trees);
   std::vector<std::vector<uint64_t>> in_bag(n_trees);
@@ -211,13 +226,24 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
 
   summary.impurity_importance = ImpurityImportance(grown, set.n_features());
   std::vector<Tree> trees;
+  std::vector<std::vector<uint16_t>> split_bins;
   trees.reserve(n_trees);
-  for (GrownTree& g : grown) trees.push_back(std::move(g.tree));
+  split_bins.reserve(n_trees);
+  for (GrownTree& g : grown) {
+    trees.push_back(std::move(g.tree));
+    split_bins.push_back(std::move(g.split_bins));
+  }
   grown.clear();
+  // The prediction layout, with the bin edges as cuts (see CompiledTrees).
+  std::vector<std::vector<double>> cuts;
+  cuts.reserve(binned.bins.size());
+  for (const FeatureBins& b : binned.bins) cuts.push_back(b.upper_edges);
+  CompiledTrees compiled(trees, std::move(cuts), split_bins);
+  split_bins.clear();
 
   TrainingDiagnostics local;
   TrainingDiagnostics& diag = diagnostics ? *diagnostics : local;
-  ScoreOutOfBag(set, n_classes, trees, in_bag, threads, cancel, summary, diag);
+  ScoreOutOfBag(set, binned, n_classes, trees, compiled, in_bag, threads, cancel, summary, diag);
   diag.in_bag = std::move(in_bag);
 
   // The stored parameters describe the model: resolved class count, no execution settings,
@@ -226,7 +252,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   stored.threads = 0;
   stored.n_classes = n_classes;
   stored.feature_names.clear();
-  return Forest(stored, std::move(feature_names), n_classes, std::move(trees), std::move(summary));
+  return Forest(stored, std::move(feature_names), n_classes, std::move(trees), std::move(summary),
+                std::move(compiled));
 }
 
 }  // namespace ltv::forest

@@ -143,6 +143,8 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     tree.AddNode();
     tree.MakeSplit(work.node, split.feature, data_.bins[split.feature].upper_edges[split.bin],
                    left);
+    out.split_bins.resize(tree.nodes.size(), 0);
+    out.split_bins[work.node] = static_cast<uint16_t>(split.bin);
 
     // Weighted Gini decrease W*G - W_l*G_l - W_r*G_r, with W*G = W - sum(s_c^2)/W.
     double decrease = total_w - SumOfSquares(weights.data(), n_classes) / total_w;
@@ -163,6 +165,7 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     totals_stack_.insert(totals_stack_.end(), left_counts.begin(), left_counts.end());
   }
   tree.ComputeDepth();
+  out.split_bins.resize(tree.nodes.size(), 0);
   return out;
 }
 

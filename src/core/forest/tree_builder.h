@@ -33,6 +33,8 @@ struct TreeSettings {
 
 struct GrownTree {
   Tree tree;
+  // Per node: the bin edge index of its split (0 for leaves), for CompiledTrees.
+  std::vector<uint16_t> split_bins;
   // Weighted Gini decrease per feature, summed over this tree's splits (not normalised).
   std::vector<double> impurity_decrease;
 };
