@@ -7,6 +7,8 @@
 //       train seconds, batch predict rows/s, test macro F1 / accuracy and OOB scores
 //   forest_cli train TRAIN.csv PARAMS_JSON MODEL.bin
 //   forest_cli predict MODEL.bin TEST.csv        prints test macro F1 and accuracy
+//   forest_cli predict-bench MODEL.bin TEST.csv REPEATS THREADS
+//                                                prints the median batch predict seconds
 //   forest_cli info MODEL.bin                    prints Info() JSON
 //   forest_cli corpus DIR                        writes a few small valid models
 //
@@ -14,6 +16,7 @@
 // every other column is a feature.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -119,6 +122,24 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+// Peak resident set of this process in MB (VmHWM: this program's own memory, not counting the
+// process that started it, which ru_maxrss would include after fork + exec).
+double PeakRssMb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+// CPU time of the whole process (all threads): less sensitive than wall time to other
+// programs on a shared machine, for comparing versions of the engine.
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -128,12 +149,14 @@ int Bench(const std::string& train_path, const std::string& test_path, const std
           int repeats, int predict_threads) {
   const Table train = ReadCsv(train_path);
   const Table test = ReadCsv(test_path);
-  std::vector<double> train_times, predict_times;
+  std::vector<double> train_times, train_cpu_times, predict_times;
   Forest forest;
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = CpuSeconds();
     forest = TrainOn(train, params);
     train_times.push_back(Seconds(start));
+    train_cpu_times.push_back(CpuSeconds() - cpu_start);
   }
   std::vector<int> predicted;
   for (int i = 0; i < std::max(repeats, 3); ++i) {
@@ -151,13 +174,15 @@ int Bench(const std::string& train_path, const std::string& test_path, const std
   const ConfusionMatrix cm_tuned(truth.data(), tuned.data(), truth.size(), n_classes);
   const double predict_s = Median(predict_times);
   std::printf(
-      "{\"train_seconds\": %.4f, \"predict_seconds\": %.5f, \"predict_rows_per_s\": %.1f, "
+      "{\"train_seconds\": %.4f, \"train_cpu_seconds\": %.4f, \"predict_seconds\": %.5f, "
+      "\"predict_rows_per_s\": %.1f, "
       "\"macro_f1\": %.5f, \"accuracy\": %.5f, \"macro_f1_tuned\": %.5f, \"oob_macro_f1\": %.5f, "
-      "\"oob_macro_f1_tuned\": %.5f, \"model_bytes\": %zu, \"threads\": %d}\n",
-      Median(train_times), predict_s, static_cast<double>(test.n_rows()) / predict_s, MacroF1(cm),
-      Accuracy(cm), MacroF1(cm_tuned), forest.summary().oob_macro_f1,
-      forest.summary().oob_macro_f1_tuned, Serialize(forest).size(),
-      forest.params().ResolveThreads());
+      "\"oob_macro_f1_tuned\": %.5f, \"model_bytes\": %zu, \"threads\": %d, \"peak_rss_mb\": "
+      "%.1f}\n",
+      Median(train_times), Median(train_cpu_times), predict_s,
+      static_cast<double>(test.n_rows()) / predict_s, MacroF1(cm), Accuracy(cm), MacroF1(cm_tuned),
+      forest.summary().oob_macro_f1, forest.summary().oob_macro_f1_tuned, Serialize(forest).size(),
+      forest.params().ResolveThreads(), PeakRssMb());
   return 0;
 }
 
@@ -214,6 +239,21 @@ int main(int argc, char** argv) {
           test.values.data(), test.n_rows(), test.n_features(), forest.params().decision);
       const ConfusionMatrix cm(test.labels.data(), pred.data(), pred.size(), forest.n_classes());
       std::printf("{\"macro_f1\": %.5f, \"accuracy\": %.5f}\n", MacroF1(cm), Accuracy(cm));
+      return 0;
+    }
+    if (cmd == "predict-bench" && args.size() == 5) {
+      const std::vector<uint8_t> blob = ReadFile(args[1]);
+      const Forest forest = Deserialize(blob.data(), blob.size());
+      const Table test = ReadCsv(args[2]);
+      std::vector<double> times;
+      for (int i = 0; i < std::stoi(args[3]); ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        forest.PredictBatch(test.values.data(), test.n_rows(), test.n_features(),
+                            DecisionRule::kArgmax, std::stoi(args[4]));
+        times.push_back(Seconds(start));
+      }
+      std::printf("{\"predict_seconds\": %.5f, \"rows_per_s\": %.1f}\n", Median(times),
+                  static_cast<double>(test.n_rows()) / Median(times));
       return 0;
     }
     if (cmd == "info" && args.size() == 2) {

@@ -21,6 +21,9 @@ namespace {
 // callgrind, 4 classes, 256 bins): the histogram wins down to ~8 rows.
 constexpr size_t kSortFactor = 128;
 
+// How many samples ahead the column reads are prefetched.
+constexpr size_t kPrefetch = 24;
+
 // Sets bit b of occupied[b / 64] when bin_rows[b] > 0, for the words covering [lo, hi].
 void OccupiedBins(const uint32_t* bin_rows, unsigned lo, unsigned hi, uint64_t* occupied) {
   for (unsigned word = lo / 64; word <= hi / 64; ++word) occupied[word] = 0;
@@ -243,7 +246,8 @@ inline bool TreeBuilder::ConsiderSplit(const Scan& scan, size_t n_left, size_t n
   if (n_total - n_left < min_leaf) return false;  // only gets worse further right
   const double right_w = scan.total_w - scan.left_w;
   if (!(scan.left_w > 0) || !(right_w > 0)) return true;
-  // Maximising sum(l^2)/W_l + sum(r^2)/W_r is minimising the weighted child Gini.
+  // Maximising sum(l^2)/W_l + sum(r^2)/W_r is minimising the weighted child Gini. (Measured:
+  // comparing cross-multiplied fractions instead of dividing is no faster.)
   const double score = scan.left_sq / scan.left_w + scan.right_sq / right_w;
   if (score > best.score) best = {true, feature, bin, score};
   return true;
@@ -259,7 +263,11 @@ bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& 
   uint32_t* hist = histogram_.data();
   uint32_t* bin_rows = bin_rows_.data();
   unsigned lo = 255, hi = 0;
+  // Rows are ascending but sparse in deep nodes, so the column reads miss the caches on
+  // large data: fetch kPrefetch rows ahead (the row numbers themselves are sequential).
+  const size_t prefetched = n > kPrefetch ? n - kPrefetch : 0;
   for (size_t i = 0; i < n; ++i) {
+    if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
     const unsigned code = column[rows[i]];
     hist[code * n_classes + labels[i]] += counts[i];
     ++bin_rows[code];
@@ -337,7 +345,9 @@ size_t TreeBuilder::Partition(size_t begin, size_t end, int feature, int bin,
   uint16_t* labels = sample_labels_.data() + begin;
   const size_t n = end - begin;
   size_t l = 0, r = 0;
+  const size_t prefetched = n > kPrefetch ? n - kPrefetch : 0;
   for (size_t i = 0; i < n; ++i) {
+    if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
     const uint32_t row = rows[i], count = counts[i];
     const uint16_t label = labels[i];
     const uint32_t go_left = column[row] <= bin ? 1 : 0;
