@@ -112,7 +112,7 @@ RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_
   RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
   // One contiguous range of rows per thread (AccumulateBlock chunks it further); rows are
   // independent, so the split never changes a result.
-  const size_t n_tasks = threads <= 1 ? 1 : std::min<size_t>(threads, (n_rows + 1023) / 1024);
+  const size_t n_tasks = threads <= 1 ? 1 : std::min<size_t>(threads, (n_rows + 255) / 256);
   const size_t per_task = n_tasks == 0 ? 0 : (n_rows + n_tasks - 1) / n_tasks;
   auto run = [&](size_t task) {
     const size_t begin = task * per_task;

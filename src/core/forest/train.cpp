@@ -96,13 +96,17 @@ void ScoreOutOfBag(const TrainingSet& set, const BinnedFeatures& binned, int n_c
   const size_t n = set.n_rows();
   diag.oob_proba = RowMatrix::Zero(static_cast<Eigen::Index>(n), n_classes);
   diag.oob_tree_counts.assign(n, 0);
-  const size_t n_blocks = (n + kOobBlockRows - 1) / kOobBlockRows;
+  // Blocks of at most kOobBlockRows rows, and at least 4 per thread when there are enough
+  // rows, so that small sets keep every thread busy.
+  const size_t n_blocks = std::max((n + kOobBlockRows - 1) / kOobBlockRows,
+                                   std::min<size_t>(4 * std::max(threads, 1), (n + 63) / 64));
+  const size_t block_rows = (n + n_blocks - 1) / n_blocks;
   // Each row sums its trees in index order, so the result does not depend on the blocks'
   // thread assignment.
   const size_t n_features = set.n_features();
   ParallelFor(n_blocks, threads, cancel, [&](size_t block, int, const std::atomic<bool>& stop) {
-    const size_t begin = block * kOobBlockRows;
-    const size_t end = std::min(n, begin + kOobBlockRows);
+    const size_t begin = block * block_rows;
+    const size_t end = std::min(n, begin + block_rows);
     // The block's rows encoded for the compiled trees: their bin codes, which are exactly
     // the codes CompiledTrees::Encode gives with the bin edges as cuts (one byte each).
     // Without a compiled form (over 65535 features) the trees are walked on the doubles.

@@ -76,7 +76,8 @@ class TreeBuilder {
   const BinnedFeatures& data_;
   const std::vector<int>& labels_;
   std::vector<double> class_weights_;
-  bool unit_weights_ = true;  // every class weight is 1
+  bool unit_weights_ = true;      // every class weight is 1
+  bool counts_fit_int32_ = true;  // this tree's draws (so every count) are below 2^31
   TreeSettings settings_;
   int n_features_;
   // Per in-bag row, in node order.
