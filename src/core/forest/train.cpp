@@ -16,6 +16,9 @@ namespace ltv::forest {
 namespace {
 
 constexpr size_t kOobBlockRows = 2048;
+// Below this many rows, binning and the tuned-rule search (which starts threads 12 times)
+// run on the calling thread: their work is then smaller than starting threads.
+constexpr size_t kParallelRows = 20000;
 
 // How often each row is drawn for one tree.
 std::vector<uint32_t> DrawRows(size_t n_rows, const ForestParams& params, Rng& rng) {
@@ -166,8 +169,8 @@ void ScoreOutOfBag(const TrainingSet& set, const BinnedFeatures& binned, int n_c
   summary.oob_accuracy = Accuracy(cm);
   summary.oob_macro_f1 = MacroF1(cm);
   summary.oob_log_loss = LogLoss(labels.data(), proba.data(), labels.size(), n_classes);
-  TunedDecision tuned =
-      TuneDecisionWeights(proba.data(), labels.data(), labels.size(), n_classes, cancel, threads);
+  TunedDecision tuned = TuneDecisionWeights(proba.data(), labels.data(), labels.size(), n_classes,
+                                            cancel, labels.size() >= kParallelRows ? threads : 1);
   summary.tuned_weights = tuned.weights;
   summary.oob_macro_f1_tuned = tuned.macro_f1_tuned;
 }
@@ -201,7 +204,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   summary.class_weights = ResolveClassWeights(params, n_classes, summary.class_counts, n);
 
   const int threads = params.ResolveThreads();
-  const BinnedFeatures binned = BinFeatures(set, params.max_bins, cancel, threads);
+  const BinnedFeatures binned =
+      BinFeatures(set, params.max_bins, cancel, n >= kParallelRows ? threads : 1);
   TreeSettings settings;
   settings.n_classes = n_classes;
   settings.mtry = params.ResolveMtry(static_cast<int>(set.n_features()));
