@@ -113,7 +113,7 @@ SELECT line_no, reason FROM ltv.rejected_rows WHERE dataset_id = :id ORDER BY li
 SELECT run_id, status, error, finished_at::timestamp(0) AS finished_at,
        (SELECT round(sum(value::numeric) / 1000, 1) FROM jsonb_each_text(timings)) AS seconds
   FROM ltv.runs WHERE dataset_id = :id ORDER BY run_id DESC LIMIT 1;
-\echo Model vs the simple rule (bucket of the last 6 months' spend), on held-out customers
+\echo Model vs the simple rule (bucket of the spend in the last 6 months), on held-out customers
 SELECT test_customers, round(macro_f1::numeric, 3) AS model_macro_f1,
        round(baseline_macro_f1::numeric, 3) AS simple_rule_macro_f1,
        round(accuracy::numeric, 3) AS model_accuracy, round(baseline_accuracy::numeric, 3) AS simple_rule_accuracy
