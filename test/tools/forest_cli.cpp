@@ -152,6 +152,7 @@ int Bench(const std::string& train_path, const std::string& test_path, const std
   std::vector<double> train_times, train_cpu_times, predict_times;
   Forest forest;
   for (int i = 0; i < repeats; ++i) {
+    forest = Forest();  // the peak RSS is that of one training, not two forests
     const auto start = std::chrono::steady_clock::now();
     const double cpu_start = CpuSeconds();
     forest = TrainOn(train, params);
