@@ -154,23 +154,22 @@ template <typename Code>
 void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded,
                                 const uint32_t* ids, size_t count, uint32_t* leaves) const {
   // Lock-step groups as in Tree::LeavesFor: the rows' chains of dependent loads overlap.
-  // Groups are always full (a short last group repeats its first row) so the inner loop has
-  // a fixed trip count. (Measured under callgrind: handing a finished row's slot to the next
-  // row at once saves the idle steps but costs a mispredicted branch per row: no faster.)
+  // Full groups only, so the inner loop has a fixed trip count; the last few rows (and a
+  // single row, as per-row SQL calls predict) are walked one by one. (Measured under
+  // callgrind: handing a finished row's slot to the next row at once saves the idle steps
+  // but costs a mispredicted branch per row: no faster.)
   constexpr size_t kGroup = 16;
   const CompiledNode* n = nodes_.data() + offsets_[t];
   const Code* codes = reinterpret_cast<const Code*>(coded);
   const size_t n_features = cuts_.size();
   const int depth = tree.depth;
   const uint32_t* leaf_number = tree.leaf_number.data();
-  for (size_t begin = 0; begin < count; begin += kGroup) {
-    const size_t group = std::min(kGroup, count - begin);
+  auto row_of = [&](size_t i) { return codes + (ids ? size_t{ids[i]} : i) * n_features; };
+  size_t begin = 0;
+  for (; begin + kGroup <= count; begin += kGroup) {
     uint32_t at[kGroup] = {};
     const Code* row[kGroup];
-    for (size_t k = 0; k < kGroup; ++k) {
-      const size_t i = begin + (k < group ? k : 0);
-      row[k] = codes + (ids ? size_t{ids[i]} : i) * n_features;
-    }
+    for (size_t k = 0; k < kGroup; ++k) row[k] = row_of(begin + k);
     for (int step = 0; step < depth; ++step) {
       uint32_t moved = 0;
       for (size_t k = 0; k < kGroup; ++k) {
@@ -181,7 +180,18 @@ void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded
       }
       if (moved == 0) break;
     }
-    for (size_t k = 0; k < group; ++k) leaves[begin + k] = leaf_number[at[k]];
+    for (size_t k = 0; k < kGroup; ++k) leaves[begin + k] = leaf_number[at[k]];
+  }
+  for (; begin < count; ++begin) {
+    const Code* row = row_of(begin);
+    uint32_t at = 0;
+    for (;;) {
+      const CompiledNode node = n[at];
+      const uint32_t next = node.next + (row[node.feature] > node.cut ? 1u : 0u);
+      if (next == at) break;
+      at = next;
+    }
+    leaves[begin] = leaf_number[at];
   }
 }
 

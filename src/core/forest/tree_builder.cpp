@@ -21,8 +21,9 @@ namespace {
 // callgrind, 4 classes, 256 bins): the histogram wins down to ~8 rows.
 constexpr size_t kSortFactor = 128;
 
-// How many samples ahead the column reads are prefetched.
+// How many samples ahead the column reads are prefetched, from how many training rows.
 constexpr size_t kPrefetch = 24;
+constexpr size_t kPrefetchRows = 65536;
 
 // Sets bit b of occupied[b / 64] when bin_rows[b] > 0, for the words covering [lo, hi].
 void OccupiedBins(const uint32_t* bin_rows, unsigned lo, unsigned hi, uint64_t* occupied) {
@@ -268,7 +269,8 @@ bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& 
   unsigned lo = 255, hi = 0;
   // Rows are ascending but sparse in deep nodes, so the column reads miss the caches on
   // large data: fetch kPrefetch rows ahead (the row numbers themselves are sequential).
-  const size_t prefetched = n > kPrefetch ? n - kPrefetch : 0;
+  // Columns that fit in the caches skip that.
+  const size_t prefetched = n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
   for (size_t i = 0; i < n; ++i) {
     if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
     const unsigned code = column[rows[i]];
@@ -379,7 +381,7 @@ size_t TreeBuilder::Partition(size_t begin, size_t end, int feature, int bin,
   uint16_t* labels = sample_labels_.data() + begin;
   const size_t n = end - begin;
   size_t l = 0, r = 0;
-  const size_t prefetched = n > kPrefetch ? n - kPrefetch : 0;
+  const size_t prefetched = n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
   for (size_t i = 0; i < n; ++i) {
     if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
     const uint32_t row = rows[i], count = counts[i];
