@@ -11,11 +11,11 @@ namespace ltv::forest {
 namespace {
 
 // Rows per block in batch prediction. Every tree is read once per block and walked by all of
-// the block's rows while it sits in cache, so a forest of tens of MB is streamed from memory
-// only n_rows / 8192 times; the rows themselves are read sequentially (measured: 1024-row
-// blocks were 2x slower on a 54 MB forest). Encoded blocks are kept to about 256 KB.
-constexpr size_t kBlockRows = 8192;
-constexpr size_t kBlockBytes = 256 * 1024;
+// the block's rows, so a large forest is streamed from memory n_rows / block times: bigger
+// blocks win as long as the encoded rows stay in L2/L3 (measured on 2 threads: 4 MB blocks
+// predict 1.75x faster than 256 KB ones with a 320 MB forest, about the same with 27 MB).
+constexpr size_t kBlockRows = 262144;
+constexpr size_t kBlockBytes = 4 * 1024 * 1024;
 
 }  // namespace
 
