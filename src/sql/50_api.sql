@@ -212,6 +212,20 @@ BEGIN
 END
 $$;
 
+-- The customers of a run that pass the dashboard's filters (first purchase in
+-- [from, to], one bucket): shared by segments and cohorts.
+CREATE FUNCTION ltv._api_filtered_customers(p_run_id bigint, p_from date, p_to date, p_segment ltv.bucket)
+RETURNS SETOF ltv.customer_detail
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT * FROM ltv.customer_detail d
+ WHERE d.run_id = p_run_id
+   AND (p_from IS NULL OR d.first_purchase >= p_from)
+   AND (p_to IS NULL OR d.first_purchase < p_to + 1)
+   AND (p_segment IS NULL OR d.bucket = p_segment)
+$$;
+
 CREATE FUNCTION ltv_api.segments(dataset_id bigint, run_id bigint DEFAULT NULL,
                                  first_purchase_from date DEFAULT NULL,
                                  first_purchase_to date DEFAULT NULL,
@@ -225,11 +239,7 @@ DECLARE
   v_segment ltv.bucket := ltv._api_check_segment(segment);
   v_total bigint;
 BEGIN
-  SELECT count(*) INTO v_total FROM ltv.customer_detail d
-   WHERE d.run_id = v_run
-     AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
-     AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
-     AND (v_segment IS NULL OR d.bucket = v_segment);
+  SELECT count(*) INTO v_total FROM ltv._api_filtered_customers(v_run, first_purchase_from, first_purchase_to, v_segment) d;
   RETURN json_build_object(
     'dataset_id', segments.dataset_id, 'run_id', v_run,
     'as_of', (SELECT r.settings->>'as_of' FROM ltv.analysis_runs r WHERE r.run_id = v_run),
@@ -248,11 +258,7 @@ BEGIN
                  round(avg(d.orders)::numeric, 2) AS avg_orders,
                  round(avg(d.recency_days)::numeric, 1) AS avg_recency_days,
                  round(avg(d.bucket_probability)::numeric, 4) AS avg_probability
-            FROM ltv.customer_detail d
-           WHERE d.run_id = v_run
-             AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
-             AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
-             AND (v_segment IS NULL OR d.bucket = v_segment)
+            FROM ltv._api_filtered_customers(v_run, first_purchase_from, first_purchase_to, v_segment) d
            GROUP BY d.bucket) a ON a.bucket = b.bucket));
 END
 $$;
@@ -274,11 +280,7 @@ BEGIN
       SELECT d.cohort_month, d.bucket, count(*) AS customers,
              round(sum(d.past_spend)::numeric, 2) AS past_spend,
              round(avg(d.bucket_probability)::numeric, 4) AS mean_probability
-        FROM ltv.customer_detail d
-       WHERE d.run_id = v_run
-         AND (first_purchase_from IS NULL OR d.first_purchase >= first_purchase_from)
-         AND (first_purchase_to IS NULL OR d.first_purchase < first_purchase_to + 1)
-         AND (v_segment IS NULL OR d.bucket = v_segment)
+        FROM ltv._api_filtered_customers(v_run, first_purchase_from, first_purchase_to, v_segment) d
        GROUP BY d.cohort_month, d.bucket),
     months AS (
       SELECT c.cohort_month, sum(c.customers) AS customers,
