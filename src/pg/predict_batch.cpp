@@ -1,6 +1,7 @@
 // ltv.rf_predict_batch: many rows in one call. The model is decoded (or found in the cache)
-// once and the trees are walked block by block, which is what the pipeline's prediction stage
-// and ltv.predict use; rf_predict stays the per-row entry point for real-time use.
+// once and the trees are walked block by block on worker threads (core code only, they never
+// call Postgres; the calling thread polls for a cancel), which is what the pipeline's
+// prediction stage and ltv.predict use; rf_predict stays the per-row entry point.
 #include "pg/guard.h"
 
 #include <algorithm>
@@ -15,7 +16,7 @@ PG_FUNCTION_INFO_V1(ltv_rf_predict_batch);
 
 namespace {
 
-// Rows predicted between two interrupt checks.
+// Rows handled between two interrupt checks outside the core's prediction.
 constexpr size_t kChunkRows = 8192;
 
 struct BatchResult {
@@ -82,16 +83,16 @@ extern "C" Datum ltv_rf_predict_batch(PG_FUNCTION_ARGS) {
     out.proba = static_cast<double*>(PgCall([&] {
       return palloc_extended(std::max<size_t>(n_rows * k, 1) * sizeof(double), MCXT_ALLOC_HUGE);
     }));
+    // All rows in one call: the core splits them into blocks (each tree is streamed once per
+    // block, so fewer, bigger blocks predict a large forest faster) over worker threads that
+    // never call Postgres, while this thread polls for a cancel.
     ltv::CancelCheck cancel = MakeCancelCheck();
+    model->PredictProbaInto(rows, n_rows, n_features, out.proba, model->params().ResolveThreads(),
+                            cancel);
     const auto rule = model->params().decision;
-    for (size_t start = 0; start < n_rows; start += kChunkRows) {
-      cancel.Check();
-      const size_t count = std::min(kChunkRows, n_rows - start);
-      ltv::forest::RowMatrix p =
-          model->PredictProbaBatch(rows + start * n_features, count, n_features, 1);
-      std::memcpy(out.proba + start * k, p.data(), count * k * sizeof(double));
-      for (size_t i = 0; i < count; ++i)
-        out.classes[start + i] = model->Decide(out.proba + (start + i) * k, rule);
+    for (size_t i = 0; i < n_rows; ++i) {
+      if (i % kChunkRows == 0) cancel.Check();
+      out.classes[i] = model->Decide(out.proba + i * k, rule);
     }
     return out;
   });

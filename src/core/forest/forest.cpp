@@ -51,15 +51,20 @@ void Forest::CheckRow(const double* row, size_t n_features, size_t row_number) c
   }
 }
 
-void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out) const {
+size_t Forest::BlockRows() const {
+  return compiled_.usable()
+             ? std::clamp<size_t>(kBlockBytes / std::max<size_t>(compiled_.row_bytes(), 1), 256,
+                                  kBlockRows)
+             : kBlockRows;
+}
+
+void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out,
+                             const std::atomic<bool>* stop) const {
   const size_t n_features = feature_names_.size();
   const int n_classes = n_classes_;
   std::fill(out, out + n_rows * n_classes, 0.0);
   const bool compiled = compiled_.usable();
-  const size_t block_rows =
-      compiled ? std::clamp<size_t>(kBlockBytes / std::max<size_t>(compiled_.row_bytes(), 1), 256,
-                                    kBlockRows)
-               : kBlockRows;
+  const size_t block_rows = BlockRows();
   std::vector<uint32_t> leaves(std::min(block_rows, n_rows));
   std::vector<uint8_t> coded(compiled ? leaves.size() * compiled_.row_bytes() : 0);
   for (size_t begin = 0; begin < n_rows; begin += block_rows) {
@@ -67,6 +72,7 @@ void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out) con
     double* block_out = out + begin * n_classes;
     if (compiled) compiled_.Encode(rows + begin * n_features, count, coded.data());
     for (size_t t = 0; t < trees_.size(); ++t) {
+      if (stop && stop->load(std::memory_order_relaxed)) throw Interrupted();
       const Tree& tree = trees_[t];
       if (compiled) {
         compiled_.Leaves(tree, t, coded.data(), nullptr, count, leaves.data());
@@ -108,26 +114,36 @@ int Forest::Predict(const double* row, size_t n_features, DecisionRule rule) con
 
 RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
                                     int threads) const {
-  for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
   RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
-  // One contiguous range of rows per thread (AccumulateBlock chunks it further); rows are
-  // independent, so the split never changes a result.
-  const size_t n_tasks = threads <= 1 ? 1 : std::min<size_t>(threads, (n_rows + 255) / 256);
-  const size_t per_task = n_tasks == 0 ? 0 : (n_rows + n_tasks - 1) / n_tasks;
-  auto run = [&](size_t task) {
-    const size_t begin = task * per_task;
-    if (begin >= n_rows) return;
-    const size_t count = std::min(per_task, n_rows - begin);
-    AccumulateBlock(rows + begin * n_features, count, out.data() + begin * n_classes_);
-  };
-  if (n_tasks <= 1) {
-    if (n_rows > 0) run(0);
-  } else {
-    // Prediction has no host cancel hook: it is bounded by rows x trees x depth.
-    ParallelFor(n_tasks, threads, CancelCheck::None(),
-                [&](size_t task, int, const std::atomic<bool>&) { run(task); });
-  }
+  PredictProbaInto(rows, n_rows, n_features, out.data(), threads, CancelCheck::None());
   return out;
+}
+
+void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_features, double* out,
+                              int threads, CancelCheck& cancel) const {
+  for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
+  if (n_rows == 0) return;
+  // Rows are independent, so how they are split never changes a result. Below kMinTaskRows
+  // per thread a thread costs more than it saves; above, every thread gets at least one
+  // task and no task is bigger than one block (AccumulateBlock streams the forest once per
+  // block), so a cancel is seen within one tree's walk of one block.
+  constexpr size_t kMinTaskRows = 256;
+  const size_t max_block = BlockRows();
+  const size_t useful =
+      std::max<size_t>(1, std::min<size_t>(std::max(threads, 1), n_rows / kMinTaskRows));
+  const size_t per_task = std::min(max_block, (n_rows + useful - 1) / useful);
+  const size_t n_tasks = (n_rows + per_task - 1) / per_task;
+  auto run = [&](size_t task, const std::atomic<bool>* stop) {
+    const size_t begin = task * per_task;
+    const size_t count = std::min(per_task, n_rows - begin);
+    AccumulateBlock(rows + begin * n_features, count, out + begin * n_classes_, stop);
+  };
+  if (useful == 1 && &cancel == &CancelCheck::None()) {
+    for (size_t task = 0; task < n_tasks; ++task) run(task, nullptr);
+    return;
+  }
+  ParallelFor(n_tasks, static_cast<int>(useful), cancel,
+              [&](size_t task, int, const std::atomic<bool>& stop) { run(task, &stop); });
 }
 
 std::vector<int> Forest::PredictBatch(const double* rows, size_t n_rows, size_t n_features,

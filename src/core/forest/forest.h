@@ -6,12 +6,14 @@
 // bit-identical results for the same row.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/forest/params.h"
 #include "core/forest/training_set.h"
 #include "core/forest/tree.h"
@@ -70,10 +72,20 @@ class Forest {
                               int threads = 1) const;
   std::vector<int> PredictBatch(const double* rows, size_t n_rows, size_t n_features,
                                 DecisionRule rule, int threads = 1) const;
+  // PredictProbaBatch into a caller's buffer (n_rows x n_classes, row-major), for hosts:
+  // the calling thread polls cancel.Check() about every 20 ms while the workers predict
+  // (they stop between two trees), so a cancel stops a large batch within milliseconds.
+  // Same results as PredictProba, bit for bit, whatever `threads`.
+  void PredictProbaInto(const double* rows, size_t n_rows, size_t n_features, double* out,
+                        int threads, CancelCheck& cancel) const;
 
  private:
   void CheckRow(const double* row, size_t n_features, size_t row_number) const;
-  void AccumulateBlock(const double* rows, size_t n_rows, double* out) const;
+  size_t BlockRows() const;  // rows per block of batch prediction
+  // Probabilities of rows [0, n_rows) into out; stops (throwing ltv::Interrupted) between two
+  // trees once *stop is set.
+  void AccumulateBlock(const double* rows, size_t n_rows, double* out,
+                       const std::atomic<bool>* stop = nullptr) const;
 
   ForestParams params_;
   std::vector<std::string> feature_names_;

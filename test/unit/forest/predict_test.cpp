@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/forest/forest.h"
 #include "core/forest/synthetic.h"
 #include "core/forest/train.h"
@@ -135,4 +136,46 @@ TEST(Predict, TooManyThresholdsFallBackToTheDoubleWalk) {
   std::vector<double> rows;
   for (double x : {-1.0, 0.0, 0.5, 1.0, 12345.5, 69999.0, 69999.5, 1e9, kInf}) rows.push_back(x);
   ExpectMatchesReference(forest, rows);
+}
+
+TEST(Predict, IntoBufferSplitsLargeBatchesIntoTasksWithTheSameResults) {
+  // More rows than one block (262144 rows of 1-byte codes), so the rows are split into
+  // several tasks, with 1, 2 and 3 threads: the same bits as row-by-row prediction.
+  const SyntheticData d = MakeSynthetic(2000, 5, 4, 3, 31);
+  const Forest forest = TrainOn(d, R"({"n_trees": 6, "min_samples_leaf": 2, "seed": 5})");
+  const SyntheticData test = MakeSynthetic(270000, 5, 4, 3, 32);
+  const size_t k = static_cast<size_t>(forest.n_classes());
+  std::vector<double> want(test.n_rows * k);
+  for (size_t r = 0; r < test.n_rows; ++r)
+    forest.PredictProba(test.values.data() + r * 5, 5, want.data() + r * k);
+  for (int threads : {1, 2, 3}) {
+    std::vector<double> got(test.n_rows * k, -1.0);
+    CancelCheck cancel;
+    forest.PredictProbaInto(test.values.data(), test.n_rows, 5, got.data(), threads, cancel);
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "threads " << threads << " value " << i;
+  }
+}
+
+TEST(Predict, IntoBufferStopsWhenTheHostCancels) {
+  const SyntheticData d = MakeSynthetic(2000, 5, 4, 3, 33);
+  const Forest forest = TrainOn(d, R"({"n_trees": 20, "seed": 6})");
+  const SyntheticData test = MakeSynthetic(5000, 5, 4, 3, 34);
+  std::vector<double> out(test.n_rows * forest.n_classes());
+  int polls = 0;
+  CancelCheck cancel([&] {
+    ++polls;
+    throw ltv::Interrupted();
+  });
+  for (int threads : {1, 2}) {
+    EXPECT_THROW(
+        forest.PredictProbaInto(test.values.data(), test.n_rows, 5, out.data(), threads, cancel),
+        ltv::Interrupted);
+  }
+  EXPECT_GE(polls, 2);
+  // Bad input is still reported before any work starts.
+  std::vector<double> bad(test.values.begin(), test.values.begin() + 10);
+  bad[7] = std::nan("");
+  CancelCheck none;
+  EXPECT_THROW(forest.PredictProbaInto(bad.data(), 2, 5, out.data(), 2, none), ltv::Error);
 }
