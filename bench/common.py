@@ -27,6 +27,23 @@ def timed(fn, repeats):
     return times
 
 
+def timed_interleaved(contenders, repeats):
+    """contenders: list of (name, fn). Runs them round-robin `repeats` times, so that a noisy
+    spell on the machine hits every contender alike; returns a list of (name, times)."""
+    times = {name: [] for name, _ in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders:
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return [(name, times[name]) for name, _ in contenders]
+
+
+def paired_ratio(times, base_times):
+    """Median over rounds of times[i] / base_times[i] (for round-robin runs)."""
+    return statistics.median(t / b for t, b in zip(times, base_times))
+
+
 def median(times):
     return statistics.median(times)
 

@@ -3,10 +3,12 @@
 // failed load leaves nothing behind.
 #pragma once
 
-#include "pg/copy_loader.h"
+#include "pg/bulk_insert.h"
 #include "pg/spi.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "core/transaction.h"
@@ -25,18 +27,24 @@ class DatasetLoader {
                 bool replace);
   int64_t dataset_id() const { return dataset_id_; }
 
-  uint64_t LoadTransactions(std::string_view copy_text);
-  uint64_t LoadTransactions(const CopyChunkProducer& producer);
-  uint64_t LoadRejected(std::string_view copy_text);
-  // Records counts and report; `report` gains customers_loaded, first_purchase, last_purchase.
+  // Stores a cleaned line in the dataset's partition (in batches, as it goes).
+  void AddTransaction(const Transaction& t);
+  // Stores a rejected row (UTF-8 reason and raw text) in ltv.rejected_rows.
+  void AddRejected(int64_t line_no, std::string reason, std::string raw);
+  // Flushes the rows, then records counts and report; `report` gains customers_loaded,
+  // first_purchase, last_purchase.
   void Finish(json::Value report, int64_t customers, TimestampMicros first_purchase,
               TimestampMicros last_purchase);
 
  private:
+  void FlushRejected();
+
   SpiSession spi_;
   int64_t dataset_id_ = 0;
-  Oid partition_ = InvalidOid;
-  Oid rejected_table_ = InvalidOid;
+  std::optional<BulkInserter> transactions_;
+  // ltv.rejected_rows has a key and a foreign key to maintain: its rows go through an INSERT.
+  std::vector<int64_t> rejected_lines_;
+  std::vector<std::string> rejected_reasons_, rejected_raw_;
 };
 
 }  // namespace ltv::pg

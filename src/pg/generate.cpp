@@ -8,7 +8,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/copy_text.h"
 #include "core/generator/synthetic_generator.h"
 #include "core/json.h"
 #include "pg/dataset_loader.h"
@@ -39,40 +38,32 @@ int64_t GenerateDataset(const std::string& name, int64_t customers, int64_t seed
   const int64_t dataset_id = loader.dataset_id();
   CancelCheck cancel = MakeCancelCheck();
 
-  int64_t next_customer = 0, line_no = 1, rows_read = 0, rows_loaded = 0, returns = 0;
+  int64_t line_no = 1, rows_read = 0, rows_loaded = 0, returns = 0;
   int64_t missing_customer = 0, customers_loaded = 0;
   TimestampMicros first = std::numeric_limits<TimestampMicros>::max();
   TimestampMicros last = std::numeric_limits<TimestampMicros>::min();
   std::vector<Transaction> lines;
-  constexpr int64_t kChunkCustomers = 2000;
-  CopyChunkProducer producer = [&](std::string& chunk) {
-    if (next_customer >= customers) return false;
-    cancel.Check();
-    int64_t count = std::min(kChunkCustomers, customers - next_customer);
-    for (int64_t c = next_customer; c < next_customer + count; ++c) {
-      lines.clear();
-      generator.GenerateCustomer(c, lines);
-      bool customer_has_rows = false;
-      for (Transaction& t : lines) {
-        t.line_no = ++line_no;
-        ++rows_read;
-        if (t.customer_id.empty()) {  // the missing_customer cleaning rule, as for a file
-          ++missing_customer;
-          continue;
-        }
-        customer_has_rows = true;
-        ++rows_loaded;
-        returns += t.is_return;
-        first = std::min(first, t.invoice_time);
-        last = std::max(last, t.invoice_time);
-        AppendTransactionCopyLine(chunk, dataset_id, t);
+  for (int64_t c = 0; c < customers; ++c) {
+    if (c % 2000 == 0) cancel.Check();
+    lines.clear();
+    generator.GenerateCustomer(c, lines);
+    bool customer_has_rows = false;
+    for (Transaction& t : lines) {
+      t.line_no = ++line_no;
+      ++rows_read;
+      if (t.customer_id.empty()) {  // the missing_customer cleaning rule, as for a file
+        ++missing_customer;
+        continue;
       }
-      customers_loaded += customer_has_rows;
+      customer_has_rows = true;
+      ++rows_loaded;
+      returns += t.is_return;
+      first = std::min(first, t.invoice_time);
+      last = std::max(last, t.invoice_time);
+      loader.AddTransaction(t);
     }
-    next_customer += count;
-    return true;
-  };
-  loader.LoadTransactions(producer);
+    customers_loaded += customer_has_rows;
+  }
 
   json::Value report = json::Value::MakeObject();
   report.Set("rows_read", rows_read);

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <sys/stat.h>
 #include <zlib.h>
 
-#include "core/copy_text.h"
+#include <algorithm>
+
+#include "core/csv/background_import.h"
 #include "core/csv/csv_import.h"
 #include "core/json.h"
-#include "pg/copy_loader.h"
 #include "pg/dataset_loader.h"
 #include "pg/settings.h"
 
@@ -23,23 +25,6 @@ PG_FUNCTION_INFO_V1(ltv_import_csv_file);
 
 namespace ltv::pg {
 namespace {
-
-// Buffers loaded and rejected rows as COPY text for the bulk load that follows the parse.
-class CopyBufferSink : public csv::ImportSink {
- public:
-  explicit CopyBufferSink(int64_t dataset_id) : dataset_id_(dataset_id) {}
-  void Loaded(const Transaction& t) override {
-    AppendTransactionCopyLine(transactions, dataset_id_, t);
-  }
-  void Rejected(const csv::RejectedRow& r) override {
-    AppendRejectedCopyLine(rejected, dataset_id_, r.line_no, r.reason, r.raw);
-  }
-  std::string transactions;
-  std::string rejected;
-
- private:
-  int64_t dataset_id_;
-};
 
 int64_t ImportBytes(const std::string& name, const std::string& source, std::string_view bytes,
                     const std::string& options_text) {
@@ -65,13 +50,22 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
   };
   DatasetLoader loader(name, source, options_text, host.replace);
   lap("begin");
-  CopyBufferSink sink(loader.dataset_id());
+  // The file is parsed on a second thread while this one stores the rows (the parse and the
+  // heap inserts take about as long each); only this thread calls into Postgres.
   CancelCheck cancel = MakeCancelCheck();
-  csv::ImportReport report = csv::ImportCsv(bytes, import_options, sink, cancel);
-  lap("parse");
-  loader.LoadTransactions(sink.transactions);
-  lap("copy");
-  loader.LoadRejected(sink.rejected);
+  csv::BackgroundImport parse(bytes, import_options);
+  while (!parse.done()) {
+    std::unique_ptr<csv::ImportBatch> batch = parse.Next(std::chrono::milliseconds(20));
+    if (!batch) {
+      cancel.Check();  // throws on a query cancel; `parse` then stops and is joined
+      continue;
+    }
+    batch->loaded.ForEach([&](const Transaction& t) { loader.AddTransaction(t); });
+    for (const csv::RejectedRow& r : batch->rejected)
+      loader.AddRejected(r.line_no, r.reason, r.raw);
+  }
+  csv::ImportReport report = parse.TakeReport();
+  lap("parse and load");
   json::Value report_json = report.ToJson();
   loader.Finish(report_json, report.customers_loaded, report.first_purchase, report.last_purchase);
   lap("finish");
@@ -83,11 +77,19 @@ std::string ReadServerFile(const std::string& path) {
   if (!file)
     throw Error(ErrorKind::kInvalidInput,
                 "could not open file \"" + path + "\": " + std::strerror(errno));
-  std::string content;
-  char buffer[1 << 16];
+  // Read straight into the string, sized for the file up front (plain files are read as
+  // they are; a gzip file grows it as needed).
   const int64_t max_bytes = static_cast<int64_t>(max_import_megabytes) << 20;
+  std::string content;
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && info.st_size > 0)
+    content.reserve(std::min<int64_t>(info.st_size + 1, max_bytes + 1));
+  constexpr size_t kChunk = 1 << 20;
   while (true) {
-    int n = gzread(file, buffer, sizeof buffer);
+    size_t old_size = content.size();
+    content.resize(old_size + kChunk);
+    int n = gzread(file, content.data() + old_size, kChunk);
+    content.resize(old_size + std::max(n, 0));
     if (n < 0) {
       int code = 0;
       std::string message = gzerror(file, &code);
@@ -95,7 +97,6 @@ std::string ReadServerFile(const std::string& path) {
       throw Error(ErrorKind::kInvalidInput, "could not read file \"" + path + "\": " + message);
     }
     if (n == 0) break;
-    content.append(buffer, n);
     if (static_cast<int64_t>(content.size()) > max_bytes) {
       gzclose(file);
       throw Error(ErrorKind::kLimitExceeded,

@@ -15,6 +15,32 @@ SpiArg JsonbArg(const std::string& json_text) {
   return {JSONBOID, d};
 }
 
+SpiArg Int8ArrayArg(const std::vector<int64_t>& values) {
+  ArrayType* array = PgCall([&] {
+    Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (values.size() + 1)));
+    for (size_t i = 0; i < values.size(); ++i) elements[i] = Int64GetDatum(values[i]);
+    return construct_array(elements, static_cast<int>(values.size()), INT8OID, 8, FLOAT8PASSBYVAL,
+                           TYPALIGN_DOUBLE);
+  });
+  return {INT8ARRAYOID, PointerGetDatum(array)};
+}
+
+SpiArg Utf8TextArrayArg(const std::vector<std::string>& values) {
+  ArrayType* array = PgCall([&] {
+    Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (values.size() + 1)));
+    for (size_t i = 0; i < values.size(); ++i) {
+      int length = static_cast<int>(values[i].size());
+      char* server = pg_any_to_server(values[i].data(), length, PG_UTF8);
+      elements[i] =
+          PointerGetDatum(server == values[i].data() ? cstring_to_text_with_len(server, length)
+                                                     : cstring_to_text(server));
+    }
+    return construct_array(elements, static_cast<int>(values.size()), TEXTOID, -1, false,
+                           TYPALIGN_INT);
+  });
+  return {TEXTARRAYOID, PointerGetDatum(array)};
+}
+
 SpiSession::SpiSession() {
   PgCall([] {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");

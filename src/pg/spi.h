@@ -20,6 +20,9 @@ struct SpiArg {
 SpiArg TextArg(const std::string& s);  // palloc'd text in the current memory context
 SpiArg Int8Arg(int64_t v);
 SpiArg JsonbArg(const std::string& json_text);
+SpiArg Int8ArrayArg(const std::vector<int64_t>& values);  // int8[]
+// text[] of UTF-8 strings, converted to the database encoding (an error if one cannot be).
+SpiArg Utf8TextArrayArg(const std::vector<std::string>& values);
 
 class SpiSession {
  public:

@@ -50,7 +50,7 @@ CREATE TABLE ltv.transactions (
   country        text NOT NULL,
   is_return      boolean NOT NULL
 ) PARTITION BY LIST (dataset_id);
-CREATE INDEX ON ltv.transactions (dataset_id, customer_id, invoice_time);
+CREATE INDEX ON ltv.transactions (customer_id, invoice_time);
 COMMENT ON TABLE ltv.transactions IS 'Cleaned transaction lines of every dataset (one partition per dataset)';
 COMMENT ON COLUMN ltv.transactions.line_no IS 'Line of the source file where the row started (header = 1); generated rows count from 2';
 COMMENT ON COLUMN ltv.transactions.amount IS 'quantity * unit_price; negative for cancellations and returns';

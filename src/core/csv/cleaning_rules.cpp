@@ -1,6 +1,10 @@
 #include "core/csv/cleaning_rules.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace ltv::csv {
 
@@ -57,8 +61,8 @@ bool DuplicateFilter::Insert(Hash128 h) {
     has_zero_ = true;
     return fresh;
   }
-  if ((size_ + 1) * 2 > slots_.size()) Grow();
-  size_t mask = slots_.size() - 1;
+  if ((size_ + 1) * 2 > capacity_) Grow();
+  size_t mask = capacity_ - 1;
   for (size_t i = static_cast<size_t>(h.lo) & mask;; i = (i + 1) & mask) {
     Hash128& slot = slots_[i];
     if (slot == h) return false;
@@ -70,17 +74,34 @@ bool DuplicateFilter::Insert(Hash128 h) {
   }
 }
 
+void DuplicateFilter::FreeSlots::operator()(Hash128* p) const { std::free(p); }
+
 void DuplicateFilter::Grow() {
-  std::vector<Hash128> old;
-  old.swap(slots_);
-  slots_.assign(old.empty() ? 1024 : old.size() * 2, Hash128{});
-  size_t mask = slots_.size() - 1;
-  for (const Hash128& h : old) {
+  const size_t capacity = capacity_ == 0 ? 1024 : capacity_ * 2;
+  const size_t bytes = capacity * sizeof(Hash128);
+  constexpr size_t kHugePage = size_t{2} << 20;
+  void* memory = nullptr;
+  if (bytes >= kHugePage) {
+    if (posix_memalign(&memory, kHugePage, bytes) != 0) memory = nullptr;
+#ifdef MADV_HUGEPAGE
+    if (memory) madvise(memory, bytes, MADV_HUGEPAGE);  // a hint; failure is harmless
+#endif
+  } else {
+    memory = std::malloc(bytes);
+  }
+  if (!memory) throw std::bad_alloc();
+  std::memset(memory, 0, bytes);
+  std::unique_ptr<Hash128[], FreeSlots> slots(static_cast<Hash128*>(memory));
+  const size_t mask = capacity - 1;
+  for (size_t k = 0; k < capacity_; ++k) {
+    const Hash128& h = slots_[k];
     if (h.lo == 0 && h.hi == 0) continue;
     size_t i = static_cast<size_t>(h.lo) & mask;
-    while (!(slots_[i].lo == 0 && slots_[i].hi == 0)) i = (i + 1) & mask;
-    slots_[i] = h;
+    while (!(slots[i].lo == 0 && slots[i].hi == 0)) i = (i + 1) & mask;
+    slots[i] = h;
   }
+  slots_ = std::move(slots);
+  capacity_ = capacity;
 }
 
 Hash128 MurmurHash3_128(const void* key, size_t len, uint64_t seed) {

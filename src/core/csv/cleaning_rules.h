@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -63,12 +64,22 @@ Hash128 MurmurHash3_128(const void* data, size_t len, uint64_t seed);
 // touches one cache line, where a node-based set would chase two pointers per lookup.
 class DuplicateFilter {
  public:
+  DuplicateFilter() = default;
+  DuplicateFilter(const DuplicateFilter&) = delete;
+  DuplicateFilter& operator=(const DuplicateFilter&) = delete;
   bool Insert(Hash128 h);
   size_t size() const { return size_; }
 
  private:
+  struct FreeSlots {
+    void operator()(Hash128* p) const;
+  };
   void Grow();
-  std::vector<Hash128> slots_;  // {0, 0} marks an empty slot
+  // Open addressing, {0, 0} marks an empty slot. Each insert lands on a random slot of a
+  // table of tens of megabytes: on 2 MB pages where the system allows (see Grow), so that
+  // the lookups miss the cache but not also the TLB.
+  std::unique_ptr<Hash128[], FreeSlots> slots_;
+  size_t capacity_ = 0;
   size_t size_ = 0;
   bool has_zero_ = false;  // the (astronomically unlikely) hash {0, 0} itself
 };

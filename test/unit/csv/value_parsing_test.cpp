@@ -149,13 +149,17 @@ TEST(CleaningRules, NonProductMatcher) {
 }
 
 TEST(CleaningRules, DuplicateFilterGrowsAndFindsRepeats) {
+  // 300,000 entries take the table past 2 MB, where it moves to huge-page-aligned memory.
+  constexpr uint64_t kEntries = 300000;
   DuplicateFilter f;
-  for (uint64_t i = 0; i < 5000; ++i) {
-    Hash128 h = MurmurHash3_128(&i, sizeof i, 1);
-    EXPECT_TRUE(f.Insert(h));
-  }
-  for (uint64_t i = 0; i < 5000; ++i) EXPECT_FALSE(f.Insert(MurmurHash3_128(&i, sizeof i, 1)));
-  EXPECT_EQ(f.size(), 5000u);
+  int fresh = 0, repeats = 0;
+  for (uint64_t i = 0; i < kEntries; ++i) fresh += f.Insert(MurmurHash3_128(&i, sizeof i, 1));
+  for (uint64_t i = 0; i < kEntries; ++i) repeats += !f.Insert(MurmurHash3_128(&i, sizeof i, 1));
+  EXPECT_EQ(fresh, static_cast<int>(kEntries));
+  EXPECT_EQ(repeats, static_cast<int>(kEntries));
+  EXPECT_EQ(f.size(), kEntries);
+  uint64_t other = kEntries + 1;
+  EXPECT_TRUE(f.Insert(MurmurHash3_128(&other, sizeof other, 1)));
   EXPECT_TRUE(f.Insert(Hash128{0, 0}));
   EXPECT_FALSE(f.Insert(Hash128{0, 0}));
 }

@@ -1,0 +1,65 @@
+// Runs ImportCsv on a thread of its own and hands its results over in batches, so that the
+// caller can store rows while the rest of the file is still being parsed. The caller's
+// thread is the only one that talks to the host (Postgres is single-threaded); the parse
+// thread runs core code only, with all signals blocked.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/csv/csv_import.h"
+#include "core/transaction_buffer.h"
+
+namespace ltv::csv {
+
+// A slice of the parse's output, in file order within each list.
+struct ImportBatch {
+  TransactionBuffer loaded;
+  std::vector<RejectedRow> rejected;
+  size_t rows() const { return loaded.size() + rejected.size(); }
+};
+
+class BackgroundImport {
+ public:
+  // Starts parsing `bytes` (which must outlive this object) at once. At most `max_queued`
+  // batches of about `batch_rows` rows wait for the caller; then the parse waits too.
+  BackgroundImport(std::string_view bytes, const ImportOptions& options, size_t batch_rows = 8192,
+                   size_t max_queued = 4);
+  // Stops the parse if it is still running and waits for its thread.
+  ~BackgroundImport();
+  BackgroundImport(const BackgroundImport&) = delete;
+  BackgroundImport& operator=(const BackgroundImport&) = delete;
+
+  // The next batch, waiting at most `wait` for it; nullptr if none came in that time (check
+  // the host's interrupts and call again) or when the parse is over (then done() is true).
+  std::unique_ptr<ImportBatch> Next(std::chrono::milliseconds wait);
+  bool done() const;
+  // Once done(): the parse's report, or the exception it ended with, rethrown.
+  ImportReport TakeReport();
+  // Makes the parse stop at its next cancellation check; does not wait.
+  void Stop();
+
+ private:
+  class QueueSink;
+  void Run(std::string_view bytes, ImportOptions options);
+  // Called on the parse thread; false when Stop() was called.
+  bool Push(std::unique_ptr<ImportBatch> batch);
+
+  const size_t batch_rows_, max_queued_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::unique_ptr<ImportBatch>> queue_;
+  bool stop_ = false, finished_ = false;
+  ImportReport report_;
+  std::exception_ptr failure_;
+  std::thread thread_;
+};
+
+}  // namespace ltv::csv
