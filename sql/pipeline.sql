@@ -137,6 +137,16 @@ ROLLBACK;
 SELECT ltv.cancel_analysis(:run1);
 SELECT ltv.cancel_analysis(999999);
 
+-- Deleting one run removes its feature rows and predictions (statement triggers stand in for
+-- foreign keys on these two big tables), and nothing of the dataset's other runs.
+SELECT count(*) AS other_predictions FROM ltv.predictions WHERE dataset_id = :pipe_id AND run_id <> :run1 \gset
+SELECT count(*) > 0 AS run1_has_rows FROM ltv.customer_features WHERE run_id = :run1;
+DELETE FROM ltv.analysis_runs WHERE run_id = :run1;
+SELECT (SELECT count(*) FROM ltv.predictions WHERE run_id = :run1)
+     + (SELECT count(*) FROM ltv.customer_features WHERE run_id = :run1) AS run1_rows_left,
+       (SELECT count(*) FROM ltv.predictions WHERE dataset_id = :pipe_id) = :other_predictions
+         AND :other_predictions > 0 AS other_runs_kept;
+
 -- Deleting the dataset removes its runs, models, predictions and features.
 SELECT ltv.delete_dataset(:pipe_id);
 SELECT (SELECT count(*) FROM ltv.analysis_runs WHERE dataset_id = :pipe_id)

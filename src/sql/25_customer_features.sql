@@ -1,7 +1,7 @@
 -- Materialised features and labels per dataset, cutoff (and run, once runs exist).
 
 CREATE TABLE ltv.customer_features (
-  dataset_id         bigint NOT NULL REFERENCES ltv.datasets ON DELETE CASCADE,
+  dataset_id         bigint NOT NULL,  -- rows go with their dataset: see ltv._cascade_delete
   run_id             bigint,
   cutoff             timestamp NOT NULL,
   horizon            interval NOT NULL,
@@ -35,7 +35,8 @@ CREATE TABLE ltv.customer_features (
   baseline_spend_rank double precision NOT NULL DEFAULT 0,
   monetary_rank       double precision NOT NULL DEFAULT 0,
   frequency_rank      double precision NOT NULL DEFAULT 0,
-  spend_90d_rank      double precision NOT NULL DEFAULT 0
+  spend_90d_rank      double precision NOT NULL DEFAULT 0,
+  split               text CHECK (split IN ('train', 'test'))
 );
 CREATE UNIQUE INDEX customer_features_key
   ON ltv.customer_features (dataset_id, coalesce(run_id, 0), cutoff, customer_id);
@@ -43,6 +44,8 @@ COMMENT ON TABLE ltv.customer_features IS
   'Features of each customer as of a cutoff, with the future spend over the horizon and its true bucket where the data covers the horizon, and the naive baseline''s bucket';
 COMMENT ON COLUMN ltv.customer_features.future_spend IS
   'Net spend in [cutoff, cutoff + horizon); NULL when the data ends before cutoff + horizon';
+COMMENT ON COLUMN ltv.customer_features.split IS
+  'For a run''s training snapshot: whether the customer was used for training or held out for evaluation';
 COMMENT ON COLUMN ltv.customer_features.baseline_spend IS
   'Net spend in [cutoff - horizon, cutoff): the naive rule predicts the bucket of this amount';
 SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
@@ -55,12 +58,16 @@ SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
 --   buckets     {"quantiles": [0.5, 0.8, 0.95]} (default) or {"amounts": [c1, c2, c3]}
 --   run_id      the run the rows belong to (NULL for ad hoc use); rows of the same
 --               dataset, run and cutoff are replaced
+--   test_fraction, seed  when given, each row's split column is set: a stratified, seeded
+--               held-out set of that fraction of each true bucket (see the INSERT below)
 -- (jit off: compiling the aggregate expressions costs seconds and saves nothing here.)
 CREATE FUNCTION ltv.materialize_features(dataset_id bigint,
                                          cutoff timestamp DEFAULT NULL,
                                          horizon interval DEFAULT '6 months',
                                          buckets jsonb DEFAULT '{}',
-                                         run_id bigint DEFAULT NULL)
+                                         run_id bigint DEFAULT NULL,
+                                         test_fraction double precision DEFAULT NULL,
+                                         seed bigint DEFAULT 0)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -87,6 +94,9 @@ BEGIN
   IF jsonb_typeof(buckets) <> 'object' OR (buckets - 'quantiles' - 'amounts') <> '{}' OR (buckets ? 'quantiles' AND buckets ? 'amounts') THEN
     RAISE EXCEPTION 'buckets must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', buckets
       USING ERRCODE = '22023';
+  END IF;
+  IF test_fraction IS NOT NULL AND NOT (test_fraction > 0 AND test_fraction < 1) THEN
+    RAISE EXCEPTION 'test_fraction must be between 0 and 1 (exclusive), got %', test_fraction USING ERRCODE = '22023';
   END IF;
   IF v_dataset.last_purchase IS NULL THEN
     RAISE EXCEPTION 'dataset % has no transactions', materialize_features.dataset_id USING ERRCODE = '22023';
@@ -132,6 +142,10 @@ BEGIN
       INTO v_cuts FROM ltv_features_tmp;
   END IF;
 
+  -- With a test_fraction, the held-out split is drawn here rather than by a later UPDATE
+  -- (which would rewrite every row): per true bucket, the customers first in a seeded hash
+  -- order are held out (test_fraction of the bucket, rounded half up), so it is stratified
+  -- and reproducible.
   INSERT INTO ltv.customer_features
   SELECT materialize_features.dataset_id, materialize_features.run_id, v_cutoff, horizon, customer_id,
          (f).recency_days, (f).frequency, (f).monetary, (f).avg_order_value, (f).tenure_days,
@@ -140,14 +154,20 @@ BEGIN
          (f).returns_amount, (f).returns_count, (f).distinct_products, (f).mean_days_between,
          (f).first_purchase, (f).last_purchase,
          CASE WHEN v_observed THEN future_spend END,
-         CASE WHEN v_observed THEN ltv.spend_bucket(future_spend, v_cuts) END,
+         true_bucket,
          baseline_spend,
          ltv.spend_bucket(baseline_spend, v_cuts),
          coalesce(percent_rank() OVER (ORDER BY baseline_spend), 0),
          coalesce(percent_rank() OVER (ORDER BY (f).monetary), 0),
          coalesce(percent_rank() OVER (ORDER BY (f).frequency), 0),
-         coalesce(percent_rank() OVER (ORDER BY (f).spend_90d), 0)
-    FROM ltv_features_tmp;
+         coalesce(percent_rank() OVER (ORDER BY (f).spend_90d), 0),
+         CASE WHEN materialize_features.test_fraction IS NULL THEN NULL
+              WHEN row_number() OVER (PARTITION BY true_bucket
+                                      ORDER BY hashtextextended(customer_id, materialize_features.seed), customer_id)
+                   <= floor(count(*) OVER (PARTITION BY true_bucket) * materialize_features.test_fraction + 0.5)
+              THEN 'test' ELSE 'train' END
+    FROM (SELECT t.*, CASE WHEN v_observed THEN ltv.spend_bucket(t.future_spend, v_cuts) END AS true_bucket
+            FROM ltv_features_tmp t) s;
   DROP TABLE ltv_features_tmp;
 
   SELECT coalesce(jsonb_object_agg(b, n), '{}') INTO v_counts FROM (
@@ -161,5 +181,5 @@ BEGIN
                             'bucket_counts', v_counts);
 END
 $$;
-COMMENT ON FUNCTION ltv.materialize_features(bigint, timestamp, interval, jsonb, bigint) IS
-  'Stores features, future spend, true bucket and baseline bucket of every customer active before the cutoff in ltv.customer_features; returns the cut points and bucket counts';
+COMMENT ON FUNCTION ltv.materialize_features(bigint, timestamp, interval, jsonb, bigint, double precision, bigint) IS
+  'Stores features, future spend, true bucket and baseline bucket of every customer active before the cutoff in ltv.customer_features (with a test_fraction, also a stratified seeded test/train split); returns the cut points and bucket counts';
