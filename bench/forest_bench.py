@@ -36,7 +36,8 @@ Measured, per data set:
 
 Environment knobs (to run it shorter):
   BENCH_CUSTOMERS      synthetic customers (default 1000000; 0 skips data set b)
-  BENCH_REPEATS        training repeats on data set a, and prediction repeats (default 3)
+  BENCH_REPEATS        training rounds on data set a (ours, sklearn, XGBoost interleaved),
+                       and prediction repeats (default 3)
   BENCH_LARGE_REPEATS  training repeats on data set b (default 1: sklearn takes minutes)
   BENCH_TREES          trees (default 200)       BENCH_THREADS  threads / n_jobs (default 2)
   BENCH_PER_ROW        rows predicted one SQL call at a time (default 20000)
@@ -93,6 +94,66 @@ def session(commands, db=DB):
         times.append(ms[-1] if ms else float("nan"))
         outputs.append("\n".join(l for l in lines if not l.startswith("Time: ")))
     return outputs, times
+
+
+class Session:
+    """A long-lived psql session (its backend keeps the decoded model cached), driven command
+    by command, with psql's client-side \\timing."""
+
+    def __init__(self, db=DB):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.run("\\timing on")
+
+    def run(self, sql):
+        """Returns (output, seconds)."""
+        self.proc.stdin.write(sql.rstrip().rstrip(";") + (";" if not sql.startswith("\\") else "")
+                              + "\n\\echo @@done\n")
+        self.proc.stdin.flush()
+        lines = []
+        for line in self.proc.stdout:
+            if line.rstrip("\n") == "@@done":
+                break
+            lines.append(line.rstrip("\n"))
+        else:
+            raise RuntimeError(f"psql failed: {self.proc.stderr.read().strip()}")
+        ms = [float(m.group(1)) for m in (re.match(r"Time: ([0-9.]+) ms", l) for l in lines) if m]
+        out = "\n".join(l for l in lines if not l.startswith("Time: "))
+        return out, (ms[-1] / 1000 if ms else float("nan"))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+class PyWorker:
+    """A Python process holding one fitted model: fits on start, then predicts on request.
+    OpenMP threads wait passively: XGBoost's default spinning takes seconds per fit when the
+    other core is busy (a shared machine), which says nothing about the library."""
+
+    def __init__(self, kind, npz, seed):
+        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", kind,
+                                      npz, str(seed)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.fit = self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the Python worker died")
+        return json.loads(line)
+
+    def ask(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        result = self.ask("quit")
+        self.proc.wait()
+        return result
 
 
 STATUS_SQL = "SELECT pg_read_file('/proc/self/status')"
@@ -179,113 +240,98 @@ def export(tag, n_features, path):
 # Contenders
 
 
-def run_ours(tag, repeats, n_test):
+def ours_sql(tag):
     params = json.dumps(forest_params(1))
-    feature_names = "to_jsonb(ltv.model_feature_names())"
     model_sql = (f"ltv.rf_train(v, y, '{params}'::jsonb || jsonb_build_object('feature_names', "
-                 f"{feature_names}))")
-    rows_sql = f"FROM bench_rows_{tag} WHERE split = 'train'"
-    # Timed runs return the model's size only (sklearn's fit() does not store its model
-    # either); one more run stores the model for the predictions and is reported apart.
-    outs, ms = session([f"SELECT octet_length({model_sql}) {rows_sql}"] * repeats + [STATUS_SQL])
-    train_s = [t / 1000 for t in ms[:repeats]]
-    train_peak = vm_hwm_mb(outs[-1])
+                 f"to_jsonb(ltv.model_feature_names())))")
+    return model_sql, f"FROM bench_rows_{tag} WHERE split = 'train'"
+
+
+def ours_train_round(tag):
+    """One timed training in a fresh session: (seconds, the backend's peak MB). It returns the
+    model's size only (sklearn's fit() does not store its model either)."""
+    model_sql, rows_sql = ours_sql(tag)
+    outs, ms = session([f"SELECT octet_length({model_sql}) {rows_sql}", STATUS_SQL])
+    return ms[0] / 1000, vm_hwm_mb(outs[1])
+
+
+def store_ours(tag):
+    """Trains once more and stores the model for the predictions: (seconds, info, MB)."""
+    model_sql, rows_sql = ours_sql(tag)
     _, ms = session([f"TRUNCATE bench_model_{tag}",
                      f"INSERT INTO bench_model_{tag} SELECT {model_sql} {rows_sql}"])
-    store_s = ms[1] / 1000
     # Row estimates of 1 (not the default guess of a thousand) keep JIT out of the predictions.
     psql(f"ANALYZE bench_model_{tag}", DB)
     info = json.loads(psql(f"SELECT ltv.rf_info(model) - 'feature_importance' - 'importances' "
                            f"FROM bench_model_{tag}", DB, True))
     model_mb = float(psql(f"SELECT octet_length(model) FROM bench_model_{tag}", DB, True)) / 2**20
+    return ms[1] / 1000, info, model_mb
 
-    batch_sql = (f"SELECT count(*), sum(p.class) FROM bench_batch_{tag} b, bench_model_{tag} m, "
-                 f"ltv.rf_predict_batch(m.model, b.ids, b.vs) p")
-    per_row = min(PER_ROW, n_test)
-    per_row_sql = (f"SELECT count(*), sum(ltv.rf_predict(m.model, t.v)) FROM "
-                   f"(SELECT v FROM bench_rows_{tag} WHERE split = 'test' ORDER BY customer_id "
-                   f"LIMIT {per_row}) t, bench_model_{tag} m")
-    commands = [batch_sql] * (1 + max(repeats, 3))
-    if per_row > 0:
-        commands.append(per_row_sql)
-    outs, ms = session(commands + [STATUS_SQL])
-    cold_s = ms[0] / 1000
-    batch_s = [t / 1000 for t in ms[1:1 + max(repeats, 3)]]
-    per_row_s = ms[1 + max(repeats, 3)] / 1000 if per_row > 0 else float("nan")
-    predict_peak = vm_hwm_mb(outs[-1])
 
-    # Predictions, for the F1 and a check that per-row calls agree with the batch.
+def ours_predictions(tag, per_row):
+    """The predicted class of every held-out row (for the F1), checking on up to 2000 rows that
+    per-row calls agree with the batch."""
     check_rows = min(per_row, 2000)
-    pred_out, _ = session([
+    outs, _ = session([
         f"SELECT p.key || ',' || p.class FROM bench_batch_{tag} b, bench_model_{tag} m, "
         f"ltv.rf_predict_batch(m.model, b.ids, b.vs) p",
         f"SELECT count(*) FROM (SELECT customer_id, v FROM bench_rows_{tag} WHERE split = 'test' "
         f"ORDER BY customer_id LIMIT {check_rows}) t, bench_model_{tag} m, bench_batch_{tag} b, "
         f"ltv.rf_predict_batch(m.model, b.ids, b.vs) p "
         f"WHERE p.key = t.customer_id AND p.class <> ltv.rf_predict(m.model, t.v)"])
-    predicted = dict(line.split(",") for line in pred_out[0].splitlines())
-    if int(pred_out[1]) != 0:
-        raise RuntimeError(f"{pred_out[1]} rows: ltv.rf_predict differs from ltv.rf_predict_batch")
-    return {"train_s": train_s, "train_store_s": store_s, "train_peak_mb": train_peak,
-            "batch_s": batch_s,
-            "cold_batch_s": cold_s, "per_row_n": per_row, "per_row_s": per_row_s,
-            "predict_peak_mb": predict_peak, "predicted": predicted, "model_mb": model_mb,
-            "oob_macro_f1": info.get("training", {}).get("oob_macro_f1")}
+    if int(outs[1]) != 0:
+        raise RuntimeError(f"{outs[1]} rows: ltv.rf_predict differs from ltv.rf_predict_batch")
+    return dict(line.split(",") for line in outs[0].splitlines())
 
 
-def run_python(kind, npz, repeats, workdir):
-    """One fresh Python process per contender, so its peak RSS is its own."""
-    out = os.path.join(workdir, f"{kind}.json")
-    subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", kind, npz, str(repeats),
-                    out], check=True)
-    with open(out) as f:
-        return json.load(f)
-
-
-def worker(kind, npz, repeats, out_path):
+def worker(kind, npz, seed):
+    """--worker: fits, prints the fit's time and peak RSS as a JSON line, then answers
+    "batch" (predict the test rows), "per_row" (predict PY_PER_ROW rows one call each) and
+    "quit" (macro F1 of the batch predictions and the final peak RSS), one JSON line each."""
     import numpy as np
     from sklearn.metrics import f1_score
     data = np.load(npz, allow_pickle=True)
     x_train, y_train, x_test, y_test = (data["x_train"], data["y_train"], data["x_test"],
                                         data["y_test"])
-
-    def make(seed):
-        if kind == "sklearn":
-            from sklearn.ensemble import RandomForestClassifier
-            return RandomForestClassifier(n_estimators=TREES, max_features="sqrt",
-                                          min_samples_leaf=MIN_LEAF, bootstrap=True,
-                                          n_jobs=THREADS, random_state=seed)
+    if kind == "sklearn":
+        from sklearn.ensemble import RandomForestClassifier
+        model = RandomForestClassifier(n_estimators=TREES, max_features="sqrt",
+                                       min_samples_leaf=MIN_LEAF, bootstrap=True,
+                                       n_jobs=THREADS, random_state=seed)
+    else:
         import xgboost
-        return xgboost.XGBClassifier(n_estimators=TREES, tree_method="hist", n_jobs=THREADS,
-                                     random_state=seed)
+        model = xgboost.XGBClassifier(n_estimators=TREES, tree_method="hist", n_jobs=THREADS,
+                                      random_state=seed)
 
-    train_s = []
-    model = None
-    for i in range(repeats):
-        model = None  # drop the previous model first: the peak is one training's
-        model = make(i + 1)
-        start = time.perf_counter()
-        model.fit(x_train, y_train)
-        train_s.append(time.perf_counter() - start)
-    train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    batch_s = []
-    for _ in range(max(repeats, 3)):
-        start = time.perf_counter()
-        predicted = model.predict(x_test)
-        batch_s.append(time.perf_counter() - start)
-    per_row = min(PY_PER_ROW, len(x_test))
+    def peak():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+    def say(obj):
+        print(json.dumps(obj), flush=True)
+
     start = time.perf_counter()
-    for i in range(per_row):
-        model.predict(x_test[i:i + 1])
-    per_row_s = time.perf_counter() - start
-    version = __import__(kind).__version__
-    result = {"train_s": train_s, "train_peak_mb": train_peak, "batch_s": batch_s,
-              "per_row_n": per_row, "per_row_s": per_row_s,
-              "predict_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-              "macro_f1": float(f1_score(y_test, predicted, average="macro")),
-              "version": version}
-    with open(out_path, "w") as f:
-        json.dump(result, f)
+    model.fit(x_train, y_train)
+    say({"train_s": time.perf_counter() - start, "train_peak_mb": peak(),
+         "version": __import__(kind).__version__})
+    predicted = None
+    for command in sys.stdin:
+        command = command.strip()
+        if command == "batch":
+            start = time.perf_counter()
+            predicted = model.predict(x_test)
+            say({"s": time.perf_counter() - start})
+        elif command == "per_row":
+            n = min(PY_PER_ROW, len(x_test))
+            start = time.perf_counter()
+            for i in range(n):
+                model.predict(x_test[i:i + 1])
+            say({"s": time.perf_counter() - start, "n": n})
+        elif command == "quit":
+            result = {"predict_peak_mb": peak()}
+            if predicted is not None:
+                result["macro_f1"] = float(f1_score(y_test, predicted, average="macro"))
+            say(result)
+            return
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +377,9 @@ def print_report(title, ours, sk, xgb, n_train, n_test):
           f"{ours['model_mb']:.1f} MB; first batch call (decodes the model) "
           f"{ours['cold_batch_s']:.3f} s; per-row over {ours['per_row_n']} rows; "
           f"OOB macro F1 {ours['oob_macro_f1']:.4f}")
-    print(f"sklearn: train runs {', '.join(f'{t:.2f}' for t in sk['train_s'])} s; per-row over "
+    paired = statistics.median(s / o for s, o in zip(sk["train_s"], ours["train_s"]))
+    print(f"sklearn: train runs {', '.join(f'{t:.2f}' for t in sk['train_s'])} s (paired with "
+          f"ours, round by round: median sklearn/ours {paired:.2f}x); per-row over "
           f"{sk['per_row_n']} rows" + (f"; XGBoost {xgb['version']}" if xgb else ""))
     print("peak MB: ours = VmHWM of the training backend / of another backend that decodes the "
           "model and predicts; Python = ru_maxrss of one process after fit / after fit + predict")
@@ -345,8 +393,7 @@ def print_report(title, ours, sk, xgb, n_train, n_test):
                f"{ours['macro_f1'] - sk['macro_f1']:+.4f}")]
     for what, ok, value in checks:
         print(f"  target {what}: {'met' if ok else 'NOT met'} ({value})")
-    return {"ours": {k: v for k, v in ours.items() if k != "predicted"}, "sklearn": sk,
-            "xgboost": xgb}
+    return {"ours": ours, "sklearn": sk, "xgboost": xgb}
 
 
 def bench(tag, title, load_sql, repeats, workdir):
@@ -358,12 +405,66 @@ def bench(tag, title, load_sql, repeats, workdir):
     prep = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
     print(f"\n[{title}: dataset {ds}, {n_features} features{'; ' + prep if prep else ''}]",
           flush=True)
-    ours = run_ours(tag, repeats, n_test)
+    # Training rounds interleaved (ours, sklearn, XGBoost, ours, ...), so that a noisy spell
+    # on the shared machine hits every contender alike. The first Python round keeps its
+    # process (and model) for the predictions.
+    kinds = ["sklearn"] + (["xgboost"] if XGBOOST else [])
+    ours = {"train_s": [], "train_peak_mb": 0.0}
+    python = {k: {"train_s": [], "train_peak_mb": 0.0} for k in kinds}
+    workers = {}
+    try:
+        for i in range(repeats):
+            t, p = ours_train_round(tag)
+            ours["train_s"].append(t)
+            ours["train_peak_mb"] = max(ours["train_peak_mb"], p)
+            for kind in kinds:
+                w = PyWorker(kind, npz, i + 1)
+                python[kind]["train_s"].append(w.fit["train_s"])
+                python[kind]["train_peak_mb"] = max(python[kind]["train_peak_mb"],
+                                                    w.fit["train_peak_mb"])
+                python[kind]["version"] = w.fit["version"]
+                if i == 0:
+                    workers[kind] = w
+                else:
+                    w.close()
+        ours["train_store_s"], info, ours["model_mb"] = store_ours(tag)
+        ours["oob_macro_f1"] = info.get("training", {}).get("oob_macro_f1")
+
+        # Predictions, interleaved the same way: one session keeps the decoded model (its
+        # first call, which decodes it, is reported apart), each worker keeps its model.
+        per_row = min(PER_ROW, n_test)
+        batch_sql = (f"SELECT count(*), sum(p.class) FROM bench_batch_{tag} b, "
+                     f"bench_model_{tag} m, ltv.rf_predict_batch(m.model, b.ids, b.vs) p")
+        per_row_sql = (f"SELECT count(*), sum(ltv.rf_predict(m.model, t.v)) FROM "
+                       f"(SELECT v FROM bench_rows_{tag} WHERE split = 'test' "
+                       f"ORDER BY customer_id LIMIT {per_row}) t, bench_model_{tag} m")
+        sql = Session()
+        _, ours["cold_batch_s"] = sql.run(batch_sql)
+        ours["batch_s"] = []
+        for kind in kinds:
+            python[kind]["batch_s"] = []
+        for _ in range(max(REPEATS, 3)):
+            ours["batch_s"].append(sql.run(batch_sql)[1])
+            for kind in kinds:
+                python[kind]["batch_s"].append(workers[kind].ask("batch")["s"])
+        ours["per_row_n"], ours["per_row_s"] = per_row, float("nan")
+        if per_row > 0:
+            ours["per_row_s"] = sql.run(per_row_sql)[1]
+        for kind in kinds:
+            r = workers[kind].ask("per_row")
+            python[kind]["per_row_n"], python[kind]["per_row_s"] = r["n"], r["s"]
+        ours["predict_peak_mb"] = vm_hwm_mb(sql.run(STATUS_SQL)[0])
+        sql.close()
+        for kind in kinds:
+            python[kind].update(workers.pop(kind).close())
+    finally:
+        for w in workers.values():
+            w.proc.kill()
+    predicted = ours_predictions(tag, per_row)
     data = np.load(npz, allow_pickle=True)
-    predicted = np.array([int(ours["predicted"][k]) for k in data["ids_test"]])
-    ours["macro_f1"] = float(f1_score(data["y_test"], predicted, average="macro"))
-    sk = run_python("sklearn", npz, repeats, workdir)
-    xgb = run_python("xgboost", npz, repeats, workdir) if XGBOOST else None
+    ours["macro_f1"] = float(f1_score(
+        data["y_test"], [int(predicted[k]) for k in data["ids_test"]], average="macro"))
+    sk, xgb = python["sklearn"], python.get("xgboost")
     for r in (ours, sk, xgb):
         if r:
             summarize(r, n_test)
@@ -372,8 +473,9 @@ def bench(tag, title, load_sql, repeats, workdir):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
+    sys.stdout.reconfigure(line_buffering=True)
     print(f"forest benchmark: {TREES} trees, sqrt features, min_samples_leaf {MIN_LEAF}, "
           f"bootstrap, {THREADS} threads; stratified {int(TEST_FRACTION * 100)} % held out")
     if not REUSE or psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres", True) != "1":
