@@ -59,7 +59,7 @@ size_t Forest::BlockRows() const {
 }
 
 void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out,
-                             const std::atomic<bool>* stop) const {
+                             const std::atomic<bool>* stop, CancelCheck* cancel) const {
   const size_t n_features = feature_names_.size();
   const int n_classes = n_classes_;
   std::fill(out, out + n_rows * n_classes, 0.0);
@@ -73,6 +73,7 @@ void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out,
     if (compiled) compiled_.Encode(rows + begin * n_features, count, coded.data());
     for (size_t t = 0; t < trees_.size(); ++t) {
       if (stop && stop->load(std::memory_order_relaxed)) throw Interrupted();
+      if (cancel) cancel->Check();
       const Tree& tree = trees_[t];
       if (compiled) {
         compiled_.Leaves(tree, t, coded.data(), nullptr, count, leaves.data());
@@ -133,17 +134,19 @@ void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_featur
       std::max<size_t>(1, std::min<size_t>(std::max(threads, 1), n_rows / kMinTaskRows));
   const size_t per_task = std::min(max_block, (n_rows + useful - 1) / useful);
   const size_t n_tasks = (n_rows + per_task - 1) / per_task;
-  auto run = [&](size_t task, const std::atomic<bool>* stop) {
+  auto run = [&](size_t task, const std::atomic<bool>* stop, CancelCheck* poll) {
     const size_t begin = task * per_task;
     const size_t count = std::min(per_task, n_rows - begin);
-    AccumulateBlock(rows + begin * n_features, count, out + begin * n_classes_, stop);
+    AccumulateBlock(rows + begin * n_features, count, out + begin * n_classes_, stop, poll);
   };
-  if (useful == 1 && &cancel == &CancelCheck::None()) {
-    for (size_t task = 0; task < n_tasks; ++task) run(task, nullptr);
+  if (useful == 1) {
+    // One thread's worth of work: on this thread, polling the host between trees (no thread
+    // to start, and nothing to wait for when the machine is busy).
+    for (size_t task = 0; task < n_tasks; ++task) run(task, nullptr, &cancel);
     return;
   }
   ParallelFor(n_tasks, static_cast<int>(useful), cancel,
-              [&](size_t task, int, const std::atomic<bool>& stop) { run(task, &stop); });
+              [&](size_t task, int, const std::atomic<bool>& stop) { run(task, &stop, nullptr); });
 }
 
 std::vector<int> Forest::PredictBatch(const double* rows, size_t n_rows, size_t n_features,

@@ -74,7 +74,8 @@ class Forest {
                                 DecisionRule rule, int threads = 1) const;
   // PredictProbaBatch into a caller's buffer (n_rows x n_classes, row-major), for hosts:
   // the calling thread polls cancel.Check() about every 20 ms while the workers predict
-  // (they stop between two trees), so a cancel stops a large batch within milliseconds.
+  // (they stop between two trees), or between two trees when it predicts alone (fewer than
+  // 512 rows or threads <= 1), so a cancel stops a large batch within milliseconds.
   // Same results as PredictProba, bit for bit, whatever `threads`.
   void PredictProbaInto(const double* rows, size_t n_rows, size_t n_features, double* out,
                         int threads, CancelCheck& cancel) const;
@@ -82,10 +83,11 @@ class Forest {
  private:
   void CheckRow(const double* row, size_t n_features, size_t row_number) const;
   size_t BlockRows() const;  // rows per block of batch prediction
-  // Probabilities of rows [0, n_rows) into out; stops (throwing ltv::Interrupted) between two
-  // trees once *stop is set.
+  // Probabilities of rows [0, n_rows) into out. Between two trees: throws ltv::Interrupted
+  // once *stop is set (worker threads), and calls cancel->Check() (the host's thread).
   void AccumulateBlock(const double* rows, size_t n_rows, double* out,
-                       const std::atomic<bool>* stop = nullptr) const;
+                       const std::atomic<bool>* stop = nullptr,
+                       CancelCheck* cancel = nullptr) const;
 
   ForestParams params_;
   std::vector<std::string> feature_names_;
