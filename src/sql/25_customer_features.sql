@@ -50,6 +50,19 @@ COMMENT ON COLUMN ltv.customer_features.baseline_spend IS
   'Net spend in [cutoff - horizon, cutoff): the naive rule predicts the bucket of this amount';
 SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
 
+-- ltv.spend_bucket without its checks of the cut points, for use once they are checked:
+-- a SQL expression the planner inlines (spend_bucket is a PL/pgSQL call per row).
+CREATE FUNCTION ltv._bucket_of(spend double precision, cut_points double precision[])
+RETURNS ltv.bucket
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE WHEN spend IS NULL THEN NULL
+            WHEN spend <= cut_points[1] THEN 'low'
+            WHEN spend <= cut_points[2] THEN 'medium'
+            WHEN spend <= cut_points[3] THEN 'high'
+            ELSE 'vip' END::ltv.bucket
+$$;
+
 -- Computes features for every customer with a transaction before the cutoff, the future
 -- spend and true bucket (when cutoff + horizon is within the data), and the baseline bucket,
 -- storing them in ltv.customer_features. Returns a summary with the cut points used.
@@ -60,7 +73,9 @@ SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
 --               dataset, run and cutoff are replaced
 --   test_fraction, seed  when given, each row's split column is set: a stratified, seeded
 --               held-out set of that fraction of each true bucket (see the INSERT below)
--- (jit off: compiling the aggregate expressions costs seconds and saves nothing here.)
+-- (jit off: compiling the aggregate expressions costs seconds and saves nothing here.
+-- work_mem 256MB: the rank windows sort every customer's row five times; with a million
+-- customers those sorts spill to disk at the usual 4-64MB.)
 CREATE FUNCTION ltv.materialize_features(dataset_id bigint,
                                          cutoff timestamp DEFAULT NULL,
                                          horizon interval DEFAULT '6 months',
@@ -72,6 +87,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET work_mem = '256MB'
 AS $$
 DECLARE
   v_dataset ltv.datasets;
@@ -118,6 +134,7 @@ BEGIN
   END IF;
   EXECUTE format($q$
   CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
+  SELECT a.customer_id, (a.f).*, a.future_spend, a.baseline_spend FROM (
   SELECT t.customer_id::text AS customer_id,
          ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, $1) AS f,
          -- Summed in exact integer micro-units (amounts are stored rounded to 1e-6): a float sum
@@ -127,7 +144,7 @@ BEGIN
     FROM %s t
    WHERE t.invoice_time < $1 + $2
    GROUP BY t.customer_id
-  HAVING bool_or(t.invoice_time < $1)$q$, v_partition) USING v_cutoff, horizon;
+  HAVING bool_or(t.invoice_time < $1)) a$q$, v_partition) USING v_cutoff, horizon;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
 
   IF buckets ? 'amounts' THEN
@@ -146,27 +163,30 @@ BEGIN
   -- (which would rewrite every row): per true bucket, the customers first in a seeded hash
   -- order are held out (test_fraction of the bucket, rounded half up), so it is stratified
   -- and reproducible.
+  IF v_cuts IS NOT NULL THEN
+    PERFORM ltv.spend_bucket(0, v_cuts);  -- validates them once; _bucket_of does not
+  END IF;
   INSERT INTO ltv.customer_features
   SELECT materialize_features.dataset_id, materialize_features.run_id, v_cutoff, horizon, customer_id,
-         (f).recency_days, (f).frequency, (f).monetary, (f).avg_order_value, (f).tenure_days,
-         (f).spend_30d, (f).spend_90d, (f).spend_180d, (f).spend_365d,
-         (f).orders_30d, (f).orders_90d, (f).orders_180d, (f).orders_365d, (f).trend_90d,
-         (f).returns_amount, (f).returns_count, (f).distinct_products, (f).mean_days_between,
-         (f).first_purchase, (f).last_purchase,
+         recency_days, frequency, monetary, avg_order_value, tenure_days,
+         spend_30d, spend_90d, spend_180d, spend_365d,
+         orders_30d, orders_90d, orders_180d, orders_365d, trend_90d,
+         returns_amount, returns_count, distinct_products, mean_days_between,
+         first_purchase, last_purchase,
          CASE WHEN v_observed THEN future_spend END,
          true_bucket,
          baseline_spend,
-         ltv.spend_bucket(baseline_spend, v_cuts),
+         ltv._bucket_of(baseline_spend, v_cuts),
          coalesce(percent_rank() OVER (ORDER BY baseline_spend), 0),
-         coalesce(percent_rank() OVER (ORDER BY (f).monetary), 0),
-         coalesce(percent_rank() OVER (ORDER BY (f).frequency), 0),
-         coalesce(percent_rank() OVER (ORDER BY (f).spend_90d), 0),
+         coalesce(percent_rank() OVER (ORDER BY monetary), 0),
+         coalesce(percent_rank() OVER (ORDER BY frequency), 0),
+         coalesce(percent_rank() OVER (ORDER BY spend_90d), 0),
          CASE WHEN materialize_features.test_fraction IS NULL THEN NULL
               WHEN row_number() OVER (PARTITION BY true_bucket
                                       ORDER BY hashtextextended(customer_id, materialize_features.seed), customer_id)
                    <= floor(count(*) OVER (PARTITION BY true_bucket) * materialize_features.test_fraction + 0.5)
               THEN 'test' ELSE 'train' END
-    FROM (SELECT t.*, CASE WHEN v_observed THEN ltv.spend_bucket(t.future_spend, v_cuts) END AS true_bucket
+    FROM (SELECT t.*, CASE WHEN v_observed THEN ltv._bucket_of(t.future_spend, v_cuts) END AS true_bucket
             FROM ltv_features_tmp t) s;
   DROP TABLE ltv_features_tmp;
 
