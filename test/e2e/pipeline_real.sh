@@ -60,13 +60,12 @@ BEGIN
   END IF;
   RAISE NOTICE 'pipeline on real data OK: % customers predicted, % held out, model macro F1 % vs baseline % (lift %)',
     n, s.test_customers, round(s.macro_f1::numeric, 4), round(s.baseline_macro_f1::numeric, 4), round(s.lift_macro_f1::numeric, 4);
-  -- Issue 5 asks the model to beat the baseline here. It does not yet (see the README,
-  -- "Model quality"): the check below guards against regressions, within 0.03 of the baseline.
-  IF s.macro_f1 < s.baseline_macro_f1 - 0.03 THEN
-    RAISE EXCEPTION 'model macro F1 % fell more than 0.03 below the baseline %', s.macro_f1, s.baseline_macro_f1;
-  END IF;
+  -- Issue 5: with default options the stored metrics must show the model ahead of the
+  -- baseline on the same held-out customers (the run is deterministic for the default seed;
+  -- how the margin varies with the seed is in the README, "Model quality").
   IF s.macro_f1 <= s.baseline_macro_f1 THEN
-    RAISE NOTICE 'KNOWN GAP: the model does not beat the naive baseline on this data (lift %)', round(s.lift_macro_f1::numeric, 4);
+    RAISE EXCEPTION 'the model (macro F1 %) does not beat the naive baseline (%) with default options',
+      round(s.macro_f1::numeric, 4), round(s.baseline_macro_f1::numeric, 4);
   END IF;
 END \$\$;
 SQL
