@@ -19,15 +19,28 @@ constexpr double kMaxAbsAmount = 1e12;
 
 // Invoice lookups scan linearly up to this many invoices (most customers have a handful);
 // beyond it an index is built.
-constexpr size_t kLinearScanLimit = 8;
-constexpr size_t kInitialProductCapacity = 16;
+constexpr uint32_t kLinearScanLimit = 8;
+constexpr uint32_t kMinInvoiceIndexCapacity = 64;
+// The first heap product table (after the inline one); heap tables keep a load factor <= 1/2.
+constexpr uint32_t kFirstHeapProductCapacity = 16;
+
+// Window lengths in microseconds. A line at `time` (< cutoff) is inside the N-day window iff
+// cutoff - time <= N days, computed on unsigned 64 bits: exact for every pair of int64 times,
+// and the same as `time >= cutoff - N days` with the start saturated at INT64_MIN.
+constexpr uint64_t kWindowMicros[FeatureAccumulator::kWindowCount] = {
+    30 * static_cast<uint64_t>(kMicrosPerDay), 90 * static_cast<uint64_t>(kMicrosPerDay),
+    180 * static_cast<uint64_t>(kMicrosPerDay), 365 * static_cast<uint64_t>(kMicrosPerDay)};
+
+inline uint64_t AgeAt(TimestampMicros cutoff, TimestampMicros time) {
+  return static_cast<uint64_t>(cutoff) - static_cast<uint64_t>(time);
+}
 
 inline uint64_t Mum(uint64_t a, uint64_t b) {
   const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
   return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
 }
 
-inline uint64_t ReadLittle64(const char* p) {
+inline uint64_t ReadLittle64(const void* p) {
   uint64_t value;
   std::memcpy(&value, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -36,32 +49,52 @@ inline uint64_t ReadLittle64(const char* p) {
   return value;
 }
 
+inline uint32_t ReadLittle32(const void* p) {
+  uint32_t value;
+  std::memcpy(&value, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  value = __builtin_bswap32(value);
+#endif
+  return value;
+}
+
 // Slot of a 64-bit hash in a power-of-two table. The hashes are already well mixed.
 inline size_t SlotOf(uint64_t hash, size_t mask) { return static_cast<size_t>(hash) & mask; }
 
-int64_t AmountToMicros(double amount) {
+// Errors are thrown from out-of-line functions so that the checks on the per-line path stay
+// small enough to inline.
+[[noreturn, gnu::noinline, gnu::cold]] void ThrowBadAmount(double amount) {
   if (!std::isfinite(amount)) {
     throw Error(ErrorKind::kInvalidInput, "customer_features: amount must be finite",
                 "got " + std::to_string(amount));
   }
-  if (std::fabs(amount) > kMaxAbsAmount) {
-    throw Error(ErrorKind::kLimitExceeded, "customer_features: amount out of range",
-                "|amount| must not exceed 1e12, got " + std::to_string(amount));
-  }
-  return std::llround(amount * kMicrosPerUnit);
+  throw Error(ErrorKind::kLimitExceeded, "customer_features: amount out of range",
+              "|amount| must not exceed 1e12, got " + std::to_string(amount));
 }
 
-void AddChecked(int64_t& total, int64_t value) {
-  if (__builtin_add_overflow(total, value, &total)) {
-    throw Error(ErrorKind::kLimitExceeded, "customer_features: spend sum overflows",
-                "a customer's summed amounts must stay below about 9.2e12");
-  }
+[[noreturn, gnu::noinline, gnu::cold]] void ThrowSumOverflow() {
+  throw Error(ErrorKind::kLimitExceeded, "customer_features: spend sum overflows",
+              "a customer's summed amounts must stay below about 9.2e12");
 }
 
-TimestampMicros SaturatingSubtract(TimestampMicros time, int64_t delta) {
-  TimestampMicros result;
-  if (__builtin_sub_overflow(time, delta, &result)) return INT64_MIN;
-  return result;
+// round(amount * 1e6) to the nearest integer, halves away from zero (as llround, without the
+// library call). |amount * 1e6| <= 1e18 < 2^63, so the truncation is exact, and so is the
+// fraction for values below 2^52 (above, every double is an integer and the fraction is 0).
+inline int64_t AmountToMicros(double amount) {
+  if (!(std::fabs(amount) <= kMaxAbsAmount)) ThrowBadAmount(amount);  // also NaN
+  const double scaled = amount * kMicrosPerUnit;
+  int64_t micros = static_cast<int64_t>(scaled);
+  const double fraction = scaled - static_cast<double>(micros);
+  if (fraction >= 0.5) {
+    ++micros;
+  } else if (fraction <= -0.5) {
+    --micros;
+  }
+  return micros;
+}
+
+inline void AddChecked(int64_t& total, int64_t value) {
+  if (__builtin_add_overflow(total, value, &total)) ThrowSumOverflow();
 }
 
 // later - earlier in days, for later >= earlier, without signed overflow.
@@ -88,15 +121,28 @@ constexpr uint8_t kMagic[4] = {'L', 'T', 'F', 1};
 constexpr size_t kHeaderSize = 4 + 1 + 8 + 8 * (2 + FeatureAccumulator::kWindowCount) + 8 + 8;
 constexpr size_t kMinInvoiceBytes = 8 + 1;
 
-void PutU64(std::vector<uint8_t>& out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
+// Little-endian stores; each returns the position after the value.
+inline uint8_t* StoreU64(uint8_t* out, uint64_t value) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  value = __builtin_bswap64(value);
+#endif
+  std::memcpy(out, &value, 8);
+  return out + 8;
 }
-void PutU32(std::vector<uint8_t>& out, uint32_t value) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
+inline uint8_t* StoreU32(uint8_t* out, uint32_t value) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  value = __builtin_bswap32(value);
+#endif
+  std::memcpy(out, &value, 4);
+  return out + 4;
 }
 
-[[noreturn]] void Corrupt(const std::string& what) {
+[[noreturn, gnu::noinline, gnu::cold]] void Corrupt(const std::string& what) {
   throw Error(ErrorKind::kDataCorrupted, "customer_features state is corrupted", what);
+}
+
+[[noreturn, gnu::noinline, gnu::cold]] void Truncated(size_t offset) {
+  Corrupt("truncated at byte " + std::to_string(offset));
 }
 
 class Reader {
@@ -109,15 +155,13 @@ class Reader {
   }
   uint32_t U32() {
     Need(4);
-    uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(data_[offset_ + i]) << (8 * i);
+    const uint32_t value = ReadLittle32(data_ + offset_);
     offset_ += 4;
     return value;
   }
   uint64_t U64() {
     Need(8);
-    uint64_t value = 0;
-    for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(data_[offset_ + i]) << (8 * i);
+    const uint64_t value = ReadLittle64(data_ + offset_);
     offset_ += 8;
     return value;
   }
@@ -125,7 +169,7 @@ class Reader {
 
  private:
   void Need(size_t n) const {
-    if (remaining() < n) Corrupt("truncated at byte " + std::to_string(offset_));
+    if (remaining() < n) Truncated(offset_);
   }
   const uint8_t* data_;
   size_t size_;
@@ -171,40 +215,169 @@ std::vector<double> ToVector(const CustomerFeatures& f) {
           f.distinct_products, f.mean_days_between};
 }
 
-FeatureAccumulator::FeatureAccumulator(TimestampMicros cutoff, std::pmr::memory_resource* memory)
-    : cutoff_(cutoff), invoices_(memory), invoice_index_(memory), product_set_(memory) {
-  for (int w = 0; w < kWindowCount; ++w) {
-    window_start_[w] = SaturatingSubtract(cutoff, kWindowDays[w] * kMicrosPerDay);
-  }
-}
+FeatureAccumulator::FeatureAccumulator(TimestampMicros cutoff,
+                                       std::pmr::memory_resource* memory) noexcept
+    : memory_(memory),
+      cutoff_(cutoff),
+      invoices_(inline_invoices_),
+      product_set_(inline_products_) {}
 
 FeatureAccumulator::FeatureAccumulator(const FeatureAccumulator& other)
-    : cutoff_(other.cutoff_),
-      purchase_micros_(other.purchase_micros_),
-      return_micros_(other.return_micros_),
-      first_purchase_(other.first_purchase_),
-      last_purchase_(other.last_purchase_),
-      has_purchase_(other.has_purchase_),
-      invoices_(other.invoices_, other.invoices_.get_allocator()),
-      invoice_index_(other.invoice_index_, other.invoice_index_.get_allocator()),
-      product_set_(other.product_set_, other.product_set_.get_allocator()),
-      product_count_(other.product_count_) {
-  std::copy(std::begin(other.window_start_), std::end(other.window_start_), window_start_);
-  std::copy(std::begin(other.window_net_micros_), std::end(other.window_net_micros_),
-            window_net_micros_);
+    : FeatureAccumulator(other, other.memory_) {}
+
+FeatureAccumulator::FeatureAccumulator(const FeatureAccumulator& other,
+                                       std::pmr::memory_resource* memory)
+    : FeatureAccumulator(other.cutoff_, memory) {
+  CopyContainersFrom(other);
 }
 
-TimestampMicros FeatureAccumulator::cutoff() const { return cutoff_; }
+FeatureAccumulator::FeatureAccumulator(FeatureAccumulator&& other) noexcept
+    : FeatureAccumulator(other.cutoff_, other.memory_) {
+  StealContainersFrom(other);
+}
 
-void FeatureAccumulator::RebuildInvoiceIndex(size_t capacity) {
-  invoice_index_.assign(capacity, 0);
-  for (uint32_t position = 0; position < invoices_.size(); ++position) {
+FeatureAccumulator& FeatureAccumulator::operator=(const FeatureAccumulator& other) {
+  if (this != &other) *this = FeatureAccumulator(other, memory_);
+  return *this;
+}
+
+FeatureAccumulator& FeatureAccumulator::operator=(FeatureAccumulator&& other) {
+  if (this == &other) return *this;
+  if (memory_ == other.memory_ || memory_->is_equal(*other.memory_)) {
+    FreeContainers();
+    cutoff_ = other.cutoff_;
+    StealContainersFrom(other);
+  } else {
+    *this = FeatureAccumulator(other, memory_);  // our resource: copy, then steal the copy
+  }
+  return *this;
+}
+
+FeatureAccumulator::~FeatureAccumulator() { FreeContainers(); }
+
+template <typename T>
+T* FeatureAccumulator::Allocate(size_t count) {
+  return static_cast<T*>(memory_->allocate(count * sizeof(T), alignof(T)));
+}
+
+template <typename T>
+void FeatureAccumulator::Free(T* data, size_t count) {
+  memory_->deallocate(data, count * sizeof(T), alignof(T));
+}
+
+void FeatureAccumulator::FreeContainers() {
+  if (invoices_ != inline_invoices_) Free(invoices_, invoice_capacity_);
+  if (invoice_index_ != nullptr) Free(invoice_index_, invoice_index_capacity_);
+  if (product_set_ != inline_products_) Free(product_set_, product_capacity_);
+  invoices_ = inline_invoices_;
+  invoice_count_ = 0;
+  invoice_capacity_ = kInlineInvoices;
+  invoice_index_ = nullptr;
+  invoice_index_capacity_ = 0;
+  product_set_ = inline_products_;
+  product_capacity_ = kInlineProductSlots;
+  product_count_ = 0;
+  std::fill(std::begin(inline_products_), std::end(inline_products_), 0);
+}
+
+// Scalars plus the containers' contents, into this state's (empty) containers. Allocates
+// with this state's resource.
+void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
+  purchase_micros_ = other.purchase_micros_;
+  return_micros_ = other.return_micros_;
+  std::copy(std::begin(other.window_net_micros_), std::end(other.window_net_micros_),
+            window_net_micros_);
+  first_purchase_ = other.first_purchase_;
+  last_purchase_ = other.last_purchase_;
+  has_purchase_ = other.has_purchase_;
+  purchase_invoices_ = other.purchase_invoices_;
+  return_invoices_ = other.return_invoices_;
+  std::copy(std::begin(other.window_orders_), std::end(other.window_orders_), window_orders_);
+
+  if (other.invoice_capacity_ > kInlineInvoices) {
+    invoices_ = Allocate<InvoiceEntry>(other.invoice_capacity_);
+    invoice_capacity_ = other.invoice_capacity_;
+  }
+  std::copy(other.invoices_, other.invoices_ + other.invoice_count_, invoices_);
+  invoice_count_ = other.invoice_count_;
+  if (other.invoice_index_ != nullptr) {
+    invoice_index_ = Allocate<uint32_t>(other.invoice_index_capacity_);
+    invoice_index_capacity_ = other.invoice_index_capacity_;
+    std::copy(other.invoice_index_, other.invoice_index_ + other.invoice_index_capacity_,
+              invoice_index_);
+  }
+  if (other.product_set_ != other.inline_products_) {
+    product_set_ = Allocate<uint64_t>(other.product_capacity_);
+    product_capacity_ = other.product_capacity_;
+  }
+  std::copy(other.product_set_, other.product_set_ + other.product_capacity_, product_set_);
+  product_count_ = other.product_count_;
+}
+
+// Takes other's containers (same resource), leaving `other` empty.
+void FeatureAccumulator::StealContainersFrom(FeatureAccumulator& other) {
+  purchase_micros_ = other.purchase_micros_;
+  return_micros_ = other.return_micros_;
+  std::copy(std::begin(other.window_net_micros_), std::end(other.window_net_micros_),
+            window_net_micros_);
+  first_purchase_ = other.first_purchase_;
+  last_purchase_ = other.last_purchase_;
+  has_purchase_ = other.has_purchase_;
+  purchase_invoices_ = other.purchase_invoices_;
+  return_invoices_ = other.return_invoices_;
+  std::copy(std::begin(other.window_orders_), std::end(other.window_orders_), window_orders_);
+
+  if (other.invoices_ == other.inline_invoices_) {
+    std::copy(other.invoices_, other.invoices_ + other.invoice_count_, inline_invoices_);
+    invoices_ = inline_invoices_;
+  } else {
+    invoices_ = other.invoices_;
+  }
+  invoice_count_ = other.invoice_count_;
+  invoice_capacity_ = other.invoice_capacity_;
+  invoice_index_ = other.invoice_index_;
+  invoice_index_capacity_ = other.invoice_index_capacity_;
+  if (other.product_set_ == other.inline_products_) {
+    std::copy(std::begin(other.inline_products_), std::end(other.inline_products_),
+              inline_products_);
+    product_set_ = inline_products_;
+  } else {
+    product_set_ = other.product_set_;
+  }
+  product_capacity_ = other.product_capacity_;
+  product_count_ = other.product_count_;
+
+  other.invoices_ = other.inline_invoices_;
+  other.invoice_index_ = nullptr;
+  other.product_set_ = other.inline_products_;
+  other.FreeContainers();  // nothing left to free: resets the sizes
+}
+
+void FeatureAccumulator::GrowInvoices() {
+  if (invoice_count_ >= UINT32_MAX / 4) {
+    throw Error(ErrorKind::kLimitExceeded, "customer_features: too many invoices for one customer");
+  }
+  const uint32_t capacity = std::max<uint32_t>(4, invoice_capacity_ * 2);
+  InvoiceEntry* grown = Allocate<InvoiceEntry>(capacity);
+  std::copy(invoices_, invoices_ + invoice_count_, grown);
+  if (invoices_ != inline_invoices_) Free(invoices_, invoice_capacity_);
+  invoices_ = grown;
+  invoice_capacity_ = capacity;
+}
+
+void FeatureAccumulator::RebuildInvoiceIndex(uint32_t capacity) {
+  uint32_t* index = Allocate<uint32_t>(capacity);
+  if (invoice_index_ != nullptr) Free(invoice_index_, invoice_index_capacity_);
+  std::fill(index, index + capacity, 0);
+  invoice_index_ = index;
+  invoice_index_capacity_ = capacity;
+  for (uint32_t position = 0; position < invoice_count_; ++position) {
     InsertIntoInvoiceIndex(position);
   }
 }
 
 void FeatureAccumulator::InsertIntoInvoiceIndex(uint32_t position) {
-  const size_t mask = invoice_index_.size() - 1;
+  const size_t mask = invoice_index_capacity_ - 1;
   size_t slot = SlotOf(invoices_[position].hash, mask);
   while (invoice_index_[slot] != 0) slot = (slot + 1) & mask;
   invoice_index_[slot] = position + 1;
@@ -212,69 +385,107 @@ void FeatureAccumulator::InsertIntoInvoiceIndex(uint32_t position) {
 
 FeatureAccumulator::InvoiceEntry& FeatureAccumulator::FindOrAddInvoice(uint64_t hash) {
   // Fast path: the previous line's invoice.
-  if (!invoices_.empty() && invoices_.back().hash == hash) return invoices_.back();
-
-  if (invoice_index_.empty()) {
-    for (InvoiceEntry& entry : invoices_) {
-      if (entry.hash == hash) return entry;
+  if (invoice_count_ > 0 && invoices_[invoice_count_ - 1].hash == hash) {
+    return invoices_[invoice_count_ - 1];
+  }
+  if (invoice_index_ == nullptr) {
+    for (uint32_t i = 0; i < invoice_count_; ++i) {
+      if (invoices_[i].hash == hash) return invoices_[i];
     }
   } else {
-    const size_t mask = invoice_index_.size() - 1;
+    const size_t mask = invoice_index_capacity_ - 1;
     for (size_t slot = SlotOf(hash, mask); invoice_index_[slot] != 0; slot = (slot + 1) & mask) {
       InvoiceEntry& entry = invoices_[invoice_index_[slot] - 1];
       if (entry.hash == hash) return entry;
     }
   }
 
-  if (invoices_.size() >= UINT32_MAX / 4) {
-    throw Error(ErrorKind::kLimitExceeded, "customer_features: too many invoices for one customer");
-  }
-  invoices_.push_back(InvoiceEntry{hash, kNoTime, 0});
-  const size_t count = invoices_.size();
+  if (invoice_count_ == invoice_capacity_) GrowInvoices();
+  invoices_[invoice_count_] = InvoiceEntry{hash, kNoTime, 0};
+  const uint32_t count = ++invoice_count_;
   if (count > kLinearScanLimit) {
     // Keep the load factor at or below 1/2.
-    if (invoice_index_.size() < 2 * count) {
-      RebuildInvoiceIndex(std::max<size_t>(64, invoice_index_.size() * 2));
+    if (invoice_index_capacity_ < 2 * count) {
+      RebuildInvoiceIndex(std::max(kMinInvoiceIndexCapacity, invoice_index_capacity_ * 2));
     } else {
-      InsertIntoInvoiceIndex(static_cast<uint32_t>(count - 1));
+      InsertIntoInvoiceIndex(count - 1);
     }
   }
-  return invoices_.back();
+  return invoices_[count - 1];
+}
+
+void FeatureAccumulator::NotePurchase(InvoiceEntry& entry, TimestampMicros time) {
+  // An invoice is in a window iff its latest purchase line is. That time only grows, so a
+  // change can only bring the invoice into more windows.
+  uint64_t previous_age = UINT64_MAX;  // no purchase yet: in no window
+  if (entry.flags & kHasPurchase) {
+    if (time <= entry.latest_purchase) return;
+    previous_age = AgeAt(cutoff_, entry.latest_purchase);
+  } else {
+    entry.flags |= kHasPurchase;
+    ++purchase_invoices_;
+  }
+  entry.latest_purchase = time;
+  const uint64_t age = AgeAt(cutoff_, time);
+  for (int w = 0; w < kWindowCount; ++w) {
+    window_orders_[w] += (age <= kWindowMicros[w]) & (previous_age > kWindowMicros[w]);
+  }
+}
+
+void FeatureAccumulator::NoteReturn(InvoiceEntry& entry) {
+  if (entry.flags & kHasReturn) return;
+  entry.flags |= kHasReturn;
+  ++return_invoices_;
+}
+
+// Heap tables keep the load factor <= 1/2. The inline table may hold 7 of its 8 slots: one
+// slot stays empty to end every probe, and a probe there never leaves its cache line.
+uint32_t FeatureAccumulator::MaxProducts(uint32_t capacity) {
+  return capacity == kInlineProductSlots ? kInlineProductSlots - 1 : capacity / 2;
+}
+
+// The capacity a table grown one product at a time has after `count` products.
+uint32_t FeatureAccumulator::ProductCapacityFor(uint32_t count) {
+  if (count <= MaxProducts(kInlineProductSlots)) return kInlineProductSlots;
+  uint32_t capacity = kFirstHeapProductCapacity;
+  while (MaxProducts(capacity) < count) capacity *= 2;
+  return capacity;
 }
 
 void FeatureAccumulator::GrowProductSet() {
-  std::pmr::vector<uint64_t> old(std::move(product_set_));
-  product_set_ = std::pmr::vector<uint64_t>(old.get_allocator());
-  product_set_.assign(old.empty() ? kInitialProductCapacity : old.size() * 2, 0);
-  const size_t mask = product_set_.size() - 1;
-  for (uint64_t hash : old) {
+  const uint32_t capacity =
+      product_set_ == inline_products_ ? kFirstHeapProductCapacity : product_capacity_ * 2;
+  uint64_t* grown = Allocate<uint64_t>(capacity);
+  std::fill(grown, grown + capacity, 0);
+  const size_t mask = capacity - 1;
+  for (uint32_t i = 0; i < product_capacity_; ++i) {
+    const uint64_t hash = product_set_[i];
     if (hash == 0) continue;
     size_t slot = SlotOf(hash, mask);
-    while (product_set_[slot] != 0) slot = (slot + 1) & mask;
-    product_set_[slot] = hash;
+    while (grown[slot] != 0) slot = (slot + 1) & mask;
+    grown[slot] = hash;
   }
+  if (product_set_ != inline_products_) Free(product_set_, product_capacity_);
+  product_set_ = grown;
+  product_capacity_ = capacity;
 }
 
 bool FeatureAccumulator::InsertProduct(uint64_t hash) {
-  // Keep the load factor at or below 1/2 (also allocates the table on first use).
-  if (2 * (static_cast<size_t>(product_count_) + 1) > product_set_.size()) GrowProductSet();
-  const size_t mask = product_set_.size() - 1;
+  size_t mask = product_capacity_ - 1;
   size_t slot = SlotOf(hash, mask);
   while (product_set_[slot] != 0) {
     if (product_set_[slot] == hash) return false;
     slot = (slot + 1) & mask;
   }
+  if (product_count_ + 1 > MaxProducts(product_capacity_)) {
+    GrowProductSet();
+    mask = product_capacity_ - 1;
+    slot = SlotOf(hash, mask);
+    while (product_set_[slot] != 0) slot = (slot + 1) & mask;
+  }
   product_set_[slot] = hash;
   ++product_count_;
   return true;
-}
-
-void FeatureAccumulator::AddWindowed(TimestampMicros time, int64_t amount_micros) {
-  // Windows are nested: once a line is outside the 30-day window the wider ones may still
-  // hold it, so test each.
-  for (int w = 0; w < kWindowCount; ++w) {
-    if (time >= window_start_[w]) AddChecked(window_net_micros_[w], amount_micros);
-  }
 }
 
 void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_code,
@@ -286,8 +497,7 @@ void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_co
 
   InvoiceEntry& entry = FindOrAddInvoice(HashKey(invoice));
   if (amount > 0) {
-    entry.flags |= kHasPurchase;
-    entry.latest_purchase = std::max(entry.latest_purchase, time);
+    NotePurchase(entry, time);
     AddChecked(purchase_micros_, micros);
     if (!has_purchase_) {
       has_purchase_ = true;
@@ -298,10 +508,16 @@ void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_co
     }
     InsertProduct(HashKey(stock_code));
   } else {
-    entry.flags |= kHasReturn;
+    NoteReturn(entry);
     AddChecked(return_micros_, -micros);
   }
-  AddWindowed(time, micros);
+  // Windows are nested: a line outside the widest is in none.
+  const uint64_t age = AgeAt(cutoff_, time);
+  if (age <= kWindowMicros[kWindowCount - 1]) {
+    for (int w = 0; w < kWindowCount; ++w) {
+      if (age <= kWindowMicros[w]) AddChecked(window_net_micros_[w], micros);
+    }
+  }
 }
 
 void FeatureAccumulator::Merge(const FeatureAccumulator& other) {
@@ -320,8 +536,9 @@ void FeatureAccumulator::Merge(const FeatureAccumulator& other) {
   }
   AddChecked(purchase_micros_, other.purchase_micros_);
   AddChecked(return_micros_, other.return_micros_);
-  for (int w = 0; w < kWindowCount; ++w)
+  for (int w = 0; w < kWindowCount; ++w) {
     AddChecked(window_net_micros_[w], other.window_net_micros_[w]);
+  }
   if (other.has_purchase_) {
     if (!has_purchase_) {
       has_purchase_ = true;
@@ -332,35 +549,26 @@ void FeatureAccumulator::Merge(const FeatureAccumulator& other) {
       last_purchase_ = std::max(last_purchase_, other.last_purchase_);
     }
   }
-  invoices_.reserve(invoices_.size() + other.invoices_.size());
-  for (const InvoiceEntry& theirs : other.invoices_) {
+  for (uint32_t i = 0; i < other.invoice_count_; ++i) {
+    const InvoiceEntry& theirs = other.invoices_[i];
     InvoiceEntry& mine = FindOrAddInvoice(theirs.hash);
-    mine.flags |= theirs.flags;
-    mine.latest_purchase = std::max(mine.latest_purchase, theirs.latest_purchase);
+    if (theirs.flags & kHasPurchase) NotePurchase(mine, theirs.latest_purchase);
+    if (theirs.flags & kHasReturn) NoteReturn(mine);
   }
-  for (uint64_t hash : other.product_set_) {
-    if (hash != 0) InsertProduct(hash);
+  for (uint32_t i = 0; i < other.product_capacity_; ++i) {
+    if (other.product_set_[i] != 0) InsertProduct(other.product_set_[i]);
   }
 }
 
-CustomerFeatures FeatureAccumulator::Finalize() const {
+CustomerFeatures FeatureAccumulator::Finalize() const noexcept {
   CustomerFeatures f;
-  double orders[kWindowCount] = {0, 0, 0, 0};
-  double frequency = 0, returns_count = 0;
-  for (const InvoiceEntry& entry : invoices_) {
-    if (entry.flags & kHasReturn) returns_count += 1;
-    if (!(entry.flags & kHasPurchase)) continue;
-    frequency += 1;
-    for (int w = 0; w < kWindowCount; ++w) {
-      if (entry.latest_purchase >= window_start_[w]) orders[w] += 1;
-    }
-  }
+  const double frequency = purchase_invoices_;
   f.frequency = frequency;
-  f.returns_count = returns_count;
-  f.orders_30d = orders[0];
-  f.orders_90d = orders[1];
-  f.orders_180d = orders[2];
-  f.orders_365d = orders[3];
+  f.returns_count = return_invoices_;
+  f.orders_30d = window_orders_[0];
+  f.orders_90d = window_orders_[1];
+  f.orders_180d = window_orders_[2];
+  f.orders_365d = window_orders_[3];
 
   f.monetary = MicrosToAmount(purchase_micros_ - return_micros_);
   f.returns_amount = MicrosToAmount(return_micros_);
@@ -392,36 +600,69 @@ CustomerFeatures FeatureAccumulator::Finalize() const {
   return f;
 }
 
-void FeatureAccumulator::SerializeTo(std::vector<uint8_t>& out) const {
-  std::vector<const InvoiceEntry*> sorted_invoices;
-  sorted_invoices.reserve(invoices_.size());
-  for (const InvoiceEntry& entry : invoices_) sorted_invoices.push_back(&entry);
-  std::sort(sorted_invoices.begin(), sorted_invoices.end(),
-            [](const InvoiceEntry* a, const InvoiceEntry* b) { return a->hash < b->hash; });
-  std::vector<uint64_t> sorted_products;
-  sorted_products.reserve(product_count_);
-  for (uint64_t hash : product_set_) {
-    if (hash != 0) sorted_products.push_back(hash);
-  }
-  std::sort(sorted_products.begin(), sorted_products.end());
+size_t FeatureAccumulator::SerializedSize() const {
+  return kHeaderSize + 4 + static_cast<size_t>(invoice_count_) * kMinInvoiceBytes +
+         static_cast<size_t>(purchase_invoices_) * 8 + 4 + static_cast<size_t>(product_count_) * 8;
+}
 
-  out.reserve(out.size() + kHeaderSize + 8 + invoices_.size() * 17 + sorted_products.size() * 8);
-  out.insert(out.end(), std::begin(kMagic), std::end(kMagic));
-  out.push_back(has_purchase_ ? 1 : 0);
-  PutU64(out, static_cast<uint64_t>(cutoff_));
-  PutU64(out, static_cast<uint64_t>(purchase_micros_));
-  PutU64(out, static_cast<uint64_t>(return_micros_));
-  for (int64_t net : window_net_micros_) PutU64(out, static_cast<uint64_t>(net));
-  PutU64(out, static_cast<uint64_t>(first_purchase_));
-  PutU64(out, static_cast<uint64_t>(last_purchase_));
-  PutU32(out, static_cast<uint32_t>(sorted_invoices.size()));
-  for (const InvoiceEntry* entry : sorted_invoices) {
-    PutU64(out, entry->hash);
-    out.push_back(entry->flags);
-    if (entry->flags & kHasPurchase) PutU64(out, static_cast<uint64_t>(entry->latest_purchase));
+void FeatureAccumulator::SerializeTo(std::vector<uint8_t>& out) const {
+  const size_t start = out.size();
+  out.resize(start + SerializedSize());
+  SerializeInto(out.data() + start);
+}
+
+void FeatureAccumulator::SerializeInto(uint8_t* out) const {
+  // The keys are written sorted (canonical bytes). Sorting needs a copy: on the stack for the
+  // usual small customer (serialization runs once per customer and worker in parallel query,
+  // so a heap allocation each time would show), on the heap beyond that.
+  constexpr size_t kStackInvoices = 32, kStackProducts = 64;
+  InvoiceEntry stack_invoices[kStackInvoices];
+  uint64_t stack_products[kStackProducts];
+  std::vector<InvoiceEntry> heap_invoices;
+  std::vector<uint64_t> heap_products;
+
+  const size_t invoice_count = invoice_count_;
+  InvoiceEntry* sorted_invoices = stack_invoices;
+  if (invoice_count > kStackInvoices) {
+    heap_invoices.resize(invoice_count);
+    sorted_invoices = heap_invoices.data();
   }
-  PutU32(out, static_cast<uint32_t>(sorted_products.size()));
-  for (uint64_t hash : sorted_products) PutU64(out, hash);
+  std::copy(invoices_, invoices_ + invoice_count, sorted_invoices);
+  std::sort(sorted_invoices, sorted_invoices + invoice_count,
+            [](const InvoiceEntry& a, const InvoiceEntry& b) { return a.hash < b.hash; });
+
+  const size_t product_count = product_count_;
+  uint64_t* sorted_products = stack_products;
+  if (product_count > kStackProducts) {
+    heap_products.resize(product_count);
+    sorted_products = heap_products.data();
+  }
+  size_t filled = 0;
+  for (uint32_t i = 0; i < product_capacity_; ++i) {
+    if (product_set_[i] != 0) sorted_products[filled++] = product_set_[i];
+  }
+  std::sort(sorted_products, sorted_products + product_count);
+
+  std::memcpy(out, kMagic, sizeof(kMagic));
+  out += sizeof(kMagic);
+  *out++ = has_purchase_ ? 1 : 0;
+  out = StoreU64(out, static_cast<uint64_t>(cutoff_));
+  out = StoreU64(out, static_cast<uint64_t>(purchase_micros_));
+  out = StoreU64(out, static_cast<uint64_t>(return_micros_));
+  for (int64_t net : window_net_micros_) out = StoreU64(out, static_cast<uint64_t>(net));
+  out = StoreU64(out, static_cast<uint64_t>(first_purchase_));
+  out = StoreU64(out, static_cast<uint64_t>(last_purchase_));
+  out = StoreU32(out, static_cast<uint32_t>(invoice_count));
+  for (size_t i = 0; i < invoice_count; ++i) {
+    const InvoiceEntry& entry = sorted_invoices[i];
+    out = StoreU64(out, entry.hash);
+    *out++ = entry.flags;
+    if (entry.flags & kHasPurchase) {
+      out = StoreU64(out, static_cast<uint64_t>(entry.latest_purchase));
+    }
+  }
+  out = StoreU32(out, static_cast<uint32_t>(product_count));
+  for (size_t i = 0; i < product_count; ++i) out = StoreU64(out, sorted_products[i]);
 }
 
 FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t size,
@@ -453,30 +694,39 @@ FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t s
 
   const uint32_t invoice_count = in.U32();
   if (invoice_count > in.remaining() / kMinInvoiceBytes) Corrupt("invoice count exceeds buffer");
-  state.invoices_.reserve(invoice_count);
-  bool any_invoice_purchase = false;
+  if (invoice_count > kInlineInvoices) {
+    state.invoices_ = state.Allocate<InvoiceEntry>(invoice_count);
+    state.invoice_capacity_ = invoice_count;
+  }
   uint64_t previous_hash = 0;
+  bool any_invoice_purchase = false;
   for (uint32_t i = 0; i < invoice_count; ++i) {
-    InvoiceEntry entry{in.U64(), kNoTime, in.U8()};
-    if (entry.hash <= previous_hash) Corrupt("invoice keys not strictly increasing");
-    previous_hash = entry.hash;
-    if (entry.flags == 0 || (entry.flags & ~(kHasPurchase | kHasReturn))) {
+    const uint64_t hash = in.U64();
+    const uint8_t invoice_flags = in.U8();
+    if (hash <= previous_hash) Corrupt("invoice keys not strictly increasing");
+    previous_hash = hash;
+    if (invoice_flags == 0 || (invoice_flags & ~(kHasPurchase | kHasReturn))) {
       Corrupt("bad invoice flags");
     }
-    if (entry.flags & kHasPurchase) {
-      entry.latest_purchase = in.I64();
-      if (!has_purchase || entry.latest_purchase < state.first_purchase_ ||
-          entry.latest_purchase > state.last_purchase_) {
+    InvoiceEntry& entry = state.invoices_[i];
+    entry = InvoiceEntry{hash, kNoTime, 0};
+    state.invoice_count_ = i + 1;
+    // The distinct counts are derived the way Add derives them, never read from the bytes.
+    if (invoice_flags & kHasPurchase) {
+      const TimestampMicros latest_purchase = in.I64();
+      if (!has_purchase || latest_purchase < state.first_purchase_ ||
+          latest_purchase > state.last_purchase_) {
         Corrupt("invoice purchase time outside the purchase span");
       }
       any_invoice_purchase = true;
+      state.NotePurchase(entry, latest_purchase);
     }
-    state.invoices_.push_back(entry);
+    if (invoice_flags & kHasReturn) state.NoteReturn(entry);
   }
   if (any_invoice_purchase != has_purchase) Corrupt("purchase flag disagrees with invoices");
-  if (state.invoices_.size() > kLinearScanLimit) {
-    size_t capacity = 64;
-    while (capacity < 2 * state.invoices_.size()) capacity *= 2;
+  if (state.invoice_count_ > kLinearScanLimit) {
+    uint32_t capacity = kMinInvoiceIndexCapacity;
+    while (capacity < 2 * state.invoice_count_) capacity *= 2;
     state.RebuildInvoiceIndex(capacity);
   }
 
@@ -485,6 +735,13 @@ FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t s
     Corrupt("product count disagrees with buffer size");
   }
   if (product_count > 0 && !has_purchase) Corrupt("products without a purchase");
+  // Sized once for all of them instead of growing step by step.
+  const uint32_t capacity = ProductCapacityFor(product_count);
+  if (capacity > kInlineProductSlots) {
+    state.product_set_ = state.Allocate<uint64_t>(capacity);
+    state.product_capacity_ = capacity;
+    std::fill(state.product_set_, state.product_set_ + capacity, 0);
+  }
   previous_hash = 0;
   for (uint32_t i = 0; i < product_count; ++i) {
     const uint64_t hash = in.U64();

@@ -46,8 +46,9 @@ std::vector<double> ToVector(const CustomerFeatures& f);
 
 class FeatureAccumulator {
  public:
+  // Allocates nothing (small customers live in the state itself, see below).
   FeatureAccumulator(TimestampMicros cutoff,
-                     std::pmr::memory_resource* memory = std::pmr::get_default_resource());
+                     std::pmr::memory_resource* memory = std::pmr::get_default_resource()) noexcept;
 
   // One transaction line. Lines at or after the cutoff are ignored (no leakage).
   void Add(std::string_view invoice, std::string_view stock_code, TimestampMicros time,
@@ -58,20 +59,24 @@ class FeatureAccumulator {
   // Compact, versioned byte form; Deserialize validates it and throws ltv::Error
   // (kDataCorrupted) on anything malformed, never reads out of bounds.
   void SerializeTo(std::vector<uint8_t>& out) const;
+  // The same bytes written straight into a buffer of SerializedSize() bytes (the Postgres
+  // layer serializes into the bytea it returns, without an intermediate copy).
+  size_t SerializedSize() const;
+  void SerializeInto(uint8_t* out) const;
   static FeatureAccumulator Deserialize(
       const uint8_t* data, size_t size,
       std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
-  CustomerFeatures Finalize() const;
-  TimestampMicros cutoff() const;
+  CustomerFeatures Finalize() const noexcept;
+  TimestampMicros cutoff() const { return cutoff_; }
 
-  // Copies keep the source's memory resource (a plain pmr copy would fall back to the
-  // default resource); moves keep it too.
+  // Copies and moves keep the memory resource of the state they are made from; assignment
+  // keeps the target's.
   FeatureAccumulator(const FeatureAccumulator& other);
-  FeatureAccumulator(FeatureAccumulator&& other) noexcept = default;
-  FeatureAccumulator& operator=(const FeatureAccumulator&) = default;
-  FeatureAccumulator& operator=(FeatureAccumulator&&) = default;
-  ~FeatureAccumulator() = default;
+  FeatureAccumulator(FeatureAccumulator&& other) noexcept;
+  FeatureAccumulator& operator=(const FeatureAccumulator& other);
+  FeatureAccumulator& operator=(FeatureAccumulator&& other);
+  ~FeatureAccumulator();
 
   // The look-back windows of the spend_/orders_ features, in days.
   static constexpr int kWindowCount = 4;
@@ -89,17 +94,37 @@ class FeatureAccumulator {
   static constexpr uint8_t kHasPurchase = 1;
   static constexpr uint8_t kHasReturn = 2;
   static constexpr TimestampMicros kNoTime = INT64_MIN;
+  // Most customers have one or two invoices and a handful of products (median 1 and 7 on the
+  // synthetic data): the first invoice and up to 7 products live inside the state, so such a
+  // customer costs one allocation, and the Postgres state stays within a 256-byte chunk.
+  static constexpr uint32_t kInlineInvoices = 1;
+  static constexpr uint32_t kInlineProductSlots = 8;
+
+  FeatureAccumulator(const FeatureAccumulator& other, std::pmr::memory_resource* memory);
+  void CopyContainersFrom(const FeatureAccumulator& other);
+  void StealContainersFrom(FeatureAccumulator& other);
+  void FreeContainers();
+  template <typename T>
+  T* Allocate(size_t count);
+  template <typename T>
+  void Free(T* data, size_t count);
 
   InvoiceEntry& FindOrAddInvoice(uint64_t hash);
+  void GrowInvoices();
   void InsertIntoInvoiceIndex(uint32_t position);
-  void RebuildInvoiceIndex(size_t capacity);
+  void RebuildInvoiceIndex(uint32_t capacity);
+  // Marks `entry` as having a purchase line at `time` (< cutoff) / a return line, keeping the
+  // distinct counts up to date.
+  void NotePurchase(InvoiceEntry& entry, TimestampMicros time);
+  void NoteReturn(InvoiceEntry& entry);
   // Returns false when the hash was already present.
   bool InsertProduct(uint64_t hash);
   void GrowProductSet();
-  void AddWindowed(TimestampMicros time, int64_t amount_micros);
+  static uint32_t MaxProducts(uint32_t capacity);
+  static uint32_t ProductCapacityFor(uint32_t count);
 
+  std::pmr::memory_resource* memory_;
   TimestampMicros cutoff_;
-  TimestampMicros window_start_[kWindowCount];
   // Money in integer micro-units (1e-6 of the currency unit): integer sums are associative,
   // so merging partial states in any order gives bit-identical results.
   int64_t purchase_micros_ = 0;  // sum of positive amounts
@@ -107,16 +132,28 @@ class FeatureAccumulator {
   int64_t window_net_micros_[kWindowCount] = {0, 0, 0, 0};
   TimestampMicros first_purchase_ = kNoTime;
   TimestampMicros last_purchase_ = kNoTime;
-  bool has_purchase_ = false;
+  // Distinct counts, kept up to date as invoices change so that Finalize reads no invoice
+  // (finalizing a million customers otherwise walks a million cold arrays).
+  uint32_t purchase_invoices_ = 0;                       // frequency
+  uint32_t return_invoices_ = 0;                         // returns_count
+  uint32_t window_orders_[kWindowCount] = {0, 0, 0, 0};  // orders_Nd
 
   // Invoices in first-seen order; lines of one invoice usually arrive together, so Add checks
   // the last entry first. Beyond a few invoices an open-addressing index (positions + 1,
   // 0 = empty) keeps lookups O(1).
-  std::pmr::vector<InvoiceEntry> invoices_;
-  std::pmr::vector<uint32_t> invoice_index_;
+  InvoiceEntry* invoices_;
+  uint32_t invoice_count_ = 0;
+  uint32_t invoice_capacity_ = kInlineInvoices;
+  uint32_t* invoice_index_ = nullptr;
+  uint32_t invoice_index_capacity_ = 0;
   // Open-addressing set of stock-code hashes of purchase lines (0 = empty slot).
-  std::pmr::vector<uint64_t> product_set_;
   uint32_t product_count_ = 0;
+  uint64_t* product_set_;
+  uint32_t product_capacity_ = kInlineProductSlots;
+  bool has_purchase_ = false;
+
+  InvoiceEntry inline_invoices_[kInlineInvoices];
+  uint64_t inline_products_[kInlineProductSlots] = {};
 };
 
 // The stable 64-bit hash used for invoice and stock-code keys. Part of the serialized
