@@ -26,19 +26,39 @@ namespace {
 using features::FeatureAccumulator;
 
 // One aggregate state: the accumulator and the memory resource it allocates from, placed
-// together in the aggregate context.
+// together in an aggregate context. Small customers need nothing else (see the accumulator's
+// inline storage): keep it within a 256-byte allocation chunk.
 struct FeatureState {
   ContextMemoryResource memory;
   FeatureAccumulator accumulator;
 
   FeatureState(MemoryContext context, TimestampMicros cutoff)
       : memory(context), accumulator(cutoff, &memory) {}
+  // Deserialized in place (no temporary state to move from).
+  FeatureState(MemoryContext context, const uint8_t* data, size_t size)
+      : memory(context), accumulator(FeatureAccumulator::Deserialize(data, size, &memory)) {}
 };
+static_assert(sizeof(FeatureState) <= 256, "a state should fit a 256-byte palloc chunk");
 
-FeatureState* NewState(MemoryContext context, TimestampMicros cutoff) {
+// Raw memory for a FeatureState in `context`; throws std::bad_alloc instead of ereporting.
+void* AllocateState(MemoryContext context) {
   void* raw = MemoryContextAllocExtended(context, sizeof(FeatureState), MCXT_ALLOC_NO_OOM);
   if (!raw) throw std::bad_alloc();
-  return new (raw) FeatureState(context, cutoff);
+  return raw;
+}
+
+FeatureState* NewState(MemoryContext context, TimestampMicros cutoff) {
+  return new (AllocateState(context)) FeatureState(context, cutoff);
+}
+
+// A text argument without a call into Postgres in the usual case: short, inline values (all
+// invoice numbers and stock codes) need no detoasting.
+std::string_view TextArg(FunctionCallInfo fcinfo, int n) {
+  if (PG_ARGISNULL(n)) return std::string_view();
+  auto* value = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(n)));
+  if (VARATT_IS_COMPRESSED(value) || VARATT_IS_EXTERNAL(value))
+    value = pg_detoast_datum_packed(value);
+  return TextView(value);
 }
 
 }  // namespace
@@ -46,130 +66,201 @@ FeatureState* NewState(MemoryContext context, TimestampMicros cutoff) {
 
 using namespace ltv::pg;
 
+// Re-raises an exception caught on a hot path through the one error boundary (Guarded), so
+// the SQLSTATE and message are made in one place. Only a null exception_ptr is left in the
+// caller's frame when Guarded longjmps.
+[[noreturn]] static void RaiseCaught(std::exception_ptr& caught) {
+  ltv::pg::Guarded([&]() -> bool {
+    std::exception_ptr error = std::move(caught);
+    std::rethrow_exception(error);
+  });
+  pg_unreachable();
+}
+
+// Runs C++ code that may throw on a per-row or per-customer path. Guarded() sets up a 2.5 kB
+// error buffer on every call, which shows at 20 million rows; here the common case is a bare
+// try/catch and only an exception goes through Guarded.
+template <typename Body>
+static auto CallCatching(Body&& body) -> decltype(body()) {
+  std::exception_ptr caught;
+  try {
+    return body();
+  } catch (...) {
+    caught = std::current_exception();
+  }
+  RaiseCaught(caught);
+}
+
+// The first row of a group when the plain path could not make its state, or a row whose cutoff
+// differs from the group's: errors (or out of memory), raised through the guard.
+static FeatureState* StateForCutoff(MemoryContext context, FeatureState* state, Timestamp cutoff) {
+  return ltv::pg::Guarded([&]() -> FeatureState* {
+    if (!TIMESTAMP_NOT_FINITE(cutoff) && cutoff > INT64_MAX - kPostgresEpochOffsetMicros)
+      throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
+                       "ltv.customer_features: cutoff out of range");
+    const ltv::TimestampMicros core_cutoff = ToCoreTime(cutoff, "cutoff");
+    if (!state) return NewState(context, core_cutoff);
+    throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
+                     "ltv.customer_features: the cutoff must be the same for every row of a group");
+  });
+}
+
 // transfn(state, invoice, stock_code, invoice_time, amount, cutoff). Lines with a NULL time or
 // amount are skipped, as SQL aggregates skip NULLs; a NULL cutoff is an error.
+//
+// This runs once per transaction line, so the common case avoids everything per-row that is
+// not the work itself: no Guarded() (see CallCatching), text arguments read in place, a new
+// state constructed without any allocation beyond its own chunk. Errors take guarded paths.
 extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
   MemoryContext context = AggregateContext(fcinfo, "ltv_features_transfn");
   FeatureState* state = StateArg<FeatureState>(fcinfo, 0);
   if (PG_ARGISNULL(5))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.customer_features: cutoff must not be NULL")));
-  Timestamp cutoff = PG_GETARG_TIMESTAMP(5);
-  bool skip = PG_ARGISNULL(3) || PG_ARGISNULL(4);
-  text* invoice = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
-  text* stock_code = PG_ARGISNULL(2) ? nullptr : PG_GETARG_TEXT_PP(2);
-  Timestamp time = skip ? 0 : PG_GETARG_TIMESTAMP(3);
-  double amount = skip ? 0 : PG_GETARG_FLOAT8(4);
-  LTV_GUARDED({
-    ltv::TimestampMicros core_cutoff = ltv::pg::ToCoreTime(cutoff, "cutoff");
-    if (!state) state = NewState(context, core_cutoff);
-    if (state->accumulator.cutoff() != core_cutoff)
-      throw ltv::Error(
-          ltv::ErrorKind::kInvalidParameter,
-          "ltv.customer_features: the cutoff must be the same for every row of a group");
-    if (!skip) {
+  const Timestamp cutoff = PG_GETARG_TIMESTAMP(5);
+  ltv::TimestampMicros core_cutoff;
+  const bool cutoff_ok = !TIMESTAMP_NOT_FINITE(cutoff) &&
+                         !__builtin_add_overflow(cutoff, kPostgresEpochOffsetMicros, &core_cutoff);
+  if (!state) {
+    // The accumulator's constructor neither allocates nor throws.
+    void* raw = cutoff_ok
+                    ? MemoryContextAllocExtended(context, sizeof(FeatureState), MCXT_ALLOC_NO_OOM)
+                    : nullptr;
+    state =
+        raw ? new (raw) FeatureState(context, core_cutoff) : StateForCutoff(context, state, cutoff);
+  } else if (!cutoff_ok || state->accumulator.cutoff() != core_cutoff) {
+    StateForCutoff(context, state, cutoff);  // raises the error
+  }
+  if (PG_ARGISNULL(3) || PG_ARGISNULL(4)) PG_RETURN_POINTER(state);
+
+  const Timestamp time = PG_GETARG_TIMESTAMP(3);
+  const double amount = PG_GETARG_FLOAT8(4);
+  ltv::TimestampMicros core_time;
+  if (TIMESTAMP_NOT_FINITE(time) || !std::isfinite(amount) ||
+      __builtin_add_overflow(time, kPostgresEpochOffsetMicros, &core_time)) {
+    LTV_GUARDED({
       if (!std::isfinite(amount))
         throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
                          "ltv.customer_features: amount must be finite");
-      state->accumulator.Add(invoice ? TextView(invoice) : std::string_view(),
-                             stock_code ? TextView(stock_code) : std::string_view(),
-                             ToCoreTime(time, "invoice_time"), amount);
-    }
-    return PointerGetDatum(state);
-  });
+      ToCoreTime(time, "invoice_time");
+      throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
+                       "ltv.customer_features: invoice_time out of range");
+    });
+  }
+  const std::string_view invoice = TextArg(fcinfo, 1);
+  const std::string_view stock_code = TextArg(fcinfo, 2);
+  CallCatching([&] { state->accumulator.Add(invoice, stock_code, core_time, amount); });
+  PG_RETURN_POINTER(state);
 }
 
+// Partial states reach the combine function freshly deserialized into the aggregate context
+// (parallel query, or Citus), and are not used again afterwards. So the first one of a group
+// is adopted as the group's state instead of copied, and later ones are freed once merged:
+// the finalizing process then holds one state per customer, not one per partial state.
 extern "C" Datum ltv_features_combinefn(PG_FUNCTION_ARGS) {
   MemoryContext context = AggregateContext(fcinfo, "ltv_features_combinefn");
   FeatureState* left = StateArg<FeatureState>(fcinfo, 0);
   FeatureState* right = StateArg<FeatureState>(fcinfo, 1);
   if (!right) PG_RETURN_POINTER(left);
+  const bool right_is_ours = GetMemoryChunkContext(right) == context;
+  if (!left && right_is_ours) PG_RETURN_POINTER(right);
   LTV_GUARDED({
-    // The result must live in the aggregate context, so a lone right state is copied.
+    // A state from another context is copied: the result must live in the aggregate context.
     if (!left) left = NewState(context, right->accumulator.cutoff());
     left->accumulator.Merge(right->accumulator);
+    if (right_is_ours && right != left) {
+      right->~FeatureState();  // frees its containers (pfree through its memory resource)
+      pfree(right);
+    }
     return PointerGetDatum(left);
   });
 }
 
 extern "C" Datum ltv_features_serialfn(PG_FUNCTION_ARGS) {
   FeatureState* state = reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
-  LTV_GUARDED({
-    std::vector<uint8_t> bytes;
-    state->accumulator.SerializeTo(bytes);
-    return PointerGetDatum(MakeBytea(bytes.data(), bytes.size()));
-  });
+  const size_t size = CallCatching([&] { return state->accumulator.SerializedSize(); });
+  if (size > MaxAllocSize - VARHDRSZ)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ltv.customer_features: a customer's state exceeds 1 GB")));
+  auto* bytes = static_cast<bytea*>(palloc(size + VARHDRSZ));
+  SET_VARSIZE(bytes, size + VARHDRSZ);
+  CallCatching(
+      [&] { state->accumulator.SerializeInto(reinterpret_cast<uint8_t*>(VARDATA(bytes))); });
+  PG_RETURN_BYTEA_P(bytes);
 }
 
+// Deserializes into the aggregate context (not the per-tuple context the executor calls this
+// in), so that the combine function can adopt the state without copying it.
 extern "C" Datum ltv_features_deserialfn(PG_FUNCTION_ARGS) {
   MemoryContext context = AggregateContext(fcinfo, "ltv_features_deserialfn");
   bytea* bytes = PG_GETARG_BYTEA_PP(0);
-  LTV_GUARDED({
-    const uint8_t* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(bytes));
-    size_t size = VARSIZE_ANY_EXHDR(bytes);
-    void* raw = MemoryContextAllocExtended(context, sizeof(FeatureState), MCXT_ALLOC_NO_OOM);
-    if (!raw) throw std::bad_alloc();
-    auto* state = new (raw) FeatureState(context, 0);
-    state->accumulator = FeatureAccumulator::Deserialize(data, size, &state->memory);
-    return PointerGetDatum(state);
-  });
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(bytes));
+  const size_t size = VARSIZE_ANY_EXHDR(bytes);
+  FeatureState* state =
+      CallCatching([&] { return new (AllocateState(context)) FeatureState(context, data, size); });
+  PG_RETURN_POINTER(state);
 }
 
 namespace {
 constexpr int kFeatureColumns = 21;
-}
 
-// Builds the ltv.features composite. Undefined values are NULL: recency/tenure without any
-// purchase, mean_days_between with fewer than two purchases, first/last purchase when none.
-extern "C" Datum ltv_features_finalfn(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
-  FeatureState* state = reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
+// The blessed result descriptor, looked up once per query (the final function runs once per
+// customer) and kept in fn_extra.
+TupleDesc ResultDescriptor(FunctionCallInfo fcinfo) {
+  if (fcinfo->flinfo->fn_extra) return static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
   TupleDesc tupdesc;
   if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("ltv_features_finalfn must return a composite type")));
-  tupdesc = BlessTupleDesc(tupdesc);
   if (tupdesc->natts != kFeatureColumns)
     ereport(ERROR,
             (errcode(ERRCODE_DATATYPE_MISMATCH),
              errmsg("ltv.features has %d columns, expected %d", tupdesc->natts, kFeatureColumns)));
+  MemoryContext previous = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+  tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+  MemoryContextSwitchTo(previous);
+  fcinfo->flinfo->fn_extra = tupdesc;
+  return tupdesc;
+}
+}  // namespace
+
+extern "C" Datum ltv_features_finalfn(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  FeatureState* state = reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
+  TupleDesc tupdesc = ResultDescriptor(fcinfo);
   Datum values[kFeatureColumns];
   bool nulls[kFeatureColumns] = {false};
-  bool ok = ltv::pg::Guarded([&]() -> bool {
-    ltv::features::CustomerFeatures f = state->accumulator.Finalize();
-    int i = 0;
-    auto put_double = [&](double v, bool is_null = false) {
-      nulls[i] = is_null;
-      values[i++] = Float8GetDatum(v);
-    };
-    auto put_int = [&](double v) { values[i++] = Int32GetDatum(static_cast<int32>(v)); };
-    put_double(f.recency_days, !f.has_purchase);
-    put_int(f.frequency);
-    put_double(f.monetary);
-    put_double(f.avg_order_value);
-    put_double(f.tenure_days, !f.has_purchase);
-    put_double(f.spend_30d);
-    put_double(f.spend_90d);
-    put_double(f.spend_180d);
-    put_double(f.spend_365d);
-    put_int(f.orders_30d);
-    put_int(f.orders_90d);
-    put_int(f.orders_180d);
-    put_int(f.orders_365d);
-    put_double(f.trend_90d);
-    put_double(f.returns_amount);
-    put_int(f.returns_count);
-    put_int(f.distinct_products);
-    put_double(f.mean_days_between, f.frequency < 2);
-    nulls[i] = !f.has_purchase;
-    values[i++] = TimestampGetDatum(ToPgTime(f.first_purchase));
-    nulls[i] = !f.has_purchase;
-    values[i++] = TimestampGetDatum(ToPgTime(f.last_purchase));
-    nulls[i] = false;
-    values[i++] = TimestampGetDatum(ToPgTime(state->accumulator.cutoff()));
-    return true;
-  });
-  (void)ok;
+  const ltv::features::CustomerFeatures f = state->accumulator.Finalize();  // noexcept
+  int i = 0;
+  auto put_double = [&](double v, bool is_null = false) {
+    nulls[i] = is_null;
+    values[i++] = Float8GetDatum(v);
+  };
+  auto put_int = [&](double v) { values[i++] = Int32GetDatum(static_cast<int32>(v)); };
+  put_double(f.recency_days, !f.has_purchase);
+  put_int(f.frequency);
+  put_double(f.monetary);
+  put_double(f.avg_order_value);
+  put_double(f.tenure_days, !f.has_purchase);
+  put_double(f.spend_30d);
+  put_double(f.spend_90d);
+  put_double(f.spend_180d);
+  put_double(f.spend_365d);
+  put_int(f.orders_30d);
+  put_int(f.orders_90d);
+  put_int(f.orders_180d);
+  put_int(f.orders_365d);
+  put_double(f.trend_90d);
+  put_double(f.returns_amount);
+  put_int(f.returns_count);
+  put_int(f.distinct_products);
+  put_double(f.mean_days_between, f.frequency < 2);
+  nulls[i] = !f.has_purchase;
+  values[i++] = TimestampGetDatum(ToPgTime(f.first_purchase));
+  nulls[i] = !f.has_purchase;
+  values[i++] = TimestampGetDatum(ToPgTime(f.last_purchase));
+  nulls[i] = false;
+  values[i++] = TimestampGetDatum(ToPgTime(state->accumulator.cutoff()));
   HeapTuple tuple = heap_form_tuple(tupdesc, values, nulls);
   PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
