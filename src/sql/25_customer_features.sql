@@ -51,16 +51,18 @@ COMMENT ON COLUMN ltv.customer_features.baseline_spend IS
 SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
 
 -- ltv.spend_bucket without its checks of the cut points, for use once they are checked:
--- a SQL expression the planner inlines (spend_bucket is a PL/pgSQL call per row).
+-- a SQL expression the planner inlines (spend_bucket is a PL/pgSQL call per row). Each
+-- label is a constant of the enum: a cast of text to it at run time would call enum_in,
+-- which is only STABLE, and an IMMUTABLE function using it is not inlined.
 CREATE FUNCTION ltv._bucket_of(spend double precision, cut_points double precision[])
 RETURNS ltv.bucket
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 SELECT CASE WHEN spend IS NULL THEN NULL
-            WHEN spend <= cut_points[1] THEN 'low'
-            WHEN spend <= cut_points[2] THEN 'medium'
-            WHEN spend <= cut_points[3] THEN 'high'
-            ELSE 'vip' END::ltv.bucket
+            WHEN spend <= cut_points[1] THEN 'low'::ltv.bucket
+            WHEN spend <= cut_points[2] THEN 'medium'::ltv.bucket
+            WHEN spend <= cut_points[3] THEN 'high'::ltv.bucket
+            ELSE 'vip'::ltv.bucket END
 $$;
 
 -- Computes features for every customer with a transaction before the cutoff, the future

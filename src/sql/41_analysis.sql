@@ -1,13 +1,17 @@
 -- The analysis pipeline: option resolution, the stages, and the three entry points
 -- ltv.run_analysis (this session), ltv.start_analysis (background worker), ltv.cancel_analysis.
 
--- low..vip as the class numbers 0..3 the forest uses, and back.
+-- low..vip as the class numbers 0..3 the forest uses, and back (NULL for NULL). Written as
+-- CASE over enum constants so that the planner inlines them into the per-row queries
+-- (enum_range is only STABLE, and neither STRICT nor non-IMMUTABLE bodies are inlined).
 CREATE FUNCTION ltv._bucket_class(b ltv.bucket) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$ SELECT array_position(enum_range(NULL::ltv.bucket), b) - 1 $$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE b WHEN 'low'::ltv.bucket THEN 0 WHEN 'medium'::ltv.bucket THEN 1
+                    WHEN 'high'::ltv.bucket THEN 2 WHEN 'vip'::ltv.bucket THEN 3 END $$;
 CREATE FUNCTION ltv._class_bucket(c integer) RETURNS ltv.bucket
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$ SELECT (enum_range(NULL::ltv.bucket))[c + 1] $$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE c WHEN 0 THEN 'low'::ltv.bucket WHEN 1 THEN 'medium'::ltv.bucket
+                    WHEN 2 THEN 'high'::ltv.bucket WHEN 3 THEN 'vip'::ltv.bucket END $$;
 
 -- The pipeline's model inputs for a stored feature row: the 18 features of
 -- ltv.feature_vector, the spend in the horizon-length window before the cutoff (what the
