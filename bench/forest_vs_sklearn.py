@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Random forest: retail_ltv's C++ engine vs scikit-learn (and XGBoost), side by side in one run.
 
+This is the core-level benchmark (through test/tools/forest_cli, no Postgres). The SQL-level
+one, which the issue's targets are about (ltv.rf_train, ltv.rf_predict_batch, ltv.rf_predict
+on feature tables built in SQL), is bench/forest_bench.py (bench/run.sh forest).
+
 Same data, same stratified 80/20 split, same settings (200 trees, sqrt features per split,
 min_samples_leaf=3, bootstrap, 2 threads / n_jobs=2). Prints the median train time, batch
 predict throughput on the held-out rows (class probabilities + argmax: sklearn's predict),
