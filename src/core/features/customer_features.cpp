@@ -244,7 +244,7 @@ FeatureAccumulator& FeatureAccumulator::operator=(const FeatureAccumulator& othe
 FeatureAccumulator& FeatureAccumulator::operator=(FeatureAccumulator&& other) {
   if (this == &other) return *this;
   if (memory_ == other.memory_ || memory_->is_equal(*other.memory_)) {
-    FreeContainers();
+    Clear();
     cutoff_ = other.cutoff_;
     StealContainersFrom(other);
   } else {
@@ -253,7 +253,7 @@ FeatureAccumulator& FeatureAccumulator::operator=(FeatureAccumulator&& other) {
   return *this;
 }
 
-FeatureAccumulator::~FeatureAccumulator() { FreeContainers(); }
+FeatureAccumulator::~FeatureAccumulator() { Clear(); }
 
 template <typename T>
 T* FeatureAccumulator::Allocate(size_t count) {
@@ -265,7 +265,7 @@ void FeatureAccumulator::Free(T* data, size_t count) {
   memory_->deallocate(data, count * sizeof(T), alignof(T));
 }
 
-void FeatureAccumulator::FreeContainers() {
+void FeatureAccumulator::Clear() {
   if (invoices_ != inline_invoices_) Free(invoices_, invoice_capacity_);
   if (invoice_index_ != nullptr) Free(invoice_index_, invoice_index_capacity_);
   if (product_set_ != inline_products_) Free(product_set_, product_capacity_);
@@ -278,6 +278,13 @@ void FeatureAccumulator::FreeContainers() {
   product_capacity_ = kInlineProductSlots;
   product_count_ = 0;
   std::fill(std::begin(inline_products_), std::end(inline_products_), 0);
+  // ... and the rest, so that an emptied (moved-from) state is a consistent empty state.
+  purchase_micros_ = return_micros_ = 0;
+  std::fill(std::begin(window_net_micros_), std::end(window_net_micros_), 0);
+  first_purchase_ = last_purchase_ = kNoTime;
+  purchase_invoices_ = return_invoices_ = 0;
+  std::fill(std::begin(window_orders_), std::end(window_orders_), 0);
+  has_purchase_ = false;
 }
 
 // Scalars plus the containers' contents, into this state's (empty) containers. Allocates
@@ -350,7 +357,7 @@ void FeatureAccumulator::StealContainersFrom(FeatureAccumulator& other) {
   other.invoices_ = other.inline_invoices_;
   other.invoice_index_ = nullptr;
   other.product_set_ = other.inline_products_;
-  other.FreeContainers();  // nothing left to free: resets the sizes
+  other.Clear();  // nothing left to free: resets it to an empty state
 }
 
 void FeatureAccumulator::GrowInvoices() {

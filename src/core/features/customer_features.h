@@ -71,7 +71,7 @@ class FeatureAccumulator {
   TimestampMicros cutoff() const { return cutoff_; }
 
   // Copies and moves keep the memory resource of the state they are made from; assignment
-  // keeps the target's.
+  // keeps the target's. A moved-from state is empty (same cutoff and resource).
   FeatureAccumulator(const FeatureAccumulator& other);
   FeatureAccumulator(FeatureAccumulator&& other) noexcept;
   FeatureAccumulator& operator=(const FeatureAccumulator& other);
@@ -103,7 +103,8 @@ class FeatureAccumulator {
   FeatureAccumulator(const FeatureAccumulator& other, std::pmr::memory_resource* memory);
   void CopyContainersFrom(const FeatureAccumulator& other);
   void StealContainersFrom(FeatureAccumulator& other);
-  void FreeContainers();
+  // Frees the containers and resets every sum and count: an empty state again.
+  void Clear();
   template <typename T>
   T* Allocate(size_t count);
   template <typename T>

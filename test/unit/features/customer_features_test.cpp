@@ -465,6 +465,53 @@ TEST(CustomerFeatures, RandomByteFlipsNeverCrash) {
   }
 }
 
+// A small customer lives inside the state (first invoice, up to 7 products); a bigger one moves
+// to the heap. Copies, moves and assignments of both kinds keep every feature and byte, and
+// the results keep accumulating on their own.
+TEST(CustomerFeatures, CopiesAndMovesKeepTheState) {
+  std::mt19937_64 rng(11);
+  std::vector<Line> big;
+  while (big.size() < 200) big = RandomCustomer(rng);
+  const std::vector<std::vector<Line>> customers = {
+      {}, {{"A1", "P1", DaysBefore(3), 5}}, HandWorkedCustomer(), big};
+  std::pmr::monotonic_buffer_resource arena;
+  for (const std::vector<Line>& lines : customers) {
+    FeatureAccumulator original(kCutoff);
+    Feed(original, lines);
+    const std::vector<uint8_t> bytes = Bytes(original);
+
+    FeatureAccumulator copy(original);
+    EXPECT_EQ(Bytes(copy), bytes);
+    FeatureAccumulator moved(std::move(copy));
+    EXPECT_EQ(Bytes(moved), bytes);
+    EXPECT_EQ(Bytes(copy), Bytes(FeatureAccumulator(kCutoff)));  // moved-from: empty
+    Feed(copy, lines);                                           // ... and usable
+    EXPECT_EQ(Bytes(copy), bytes);
+
+    FeatureAccumulator assigned(kCutoff);
+    Feed(assigned, big);
+    assigned = original;
+    EXPECT_EQ(Bytes(assigned), bytes);
+    FeatureAccumulator move_assigned(kCutoff);
+    Feed(move_assigned, HandWorkedCustomer());
+    move_assigned = std::move(moved);
+    EXPECT_EQ(Bytes(move_assigned), bytes);
+    // Another resource: the state is copied into it, not stolen.
+    FeatureAccumulator elsewhere(kCutoff, &arena);
+    elsewhere = std::move(move_assigned);
+    EXPECT_EQ(Bytes(elsewhere), bytes);
+
+    // Independent from now on: feeding the lines again doubles the sums of one state only.
+    Feed(assigned, lines);
+    FeatureAccumulator twice(kCutoff);
+    Feed(twice, lines);
+    Feed(twice, lines);
+    EXPECT_EQ(Bytes(assigned), Bytes(twice));
+    EXPECT_EQ(Bytes(original), bytes);
+    EXPECT_EQ(Bytes(elsewhere), bytes);
+  }
+}
+
 // Every allocation goes to the resource given: with the default resource disabled, a state
 // built on a monotonic buffer works, and dropping the buffer frees everything at once.
 TEST(CustomerFeatures, AllocatesOnlyFromGivenResource) {
