@@ -413,9 +413,33 @@ BEGIN
 END
 $$;
 
--- Above 200,000 training rows each tree draws a bootstrap sample of 200,000 rows (unless the
--- options set "sample_fraction"): training time stops growing with the data while every row
--- still reaches some trees.
+-- Forest parameters for a training set of p_rows rows. Above 100,000 rows, unless the options
+-- set them, each tree draws a bootstrap sample of 100,000 rows and leaves hold at least 10
+-- customers: training time stops growing with the data while every row still reaches some
+-- trees. Measured on 1M synthetic customers (438,013 training rows, held-out macro F1):
+-- 200,000-row samples and leaves of 3 gave 0.552 in 57 s of training; 100,000 and 10 gave
+-- 0.561 in 20 s (busy 2-core machine).
+CREATE FUNCTION ltv._training_params(v_run ltv.analysis_runs, p_rows bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_params jsonb := v_run.settings->'forest';
+  v_given jsonb := coalesce(v_run.options->'forest', '{}');
+BEGIN
+  IF p_rows > 100000 THEN
+    IF NOT v_given ? 'sample_fraction' THEN
+      v_params := v_params || jsonb_build_object('sample_fraction', round(100000.0 / p_rows, 6));
+    END IF;
+    IF NOT v_given ? 'min_samples_leaf' THEN
+      v_params := v_params || jsonb_build_object('min_samples_leaf', 10);
+    END IF;
+  END IF;
+  RETURN v_params;
+END
+$$;
+
 CREATE FUNCTION ltv._stage_training(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
@@ -424,13 +448,11 @@ AS $$
 DECLARE
   v_model bytea;
   v_rows bigint;
-  v_params jsonb := v_run.settings->'forest';
+  v_params jsonb;
 BEGIN
   SELECT count(*) INTO v_rows FROM ltv.customer_features cf
    WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.split = 'train';
-  IF v_rows > 200000 AND NOT coalesce(v_run.options->'forest' ? 'sample_fraction', false) THEN
-    v_params := v_params || jsonb_build_object('sample_fraction', round(200000.0 / v_rows, 6));
-  END IF;
+  v_params := ltv._training_params(v_run, v_rows);
   SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
                       v_params || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
     INTO v_model
@@ -531,6 +553,7 @@ DECLARE
   v_model bytea;
   v_folds jsonb := '[]';
   v_fold jsonb;
+  v_rows bigint;
   k integer;
 BEGIN
   SELECT d.first_purchase INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
@@ -552,8 +575,11 @@ BEGIN
                      AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = v_train_at) THEN
       PERFORM ltv.materialize_features(v_run.dataset_id, v_train_at, v_horizon, v_s->'buckets', v_run.run_id);
     END IF;
+    SELECT count(*) INTO v_rows FROM ltv.customer_features cf
+     WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
+       AND cf.cutoff = v_train_at AND cf.true_bucket IS NOT NULL;
     SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
-                        (v_s->'forest') || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
+                        ltv._training_params(v_run, v_rows) || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
       INTO v_model
       FROM ltv.customer_features cf
      WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
