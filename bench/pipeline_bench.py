@@ -28,7 +28,8 @@ NON_PRODUCT = {"POST", "DOT", "M", "C2", "CRUK", "D", "S", "PADS", "B", "BANK CH
 
 def db_pipeline(path, name):
     psql(f"SELECT ltv.delete_dataset(dataset_id) FROM ltv.datasets WHERE name = '{name}'", DB)
-    ds = psql(f"SELECT ltv.import_csv_file('{name}', '{path}')", DB, True)
+    # (The synthetic export is over the default 1 GB import limit.)
+    ds = psql(f"SET ltv.max_import_megabytes = 16384; SELECT ltv.import_csv_file('{name}', '{path}')", DB, True)
     run = psql(f"SELECT ltv.run_analysis({ds}, '{{\"forest\": {{\"n_trees\": {TREES}}}}}')", DB, True)
     status = psql(f"SELECT status || ' ' || coalesce(error, '') FROM ltv.runs WHERE run_id = {run}", DB, True)
     if not status.startswith("succeeded"):
@@ -112,7 +113,11 @@ def python_pipeline(path, result):
     last = df.invoice_time.max()
     horizon = 182.5
     cutoff = last - pd.DateOffset(months=6)
-    snapshots = [cutoff] + [cutoff - pd.DateOffset(months=k) for k in (1, 2, 3)]
+    # The analysis' size-dependent defaults (README, "Analysis options"): up to 100,000
+    # customers, 3 stacked monthly snapshots and every feature at every split; above, no
+    # stacking and sqrt; above 100,000 training rows, 100,000-row samples and leaves of 10.
+    small = df.customer_id.nunique() <= 100000
+    snapshots = [cutoff] + ([cutoff - pd.DateOffset(months=k) for k in (1, 2, 3)] if small else [])
     frames = []
     for i, c in enumerate(snapshots):
         f = features(df, c, horizon)
@@ -131,7 +136,10 @@ def python_pipeline(path, result):
     test_ids = set(test_ids)
     train = pd.concat([f[~f.index.isin(test_ids)] for f in frames])
     test = main[main.index.isin(test_ids)]
-    model = RandomForestClassifier(n_estimators=TREES, min_samples_leaf=3, max_features="sqrt",
+    large_training = len(train) > 100000
+    model = RandomForestClassifier(n_estimators=TREES, min_samples_leaf=10 if large_training else 3,
+                                   max_features=None if small else "sqrt",
+                                   max_samples=100000 if large_training else None,
                                    class_weight="balanced", n_jobs=2, random_state=42)
     model.fit(train[FEATURES].to_numpy(), train.label.to_numpy())
     pred = model.predict(test[FEATURES].to_numpy())

@@ -36,7 +36,9 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
     throw Error(ErrorKind::kLimitExceeded,
                 "file is " + std::to_string(bytes.size() >> 20) + " MB, over the limit of " +
                     std::to_string(max_import_megabytes) + " MB",
-                "", "Raise the limit with SET ltv.max_import_megabytes (at most 1024).");
+                "",
+                "Raise the limit with SET ltv.max_import_megabytes (at most 16384; ltv.import_csv "
+                "takes at most 1 GB, ltv.import_csv_file more).");
   if (max_import_rows > 0 &&
       (import_options.max_rows == 0 || import_options.max_rows > max_import_rows))
     import_options.max_rows = max_import_rows;
@@ -102,7 +104,9 @@ std::string ReadServerFile(const std::string& path) {
       throw Error(ErrorKind::kLimitExceeded,
                   "file \"" + path + "\" is over the limit of " +
                       std::to_string(max_import_megabytes) + " MB",
-                  "", "Raise the limit with SET ltv.max_import_megabytes (at most 1024).");
+                  "",
+                  "Raise the limit with SET ltv.max_import_megabytes (at most 16384; "
+                  "ltv.import_csv takes at most 1 GB, ltv.import_csv_file more).");
     }
   }
   gzclose(file);

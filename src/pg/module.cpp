@@ -18,7 +18,7 @@ extern "C" void _PG_init(void) {
   using namespace ltv::pg;
   DefineCustomIntVariable(
       "ltv.max_import_megabytes", "Largest CSV input accepted by ltv.import_csv, in megabytes.",
-      nullptr, &max_import_megabytes, 1024, 1, 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      nullptr, &max_import_megabytes, 1024, 1, 16384, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "ltv.max_import_rows", "Most data rows accepted by one import (0 = no limit).", nullptr,
       &max_import_rows, 0, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
