@@ -7,16 +7,12 @@
 #include <vector>
 
 #include "core/error.h"
+#include "collecting_sink.h"
 
 namespace ltv::csv {
 namespace {
 
-struct CollectingSink : ImportSink {
-  std::vector<Transaction> loaded;
-  std::vector<RejectedRow> rejected;
-  void Loaded(const Transaction& t) override { loaded.push_back(t); }
-  void Rejected(const RejectedRow& r) override { rejected.push_back(r); }
-};
+using testing::CollectingSink;
 
 // A file with loaded, excluded (duplicates, missing customer) and rejected rows mixed.
 std::string MixedFile(int rows) {
