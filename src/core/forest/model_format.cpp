@@ -262,6 +262,14 @@ void Reseal(std::vector<uint8_t>& blob) {
 
 std::vector<uint8_t> Serialize(const Forest& forest) {
   Writer w;
+  // The size, to within the header's JSON: a growing vector of a large model would copy
+  // itself (old and new buffers resident at once) several times.
+  size_t estimate = 65536;
+  for (const std::string& name : forest.feature_names()) estimate += 4 + name.size();
+  estimate += 16 * (static_cast<size_t>(forest.n_features()) + forest.n_classes());
+  for (const Tree& tree : forest.trees())
+    estimate += 8 + 16 * tree.nodes.size() + 8 * tree.leaf_proba.size();
+  w.out().reserve(estimate);
   w.Bytes(kMagic, sizeof kMagic);
   w.U16(kFormatVersion);
   w.U32(static_cast<uint32_t>(forest.n_features()));

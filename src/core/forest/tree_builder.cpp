@@ -173,6 +173,12 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
   }
   tree.ComputeDepth();
   out.split_bins.resize(tree.nodes.size(), 0);
+  // The arrays grew by doubling: give back the unused capacity (up to half of each), which
+  // a 200-tree forest of deep trees holds for as long as the model lives.
+  tree.nodes.shrink_to_fit();
+  tree.leaf_number.shrink_to_fit();
+  tree.leaf_proba.shrink_to_fit();
+  out.split_bins.shrink_to_fit();
   return out;
 }
 
