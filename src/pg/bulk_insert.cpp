@@ -1,5 +1,7 @@
 #include "pg/bulk_insert.h"
 
+#include "pg/convert.h"
+
 #include <cstring>
 #include <new>
 #include <string>
@@ -75,14 +77,12 @@ BulkInserter::BulkInserter(Oid relid, const std::vector<const char*>& columns,
 BulkInserter::~BulkInserter() = default;
 
 void BulkInserter::SetTimestamp(int i, TimestampMicros unix_micros) {
-  constexpr int64_t kPostgresEpochOffset =
-      static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
   // (The second test only runs when the first shows the subtraction cannot overflow.)
-  if (unix_micros < MIN_TIMESTAMP + kPostgresEpochOffset ||
-      unix_micros - kPostgresEpochOffset >= END_TIMESTAMP)
+  if (unix_micros < MIN_TIMESTAMP + kPostgresEpochOffsetMicros ||
+      unix_micros - kPostgresEpochOffsetMicros >= END_TIMESTAMP)
     throw Error(ErrorKind::kInvalidInput, "timestamp out of range: " + std::to_string(unix_micros) +
                                               " microseconds since 1970-01-01");
-  Row()[i] = TimestampGetDatum(unix_micros - kPostgresEpochOffset);
+  Row()[i] = TimestampGetDatum(ToPgTime(unix_micros));
 }
 
 void BulkInserter::SetText(int i, std::string_view utf8) {

@@ -1,6 +1,7 @@
 #include "pg/convert.h"
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
@@ -10,6 +11,10 @@ namespace ltv::pg {
 TimestampMicros ToCoreTime(Timestamp t, const char* what) {
   if (TIMESTAMP_NOT_FINITE(t))
     throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must be a finite timestamp");
+  // Finite timestamps reach 294276 AD; shifting the largest of them to the Unix epoch would
+  // overflow.
+  if (t > std::numeric_limits<Timestamp>::max() - kPostgresEpochOffsetMicros)
+    throw Error(ErrorKind::kInvalidParameter, std::string(what) + " is out of range");
   return t + kPostgresEpochOffsetMicros;
 }
 

@@ -36,6 +36,7 @@ void Copy(char* dest, size_t size, const char* src) noexcept {
 }  // namespace
 
 void FillPendingError(PendingError& pending, const std::exception_ptr& error) noexcept {
+  pending.message[0] = pending.detail[0] = pending.hint[0] = '\0';
   try {
     std::rethrow_exception(error);
   } catch (const PgException& e) {
