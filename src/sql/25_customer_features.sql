@@ -132,7 +132,9 @@ BEGIN
   v_partition := format('ltv.%I', 'transactions_' || materialize_features.dataset_id);
   IF (SELECT coalesce(last_analyze, last_autoanalyze) IS NULL FROM pg_stat_user_tables
        WHERE relid = v_partition::regclass) THEN
-    EXECUTE 'ANALYZE ' || v_partition;
+    -- Only the columns the plan depends on (half the time of a full ANALYZE on the UCI
+    -- data); autovacuum analyzes the rest later.
+    EXECUTE 'ANALYZE ' || v_partition || ' (customer_id, invoice_time)';
   END IF;
   EXECUTE format($q$
   CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
