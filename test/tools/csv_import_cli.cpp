@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
       ltv::csv::ImportCsv(bytes, ltv::csv::ImportOptions{}, sink);
       loaded = sink.loaded;
     }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::printf("run %d: %ld rows loaded in %.1f ms\n", r + 1, loaded, ms);
   }
   return 0;
