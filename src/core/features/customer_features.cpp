@@ -287,9 +287,8 @@ void FeatureAccumulator::Clear() {
   has_purchase_ = false;
 }
 
-// Scalars plus the containers' contents, into this state's (empty) containers. Allocates
-// with this state's resource.
-void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
+// The totals, windows and flags: everything but the containers.
+void FeatureAccumulator::CopyScalarsFrom(const FeatureAccumulator& other) {
   purchase_micros_ = other.purchase_micros_;
   return_micros_ = other.return_micros_;
   std::copy(std::begin(other.window_net_micros_), std::end(other.window_net_micros_),
@@ -300,6 +299,12 @@ void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
   purchase_invoices_ = other.purchase_invoices_;
   return_invoices_ = other.return_invoices_;
   std::copy(std::begin(other.window_orders_), std::end(other.window_orders_), window_orders_);
+}
+
+// Scalars plus the containers' contents, into this state's (empty) containers. Allocates
+// with this state's resource.
+void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
+  CopyScalarsFrom(other);
 
   if (other.invoice_capacity_ > kInlineInvoices) {
     invoices_ = Allocate<InvoiceEntry>(other.invoice_capacity_);
@@ -323,16 +328,7 @@ void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
 
 // Takes other's containers (same resource), leaving `other` empty.
 void FeatureAccumulator::StealContainersFrom(FeatureAccumulator& other) {
-  purchase_micros_ = other.purchase_micros_;
-  return_micros_ = other.return_micros_;
-  std::copy(std::begin(other.window_net_micros_), std::end(other.window_net_micros_),
-            window_net_micros_);
-  first_purchase_ = other.first_purchase_;
-  last_purchase_ = other.last_purchase_;
-  has_purchase_ = other.has_purchase_;
-  purchase_invoices_ = other.purchase_invoices_;
-  return_invoices_ = other.return_invoices_;
-  std::copy(std::begin(other.window_orders_), std::end(other.window_orders_), window_orders_);
+  CopyScalarsFrom(other);
 
   if (other.invoices_ == other.inline_invoices_) {
     std::copy(other.invoices_, other.invoices_ + other.invoice_count_, inline_invoices_);

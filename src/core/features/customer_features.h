@@ -101,6 +101,7 @@ class FeatureAccumulator {
   static constexpr uint32_t kInlineProductSlots = 8;
 
   FeatureAccumulator(const FeatureAccumulator& other, std::pmr::memory_resource* memory);
+  void CopyScalarsFrom(const FeatureAccumulator& other);
   void CopyContainersFrom(const FeatureAccumulator& other);
   void StealContainersFrom(FeatureAccumulator& other);
   // Frees the containers and resets every sum and count: an empty state again.
