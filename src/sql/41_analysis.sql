@@ -440,26 +440,47 @@ BEGIN
 END
 $$;
 
+-- The stored feature rows a run trains on: its training split (all snapshots), or, for a
+-- backtest fold, every labelled row at p_cutoff. (A plain SQL function: the planner inlines
+-- it, so the index on dataset, run and cutoff still applies.)
+CREATE FUNCTION ltv._training_rows(v_run ltv.analysis_runs, p_cutoff timestamp)
+RETURNS SETOF ltv.customer_features
+LANGUAGE sql STABLE  -- no SET clause: a function with one is never inlined
+AS $$
+SELECT * FROM ltv.customer_features cf
+ WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
+   AND CASE WHEN p_cutoff IS NULL THEN cf.split = 'train'
+            ELSE cf.cutoff = p_cutoff AND cf.true_bucket IS NOT NULL END
+$$;
+
+-- Trains the run's forest on ltv._training_rows(v_run, p_cutoff).
+CREATE FUNCTION ltv._train_model(v_run ltv.analysis_runs, p_cutoff timestamp,
+                                 OUT model bytea, OUT parameters jsonb, OUT training_rows bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  SELECT count(*) INTO training_rows FROM ltv._training_rows(v_run, p_cutoff);
+  parameters := ltv._training_params(v_run, training_rows);
+  SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
+                      parameters || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
+    INTO model
+    FROM ltv._training_rows(v_run, p_cutoff) cf;
+END
+$$;
+
 CREATE FUNCTION ltv._stage_training(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_model bytea;
-  v_rows bigint;
-  v_params jsonb;
+  v_trained record;
 BEGIN
-  SELECT count(*) INTO v_rows FROM ltv.customer_features cf
-   WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.split = 'train';
-  v_params := ltv._training_params(v_run, v_rows);
-  SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
-                      v_params || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
-    INTO v_model
-    FROM ltv.customer_features cf
-   WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.split = 'train';
+  v_trained := ltv._train_model(v_run, NULL);
   INSERT INTO ltv.models (run_id, dataset_id, parameters, feature_names, training_rows, model)
-  VALUES (v_run.run_id, v_run.dataset_id, v_params, ltv.model_feature_names(), v_rows, v_model);
+  VALUES (v_run.run_id, v_run.dataset_id, v_trained.parameters, ltv.model_feature_names(),
+          v_trained.training_rows, v_trained.model);
 END
 $$;
 
@@ -554,7 +575,6 @@ DECLARE
   v_model bytea;
   v_folds jsonb := '[]';
   v_fold jsonb;
-  v_rows bigint;
   k integer;
 BEGIN
   SELECT d.first_purchase INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
@@ -576,15 +596,7 @@ BEGIN
                      AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = v_train_at) THEN
       PERFORM ltv.materialize_features(v_run.dataset_id, v_train_at, v_horizon, v_s->'buckets', v_run.run_id);
     END IF;
-    SELECT count(*) INTO v_rows FROM ltv.customer_features cf
-     WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
-       AND cf.cutoff = v_train_at AND cf.true_bucket IS NOT NULL;
-    SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket),
-                        ltv._training_params(v_run, v_rows) || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names())))
-      INTO v_model
-      FROM ltv.customer_features cf
-     WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
-       AND cf.cutoff = v_train_at AND cf.true_bucket IS NOT NULL;
+    v_model := (ltv._train_model(v_run, v_train_at)).model;
     v_fold := ltv._evaluate(v_model, v_run.dataset_id, v_run.run_id, v_eval_at, false);
     v_folds := v_folds || jsonb_build_array(v_fold || jsonb_build_object('trained_at', v_train_at));
   END LOOP;

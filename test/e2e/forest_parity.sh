@@ -18,20 +18,16 @@
 # (FOREST_PARITY_CUSTOMERS customers, default 30000). Runtime: about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA=${LTV_REAL_DATA:-$(readlink -f ../shared/data/online_retail.csv.gz 2>/dev/null || true)}
 if ! /usr/bin/python3 -c "import sklearn" 2>/dev/null; then
   echo "FAIL: /usr/bin/python3 cannot import scikit-learn (Debian package python3-sklearn)"
   exit 1
 fi
-WORK=${LTV_TEST_DIR:-$(mktemp -d)}
-chmod 755 "$WORK"
+source test/e2e/lib/real_data.sh
 REAL=""
-if [[ -n "$DATA" && -f "$DATA" ]]; then
-  cp "$DATA" "$WORK/online_retail.csv.gz"
-  chmod 644 "$WORK/online_retail.csv.gz"
-  REAL="$WORK/online_retail.csv.gz"
+if ltv_stage_real_data; then
+  REAL=$REAL_DATA
 else
-  echo "SKIP: real data file ../shared/data/online_retail.csv.gz not found (real-data parity not checked)"
+  echo "(real-data parity not checked; the synthetic part still runs)"
 fi
 DB=ltv_e2e_forest_parity
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"

@@ -5,14 +5,8 @@
 # is absent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA=${LTV_REAL_DATA:-$(readlink -f ../shared/data/online_retail.csv.gz 2>/dev/null || true)}
-if [[ -z "$DATA" || ! -f "$DATA" ]]; then
-  echo "SKIP: real data file ../shared/data/online_retail.csv.gz not found"
-  exit 0
-fi
-WORK=${LTV_TEST_DIR:-$(mktemp -d)}
-cp "$DATA" "$WORK/online_retail.csv.gz"
-chmod 644 "$WORK/online_retail.csv.gz"
+source test/e2e/lib/real_data.sh
+ltv_stage_real_data || exit 0
 DB=ltv_e2e_real
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -X -v ON_ERROR_STOP=1 -d "$DB" -f - <<SQL
@@ -20,7 +14,7 @@ psql -X -v ON_ERROR_STOP=1 -d "$DB" -f - <<SQL
 CREATE EXTENSION retail_ltv;
 \set QUIET off
 \timing on
-SELECT ltv.import_csv_file('online_retail', '$WORK/online_retail.csv.gz') AS dataset_id \gset
+SELECT ltv.import_csv_file('online_retail', '$REAL_DATA') AS dataset_id \gset
 \timing off
 SELECT rows_read, rows_loaded, rows_excluded, rows_rejected, customers, first_purchase, last_purchase
   FROM ltv.datasets WHERE dataset_id = :dataset_id;
