@@ -128,12 +128,11 @@ def peak_mb(who):
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
-def run_sklearn(args, x_train, y_train, x_test, y_test):
+def time_python_model(make_model, args, x_train, y_train, x_test, y_test):
+    """Median fit and predict times of make_model(seed) over the repeats, and its macro F1."""
     train_times, predict_times = [], []
     for i in range(args.sklearn_repeats or args.repeats):
-        model = RandomForestClassifier(n_estimators=args.trees, max_features="sqrt",
-                                       min_samples_leaf=3, bootstrap=True,
-                                       n_jobs=args.threads, random_state=i)
+        model = make_model(i)
         start = time.perf_counter()
         model.fit(x_train, y_train)
         train_times.append(time.perf_counter() - start)
@@ -144,8 +143,17 @@ def run_sklearn(args, x_train, y_train, x_test, y_test):
     predict_s = statistics.median(predict_times)
     return {"train_seconds": statistics.median(train_times), "predict_seconds": predict_s,
             "predict_rows_per_s": len(x_test) / predict_s,
-            "macro_f1": f1_score(y_test, predicted, average="macro"),
-            "peak_rss_mb": peak_mb(resource.RUSAGE_SELF)}
+            "macro_f1": f1_score(y_test, predicted, average="macro")}
+
+
+def run_sklearn(args, x_train, y_train, x_test, y_test):
+    result = time_python_model(
+        lambda seed: RandomForestClassifier(n_estimators=args.trees, max_features="sqrt",
+                                            min_samples_leaf=3, bootstrap=True,
+                                            n_jobs=args.threads, random_state=seed),
+        args, x_train, y_train, x_test, y_test)
+    result["peak_rss_mb"] = peak_mb(resource.RUSAGE_SELF)
+    return result
 
 
 def run_xgboost(args, x_train, y_train, x_test, y_test):
@@ -153,22 +161,12 @@ def run_xgboost(args, x_train, y_train, x_test, y_test):
         import xgboost
     except ImportError:
         return None
-    train_times, predict_times = [], []
-    for i in range(args.sklearn_repeats or args.repeats):
-        model = xgboost.XGBClassifier(n_estimators=args.trees, tree_method="hist",
-                                      n_jobs=args.threads, random_state=i)
-        start = time.perf_counter()
-        model.fit(x_train, y_train)
-        train_times.append(time.perf_counter() - start)
-    for _ in range(max(args.repeats, 3)):
-        start = time.perf_counter()
-        predicted = model.predict(x_test)
-        predict_times.append(time.perf_counter() - start)
-    predict_s = statistics.median(predict_times)
-    return {"train_seconds": statistics.median(train_times), "predict_seconds": predict_s,
-            "predict_rows_per_s": len(x_test) / predict_s,
-            "macro_f1": f1_score(y_test, predicted, average="macro"),
-            "version": xgboost.__version__}
+    result = time_python_model(
+        lambda seed: xgboost.XGBClassifier(n_estimators=args.trees, tree_method="hist",
+                                           n_jobs=args.threads, random_state=seed),
+        args, x_train, y_train, x_test, y_test)
+    result["version"] = xgboost.__version__
+    return result
 
 
 def main():
