@@ -40,23 +40,19 @@ inline uint64_t Mum(uint64_t a, uint64_t b) {
   return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
 }
 
-inline uint64_t ReadLittle64(const void* p) {
-  uint64_t value;
-  std::memcpy(&value, p, 8);
+// An unsigned integer stored little-endian at p, on any host.
+template <typename Unsigned>
+inline Unsigned ReadLittle(const void* p) {
+  Unsigned value;
+  std::memcpy(&value, p, sizeof value);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  value = __builtin_bswap64(value);
+  if constexpr (sizeof value == 8) value = __builtin_bswap64(value);
+  if constexpr (sizeof value == 4) value = __builtin_bswap32(value);
 #endif
   return value;
 }
-
-inline uint32_t ReadLittle32(const void* p) {
-  uint32_t value;
-  std::memcpy(&value, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  value = __builtin_bswap32(value);
-#endif
-  return value;
-}
+inline uint64_t ReadLittle64(const void* p) { return ReadLittle<uint64_t>(p); }
+inline uint32_t ReadLittle32(const void* p) { return ReadLittle<uint32_t>(p); }
 
 // Slot of a 64-bit hash in a power-of-two table. The hashes are already well mixed.
 inline size_t SlotOf(uint64_t hash, size_t mask) { return static_cast<size_t>(hash) & mask; }
