@@ -58,6 +58,14 @@ BulkInserter::BulkInserter(Oid relid, const std::vector<const char*>& columns,
     if (relation_->rd_createSubid != InvalidSubTransactionId ||
         relation_->rd_firstRelfilenodeSubid != InvalidSubTransactionId)
       table_options_ |= TABLE_INSERT_SKIP_FSM;
+    // A table created by this very subtransaction can take its rows frozen, as COPY FREEZE
+    // stores them: no other transaction can see the table before commit, and if this
+    // subtransaction aborts the table goes with it. The rows' pages are then marked
+    // all-visible as they are written, so the first reader does not rewrite every page to set
+    // hint bits (420 MB of writes during the first feature scan of a million customers) and
+    // autovacuum finds nothing to do on the new partition.
+    if (relation_->rd_createSubid == GetCurrentSubTransactionId())
+      table_options_ |= TABLE_INSERT_FROZEN;
     database_is_utf8_ = GetDatabaseEncoding() == PG_UTF8;
     batch_context_ = AllocSetContextCreate(CurrentMemoryContext, "retail_ltv bulk insert batch",
                                            ALLOCSET_DEFAULT_SIZES);
