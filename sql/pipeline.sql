@@ -57,6 +57,42 @@ SELECT true_bucket, count(*) AS customers, count(*) FILTER (WHERE split = 'test'
  WHERE run_id = :run1 AND cutoff = (SELECT (settings->>'cutoff')::timestamp FROM ltv.runs WHERE run_id = :run1)
  GROUP BY true_bucket ORDER BY true_bucket;
 
+-- The ranks and the split (computed in C++ from arrays) equal SQL's window functions over
+-- the stored snapshots: percent_rank per column in every snapshot, and in the training
+-- snapshot, per true bucket, the first round-half-up(25%) customers in the order of a hash
+-- seeded with the run's seed.
+SELECT (settings->>'seed')::bigint AS run1_seed, (settings->>'cutoff')::timestamp AS run1_cutoff
+  FROM ltv.runs WHERE run_id = :run1 \gset
+SELECT cf.cutoff = :'run1_cutoff' AS training_snapshot, count(*) > 0 AS has_rows,
+       count(*) FILTER (WHERE cf.baseline_spend_rank <> w.baseline_spend_rank OR cf.monetary_rank <> w.monetary_rank
+                           OR cf.frequency_rank <> w.frequency_rank OR cf.spend_90d_rank <> w.spend_90d_rank) AS rank_mismatches
+  FROM ltv.customer_features cf
+  JOIN (SELECT customer_id, cutoff,
+               percent_rank() OVER (PARTITION BY cutoff ORDER BY baseline_spend) AS baseline_spend_rank,
+               percent_rank() OVER (PARTITION BY cutoff ORDER BY monetary) AS monetary_rank,
+               percent_rank() OVER (PARTITION BY cutoff ORDER BY frequency) AS frequency_rank,
+               percent_rank() OVER (PARTITION BY cutoff ORDER BY spend_90d) AS spend_90d_rank
+          FROM ltv.customer_features WHERE run_id = :run1) w USING (customer_id, cutoff)
+ WHERE cf.run_id = :run1
+ GROUP BY cf.cutoff ORDER BY cf.cutoff;
+SELECT count(*) AS training_rows, count(*) FILTER (WHERE cf.split IS DISTINCT FROM w.split) AS split_mismatches
+  FROM ltv.customer_features cf
+  JOIN (SELECT customer_id,
+               CASE WHEN row_number() OVER (PARTITION BY true_bucket
+                                            ORDER BY hashtextextended(customer_id, :run1_seed), customer_id)
+                         <= floor(count(*) OVER (PARTITION BY true_bucket) * 0.25 + 0.5)
+                    THEN 'test' ELSE 'train' END AS split
+          FROM ltv.customer_features WHERE run_id = :run1 AND cutoff = :'run1_cutoff') w USING (customer_id)
+ WHERE cf.run_id = :run1 AND cf.cutoff = :'run1_cutoff';
+-- Their argument checks.
+SELECT ltv._percent_ranks('{2,1,3}', '{5,5,-1}') AS ranks_by_position,
+       ltv._stratified_holdout('{3,1,2}', '{0,0,NULL}', '{9,1,4}', '{a,b,c}', 0.5) AS held_out_by_position;
+SELECT ltv._percent_ranks('{1,1}', '{1,2}');
+SELECT ltv._percent_ranks('{1,2}', '{1}');
+SELECT ltv._percent_ranks('{1,2}', '{1,NULL}');
+SELECT ltv._stratified_holdout('{1}', '{0}', '{1}', '{a}', 2);
+SELECT ltv._stratified_holdout('{1}', '{0}', '{1}', '{NULL}', 0.5);
+
 -- Model metrics: confusion matrices sum to the held-out count; the baseline's matrix equals an
 -- independent count over the stored rows; macro F1 is the mean of the per-class F1s.
 SELECT s.test_customers,
