@@ -112,24 +112,31 @@ static FeatureState* StateForCutoff(MemoryContext context, FeatureState* state, 
 // not the work itself: no Guarded() (see CallCatching), text arguments read in place, a new
 // state constructed without any allocation beyond its own chunk. Errors take guarded paths.
 extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
-  MemoryContext context = AggregateContext(fcinfo, "ltv_features_transfn");
   FeatureState* state = StateArg<FeatureState>(fcinfo, 0);
   if (PG_ARGISNULL(5))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.customer_features: cutoff must not be NULL")));
   const Timestamp cutoff = PG_GETARG_TIMESTAMP(5);
-  ltv::TimestampMicros core_cutoff;
-  const bool cutoff_ok = !TIMESTAMP_NOT_FINITE(cutoff) &&
-                         !__builtin_add_overflow(cutoff, kPostgresEpochOffsetMicros, &core_cutoff);
   if (!state) {
+    // The first row of a group. (A non-NULL `internal` state only ever comes from the
+    // aggregate machinery, so checking the calling context here is enough.)
+    MemoryContext context = AggregateContext(fcinfo, "ltv_features_transfn");
+    ltv::TimestampMicros core_cutoff;
+    const bool cutoff_ok =
+        !TIMESTAMP_NOT_FINITE(cutoff) &&
+        !__builtin_add_overflow(cutoff, kPostgresEpochOffsetMicros, &core_cutoff);
     // The accumulator's constructor neither allocates nor throws.
     void* raw = cutoff_ok
                     ? MemoryContextAllocExtended(context, sizeof(FeatureState), MCXT_ALLOC_NO_OOM)
                     : nullptr;
     state =
         raw ? new (raw) FeatureState(context, core_cutoff) : StateForCutoff(context, state, cutoff);
-  } else if (!cutoff_ok || state->accumulator.cutoff() != core_cutoff) {
-    StateForCutoff(context, state, cutoff);  // raises the error
+  } else if (static_cast<uint64_t>(cutoff) + static_cast<uint64_t>(kPostgresEpochOffsetMicros) !=
+             static_cast<uint64_t>(state->accumulator.cutoff())) {
+    // The state's cutoff passed the checks above when the state was made, so it is the Postgres
+    // cutoff plus the epoch offset without overflow; the wrapping sum is equal for that cutoff
+    // and no other. Any other cutoff raises the error.
+    StateForCutoff(AggregateContext(fcinfo, "ltv_features_transfn"), state, cutoff);
   }
   if (PG_ARGISNULL(3) || PG_ARGISNULL(4)) PG_RETURN_POINTER(state);
 

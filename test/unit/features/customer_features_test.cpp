@@ -552,5 +552,43 @@ TEST(CustomerFeatures, HashKeyIsStableAndNonZero) {
   EXPECT_EQ(seen.size(), 200000u);
 }
 
+// HashKey as format version 1 defines it, written the plain way: 8-byte little-endian words,
+// then the remaining bytes one by one into a zero-padded word.
+uint64_t ReferenceHashKey(std::string_view text) {
+  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                     k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
+  auto mum = [](uint64_t a, uint64_t b) {
+    const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+    return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+  };
+  const size_t n = text.size();
+  uint64_t h = k0 ^ mum(static_cast<uint64_t>(n) ^ k1, k2);
+  size_t i = 0;
+  for (; i < n; i += 8) {
+    uint64_t word = 0;
+    for (size_t j = 0; j < 8 && i + j < n; ++j) {
+      word |= static_cast<uint64_t>(static_cast<uint8_t>(text[i + j])) << (8 * j);
+    }
+    h = mum(h ^ word ^ k1, k2);
+  }
+  h = mum(h ^ k3, k0 ^ (h >> 29));
+  return h == 0 ? 1 : h;
+}
+
+TEST(CustomerFeatures, HashKeyMatchesItsDefinitionForEveryLength) {
+  std::mt19937_64 random(7);
+  for (size_t length = 0; length <= 40; ++length) {
+    for (int round = 0; round < 200; ++round) {
+      std::string text(length, '\0');
+      // All byte values, high bit included (a sign-extended byte would corrupt the tail).
+      for (char& c : text) c = static_cast<char>(random() & 0xff);
+      ASSERT_EQ(HashKey(text), ReferenceHashKey(text)) << "length " << length;
+      // The same bytes at every alignment.
+      std::string shifted = "x" + text;
+      ASSERT_EQ(HashKey(std::string_view(shifted).substr(1)), ReferenceHashKey(text));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ltv::features
