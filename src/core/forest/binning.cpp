@@ -65,7 +65,8 @@ uint8_t FeatureBins::Code(double x) const {
   return static_cast<uint8_t>((base - upper_edges.data()) + (*base < x ? 1 : 0));
 }
 
-BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel, int threads) {
+BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel, int threads,
+                           size_t max_row_features) {
   BinnedFeatures out;
   out.n_rows = set.n_rows();
   const size_t n_features = set.n_features();
@@ -79,6 +80,15 @@ BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& ca
     uint8_t* codes = out.codes.data() + f * out.n_rows;
     for (size_t r = 0; r < out.n_rows; ++r) codes[r] = bins.Code(set.value(r, f));
   });
+  if (n_features <= max_row_features) {
+    out.row_stride = (n_features + 7) / 8 * 8;
+    out.row_codes.assign(out.n_rows * out.row_stride, 0);
+    for (size_t f = 0; f < n_features; ++f) {
+      const uint8_t* column = out.column(f);
+      uint8_t* dst = out.row_codes.data() + f;
+      for (size_t r = 0; r < out.n_rows; ++r) dst[r * out.row_stride] = column[r];
+    }
+  }
   return out;
 }
 

@@ -28,12 +28,18 @@ struct BinnedFeatures {
   std::vector<FeatureBins> bins;  // one per feature
   std::vector<uint8_t> codes;     // column-major: codes[feature * n_rows + row]
   const uint8_t* column(size_t feature) const { return codes.data() + feature * n_rows; }
+  // The same codes row-major, each row padded with zeros to row_stride bytes (a multiple of
+  // 8), for tree building; empty when there are more than max_row_features features.
+  std::vector<uint8_t> row_codes;
+  size_t row_stride = 0;
+  const uint8_t* row(size_t r) const { return row_codes.data() + r * row_stride; }
 };
 
 // Bin edges come from the distinct values of each feature, greedily grouped into bins of
 // about n_rows / max_bins rows. Deterministic (features are independent, so `threads` never
-// changes the result); cancel.Check() is polled as in ParallelFor.
+// changes the result); cancel.Check() is polled as in ParallelFor. row_codes is filled when
+// there are at most max_row_features features.
 BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& cancel,
-                           int threads = 1);
+                           int threads = 1, size_t max_row_features = 64);
 
 }  // namespace ltv::forest

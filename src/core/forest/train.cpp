@@ -205,7 +205,8 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
 
   const int threads = params.ResolveThreads();
   const BinnedFeatures binned =
-      BinFeatures(set, params.max_bins, cancel, n >= kParallelRows ? threads : 1);
+      BinFeatures(set, params.max_bins, cancel, n >= kParallelRows ? threads : 1,
+                  TreeBuilder::kMaxRecordFeatures);
   TreeSettings settings;
   settings.n_classes = n_classes;
   settings.mtry = params.ResolveMtry(static_cast<int>(set.n_features()));

@@ -25,25 +25,34 @@ constexpr size_t kSortFactor = 128;
 constexpr size_t kPrefetch = 24;
 constexpr size_t kPrefetchRows = 65536;
 
-// Sets bit b of occupied[b / 64] when bin_rows[b] > 0, for the words covering [lo, hi].
-void OccupiedBins(const uint32_t* bin_rows, unsigned lo, unsigned hi, uint64_t* occupied) {
+// Sets bit b of occupied[b / 64] when seen[b] != 0, for the words covering [lo, hi] (seen
+// has kMaxBins entries).
+void OccupiedBins(const uint8_t* seen, unsigned lo, unsigned hi, uint64_t* occupied) {
   for (unsigned word = lo / 64; word <= hi / 64; ++word) occupied[word] = 0;
 #if defined(__SSE2__)
   const __m128i zero = _mm_setzero_si128();
   for (unsigned group = lo / 16; group <= hi / 16; ++group) {
-    const __m128i* p = reinterpret_cast<const __m128i*>(bin_rows + group * 16);
-    const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(p), zero);
-    const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), zero);
-    const __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), zero);
-    const __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), zero);
-    const __m128i empty = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
-    const uint64_t mask = ~static_cast<unsigned>(_mm_movemask_epi8(empty)) & 0xFFFFu;
+    const __m128i flags = _mm_loadu_si128(reinterpret_cast<const __m128i*>(seen + group * 16));
+    const uint64_t mask =
+        ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(flags, zero))) & 0xFFFFu;
     occupied[group / 4] |= mask << (group % 4 * 16);
   }
 #else
   for (unsigned b = lo; b <= hi; ++b)
-    occupied[b / 64] |= static_cast<uint64_t>(bin_rows[b] != 0) << (b % 64);
+    occupied[b / 64] |= static_cast<uint64_t>(seen[b] != 0) << (b % 64);
 #endif
+}
+
+// A record's first word: label in the low 16 bits, bootstrap count in the high 32.
+inline unsigned LabelOf(uint64_t head) { return static_cast<unsigned>(head & 0xFFFF); }
+inline uint32_t CountOf(uint64_t head) { return static_cast<uint32_t>(head >> 32); }
+
+// Feature `feature`'s code in a record: its byte from word 1 on, or the column's entry for
+// the record's row number.
+template <bool kRowNumbers>
+inline unsigned CodeOf(const uint64_t* record, const uint8_t* column, int feature) {
+  if (kRowNumbers) return column[static_cast<uint32_t>(record[1])];
+  return reinterpret_cast<const uint8_t*>(record + 1)[feature];
 }
 
 double SumOfSquares(const double* v, int n) {
@@ -55,41 +64,50 @@ double SumOfSquares(const double* v, int n) {
 }  // namespace
 
 TreeBuilder::TreeBuilder(const BinnedFeatures& data, const std::vector<int>& labels,
-                         const std::vector<double>& class_weights, const TreeSettings& settings)
+                         const std::vector<double>& class_weights, const TreeSettings& settings,
+                         Layout layout)
     : data_(data),
       labels_(labels),
       class_weights_(class_weights),
       settings_(settings),
       n_features_(static_cast<int>(data.bins.size())),
-      histogram_(static_cast<size_t>(kMaxBins) * settings.n_classes, 0),
-      bin_rows_(kMaxBins, 0),
+      row_numbers_(layout == Layout::kRowNumbers ||
+                   (layout == Layout::kAuto && data.row_codes.empty())),
+      words_(row_numbers_ ? 2 : 1 + data.row_stride / 8),
+      histogram_(2 * static_cast<size_t>(kMaxBins) * settings.n_classes, 0),
+      seen_(kMaxBins, 0),
       left_(settings.n_classes),
       node_weights_(settings.n_classes) {
   class_weights_.resize(settings.n_classes, 1.0);
   for (double w : class_weights_) unit_weights_ = unit_weights_ && w == 1.0;
+  if (!row_numbers_ && (data.row_codes.size() != data.n_rows * data.row_stride ||
+                        data.row_stride < static_cast<size_t>(n_features_)))
+    throw Error(ErrorKind::kInternal, "tree builder: the row-major codes are missing");
 }
 
 GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
                             const std::atomic<bool>& stop) {
   const int n_classes = settings_.n_classes;
-  rows_.clear();
-  counts_.clear();
-  sample_labels_.clear();
-  for (size_t r = 0; r < row_counts.size(); ++r) {
-    if (row_counts[r] == 0) continue;
-    rows_.push_back(static_cast<uint32_t>(r));
-    counts_.push_back(row_counts[r]);
-    sample_labels_.push_back(static_cast<uint16_t>(labels_[r]));
+  size_t n_samples = 0;
+  for (uint32_t count : row_counts) n_samples += count > 0 ? 1 : 0;
+  const size_t words = words_;
+  if (records_.size() < n_samples * words) {
+    records_.resize(n_samples * words);
+    scratch_.resize(n_samples * words);
   }
-  const size_t n_samples = rows_.size();
   uint64_t draws = 0;
-  for (uint32_t count : counts_) draws += count;
-  counts_fit_int32_ = draws < (uint64_t{1} << 31);
-  if (scratch_rows_.size() < n_samples) {
-    scratch_rows_.resize(n_samples);
-    scratch_counts_.resize(n_samples);
-    scratch_labels_.resize(n_samples);
+  for (size_t r = 0, i = 0; r < row_counts.size(); ++r) {
+    if (row_counts[r] == 0) continue;
+    uint64_t* record = records_.data() + i++ * words;
+    record[0] = static_cast<uint64_t>(labels_[r]) | static_cast<uint64_t>(row_counts[r]) << 32;
+    if (row_numbers_) {
+      record[1] = r;
+    } else {
+      std::memcpy(record + 1, data_.row(r), data_.row_stride);
+    }
+    draws += row_counts[r];
   }
+  counts_fit_int32_ = draws < (uint64_t{1} << 31);
   feature_order_.resize(n_features_);
   for (int f = 0; f < n_features_; ++f) feature_order_[f] = f;
 
@@ -103,10 +121,14 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     uint32_t node;
     size_t begin, end;
     int depth;
+    uint64_t constant;  // features known to be constant in the node (see FindSplit)
   };
-  std::vector<Work> stack{{0, 0, n_samples, 0}};
+  std::vector<Work> stack{{0, 0, n_samples, 0, 0}};
   totals_stack_.assign(n_classes, 0);
-  for (size_t i = 0; i < n_samples; ++i) totals_stack_[sample_labels_[i]] += counts_[i];
+  for (size_t i = 0; i < n_samples; ++i) {
+    const uint64_t head = records_[i * words];
+    totals_stack_[LabelOf(head)] += CountOf(head);
+  }
 
   std::vector<uint32_t> totals(n_classes), left_counts(n_classes), right_counts(n_classes);
   std::vector<double> weights(n_classes), child_weights(n_classes);
@@ -134,7 +156,7 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
                            classes_present > 1;
     if (may_split) {
       std::copy(weights.begin(), weights.end(), node_weights_.begin());
-      split = FindSplit(work.begin, work.end, rng);
+      split = FindSplit(work.begin, work.end, work.constant, rng);
     }
 
     if (!split.found) {
@@ -165,10 +187,11 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     }
     out.impurity_decrease[split.feature] += std::max(decrease, 0.0);
 
-    // Right first so the left subtree is grown next: depth-first keeps the stack small.
-    stack.push_back({left + 1, middle, work.end, work.depth + 1});
+    // A feature constant in a node is constant in its children. Right first so the left subtree is
+    // grown next: depth-first keeps the stack small.
+    stack.push_back({left + 1, middle, work.end, work.depth + 1, split.constant});
     totals_stack_.insert(totals_stack_.end(), right_counts.begin(), right_counts.end());
-    stack.push_back({left, work.begin, middle, work.depth + 1});
+    stack.push_back({left, work.begin, middle, work.depth + 1, split.constant});
     totals_stack_.insert(totals_stack_.end(), left_counts.begin(), left_counts.end());
   }
   tree.ComputeDepth();
@@ -182,11 +205,12 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
   return out;
 }
 
-TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, Rng& rng) {
+TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, uint64_t constant, Rng& rng) {
   // Like scikit-learn, keep drawing features until mtry non-constant ones were tried, so a
   // node is not turned into a leaf just because the first draws were constant there.
   Split best;
   best.score = -std::numeric_limits<double>::infinity();
+  // (best.constant is set on return: `best` is overwritten by every better candidate.)
   const size_t n = end - begin;
   int tried = 0;
   for (int i = 0; i < n_features_ && tried < settings_.mtry; ++i) {
@@ -197,25 +221,33 @@ TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, Rng& rng) {
     // them only affects speed.
     const bool sort = n * kSortFactor < static_cast<size_t>(data_.bins[feature].n_bins()) *
                                             static_cast<size_t>(settings_.n_classes);
-    bool varies;
-    switch (settings_.n_classes) {
-#define LTV_EVALUATE(K)                                            \
-  case K:                                                          \
-    varies = sort ? EvaluateSorted<K>(feature, begin, n, best)     \
-                  : EvaluateHistogram<K>(feature, begin, n, best); \
-    break;
-      LTV_EVALUATE(2)
-      LTV_EVALUATE(3)
-      LTV_EVALUATE(4)
-      LTV_EVALUATE(5)
-#undef LTV_EVALUATE
-      default:
-        varies = sort ? EvaluateSorted<0>(feature, begin, n, best)
-                      : EvaluateHistogram<0>(feature, begin, n, best);
-    }
+    const bool varies =
+        (feature >= 64 || !settings_.skip_known_constant || (constant >> feature & 1) == 0) &&
+        (row_numbers_ ? Evaluate<true>(feature, begin, n, sort, best)
+                      : Evaluate<false>(feature, begin, n, sort, best));
+    if (!varies && feature < 64) constant |= uint64_t{1} << feature;
     if (varies) ++tried;
   }
+  best.constant = constant;
   return best;
+}
+
+template <bool kRowNumbers>
+bool TreeBuilder::Evaluate(int feature, size_t begin, size_t n, bool sort, Split& best) {
+  switch (settings_.n_classes) {
+#define LTV_EVALUATE(K)                                                   \
+  case K:                                                                 \
+    return sort ? EvaluateSorted<K, kRowNumbers>(feature, begin, n, best) \
+                : EvaluateHistogram<K, kRowNumbers>(feature, begin, n, best);
+    LTV_EVALUATE(2)
+    LTV_EVALUATE(3)
+    LTV_EVALUATE(4)
+    LTV_EVALUATE(5)
+#undef LTV_EVALUATE
+    default:
+      return sort ? EvaluateSorted<0, kRowNumbers>(feature, begin, n, best)
+                  : EvaluateHistogram<0, kRowNumbers>(feature, begin, n, best);
+  }
 }
 
 // The running state of a scan over candidate splits, left to right. Gini needs
@@ -263,34 +295,50 @@ inline bool TreeBuilder::ConsiderSplit(const Scan& scan, size_t n_left, size_t n
   return true;
 }
 
-template <int K>
+template <int K, bool kRowNumbers>
 bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& best) {
   const int n_classes = K ? K : settings_.n_classes;
-  const uint8_t* column = data_.column(feature);
-  const uint32_t* rows = rows_.data() + begin;
-  const uint16_t* labels = sample_labels_.data() + begin;
-  const uint32_t* counts = counts_.data() + begin;
-  uint32_t* hist = histogram_.data();
-  uint32_t* bin_rows = bin_rows_.data();
+  const uint8_t* column = kRowNumbers ? data_.column(feature) : nullptr;
+  const size_t words = words_;
+  const uint64_t* records = records_.data() + begin * words;
+  // Two histograms, even samples into one and odd ones into the other: runs of samples with
+  // the same code and class (frequent: many features are mostly zeros) would otherwise be a
+  // chain of read-modify-writes of one cell, each waiting for the previous store. A cell
+  // holds the class's bootstrap count in its low 32 bits (their sum over both histograms is
+  // at most the tree's draws, below 2^32) and its number of samples in the high 32; `seen`
+  // marks the bins that received samples with plain stores (no chain).
+  uint64_t* hist0 = histogram_.data();
+  uint64_t* hist1 = hist0 + static_cast<size_t>(kMaxBins) * n_classes;
+  uint8_t* seen = seen_.data();
   unsigned lo = 255, hi = 0;
-  // Rows are ascending but sparse in deep nodes, so the column reads miss the caches on
-  // large data: fetch kPrefetch rows ahead (the row numbers themselves are sequential).
+  // With row numbers: rows are ascending but sparse in deep nodes, so the column reads miss
+  // the caches on large data: fetch kPrefetch rows ahead (the records are sequential).
   // Columns that fit in the caches skip that.
-  const size_t prefetched = n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
-    const unsigned code = column[rows[i]];
-    hist[code * n_classes + labels[i]] += counts[i];
-    ++bin_rows[code];
+  const size_t prefetched =
+      kRowNumbers && n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
+  auto add = [&](size_t i, uint64_t* hist) {
+    const uint64_t* record = records + i * words;
+    if (kRowNumbers && i < prefetched)
+      __builtin_prefetch(column + static_cast<uint32_t>(record[kPrefetch * 2 + 1]));
+    const unsigned code = CodeOf<kRowNumbers>(record, column, feature);
+    const uint64_t head = record[0];
+    hist[code * n_classes + LabelOf(head)] += (uint64_t{1} << 32) | CountOf(head);
+    seen[code] = 1;
     lo = code < lo ? code : lo;
     hi = code > hi ? code : hi;
+  };
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    add(i, hist0);
+    add(i + 1, hist1);
   }
-  // Visit only the bins that received rows, in order, through a bitmap of them; the scan
-  // also clears every cell the loop above wrote, so the histogram is all zero again for the
-  // next feature without clearing its whole range (and skipping the empty bins one by one
+  if (i < n) add(i, hist0);
+  // Visit only the bins that received samples, in order, through a bitmap of them; the scan
+  // also clears every cell the loop above wrote, so the histograms are all zero again for the
+  // next feature without clearing their whole range (and skipping the empty bins one by one
   // would be a badly predicted branch per bin).
   uint64_t occupied[kMaxBins / 64];
-  OccupiedBins(bin_rows, lo, hi, occupied);
+  OccupiedBins(seen, lo, hi, occupied);
   Scan scan;
   scan.Init(left_.data(), node_weights_.data(), n_classes);
   const double* cw = class_weights_.data();
@@ -304,24 +352,36 @@ bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& 
     __m128d l01 = _mm_setzero_pd(), l23 = _mm_setzero_pd();
     const __m128d t01 = _mm_loadu_pd(node_weights_.data());
     const __m128d t23 = _mm_loadu_pd(node_weights_.data() + 2);
+    const __m128i zero = _mm_setzero_si128();
     auto sum = [](__m128d v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); };
     for (unsigned word = lo / 64; word <= hi / 64; ++word) {
       for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
         const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-        uint32_t* cell = hist + b * 4;
+        __m128i* cell0 = reinterpret_cast<__m128i*>(hist0 + b * 4);
+        __m128i* cell1 = reinterpret_cast<__m128i*>(hist1 + b * 4);
         if (scanning && b < hi) {
-          const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cell));
-          l01 = _mm_add_pd(l01, _mm_cvtepi32_pd(c));
-          l23 = _mm_add_pd(l23, _mm_cvtepi32_pd(_mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2))));
+          const __m128i c01 = _mm_add_epi64(_mm_loadu_si128(cell0), _mm_loadu_si128(cell1));
+          const __m128i c23 = _mm_add_epi64(_mm_loadu_si128(cell0 + 1), _mm_loadu_si128(cell1 + 1));
+          // Low halves = the class counts, high halves = the samples.
+          const __m128i counts = _mm_castps_si128(_mm_shuffle_ps(
+              _mm_castsi128_ps(c01), _mm_castsi128_ps(c23), _MM_SHUFFLE(2, 0, 2, 0)));
+          const __m128i samples = _mm_add_epi64(_mm_srli_epi64(c01, 32), _mm_srli_epi64(c23, 32));
+          l01 = _mm_add_pd(l01, _mm_cvtepi32_pd(counts));
+          l23 =
+              _mm_add_pd(l23, _mm_cvtepi32_pd(_mm_shuffle_epi32(counts, _MM_SHUFFLE(1, 0, 3, 2))));
           const __m128d r01 = _mm_sub_pd(t01, l01), r23 = _mm_sub_pd(t23, l23);
           scan.left_w = sum(_mm_add_pd(l01, l23));
           scan.left_sq = sum(_mm_add_pd(_mm_mul_pd(l01, l01), _mm_mul_pd(l23, l23)));
           scan.right_sq = sum(_mm_add_pd(_mm_mul_pd(r01, r01), _mm_mul_pd(r23, r23)));
-          n_left += bin_rows[b];
+          n_left += static_cast<uint64_t>(_mm_cvtsi128_si64(samples)) +
+                    static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(samples, samples)));
           scanning = ConsiderSplit(scan, n_left, n, best, feature, static_cast<int>(b));
         }
-        bin_rows[b] = 0;
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(cell), _mm_setzero_si128());
+        seen[b] = 0;
+        _mm_storeu_si128(cell0, zero);
+        _mm_storeu_si128(cell0 + 1, zero);
+        _mm_storeu_si128(cell1, zero);
+        _mm_storeu_si128(cell1 + 1, zero);
       }
     }
     return lo < hi;
@@ -330,43 +390,48 @@ bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& 
   for (unsigned word = lo / 64; word <= hi / 64; ++word) {
     for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
       const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-      uint32_t* cell = hist + b * n_classes;
+      uint64_t* cell0 = hist0 + b * n_classes;
+      uint64_t* cell1 = hist1 + b * n_classes;
       if (scanning && b < hi) {
-        for (int c = 0; c < n_classes; ++c)
-          scan.Move(c, unit_weights_ ? cell[c] : cw[c] * cell[c]);  // exact no-op when 0
-        n_left += bin_rows[b];
+        for (int c = 0; c < n_classes; ++c) {
+          const uint64_t cell = cell0[c] + cell1[c];
+          const uint32_t count = static_cast<uint32_t>(cell);
+          scan.Move(c, unit_weights_ ? count : cw[c] * count);  // exact no-op when 0
+          n_left += cell >> 32;
+        }
         scanning = ConsiderSplit(scan, n_left, n, best, feature, static_cast<int>(b));
       }
-      bin_rows[b] = 0;
-      for (int c = 0; c < n_classes; ++c) cell[c] = 0;
+      seen[b] = 0;
+      for (int c = 0; c < n_classes; ++c) cell0[c] = cell1[c] = 0;
     }
   }
   return lo < hi;
 }
 
-template <int K>
+template <int K, bool kRowNumbers>
 bool TreeBuilder::EvaluateSorted(int feature, size_t begin, size_t n, Split& best) {
-  const uint8_t* column = data_.column(feature);
-  const uint32_t* rows = rows_.data() + begin;
+  const uint8_t* column = kRowNumbers ? data_.column(feature) : nullptr;
+  const size_t words = words_;
+  const uint64_t* records = records_.data() + begin * words;
   sorted_.resize(n);
   uint32_t* keys = sorted_.data();
   // Key = code in the top byte, position in the node below: all keys differ, so the order is
   // unique whatever the sort does, and sorting plain integers is fast. (n < 2^24: a node
   // only sorts when rows * 128 < 256 bins * 1024 classes.)
   for (size_t i = 0; i < n; ++i)
-    keys[i] = static_cast<uint32_t>(column[rows[i]]) << 24 | static_cast<uint32_t>(i);
+    keys[i] =
+        CodeOf<kRowNumbers>(records + i * words, column, feature) << 24 | static_cast<uint32_t>(i);
   std::sort(keys, keys + n);
   if (keys[0] >> 24 == keys[n - 1] >> 24) return false;
   const int n_classes = K ? K : settings_.n_classes;
-  const uint16_t* labels = sample_labels_.data() + begin;
-  const uint32_t* counts = counts_.data() + begin;
   const double* cw = class_weights_.data();
   Scan scan;
   scan.Init(left_.data(), node_weights_.data(), n_classes);
   for (size_t k = 0; k + 1 < n; ++k) {
-    const uint32_t i = keys[k] & 0xFFFFFF;
-    const int c = labels[i];
-    scan.Move(c, unit_weights_ ? counts[i] : cw[c] * counts[i]);
+    const uint64_t head = records[(keys[k] & 0xFFFFFF) * words];
+    const int c = static_cast<int>(LabelOf(head));
+    const uint32_t count = CountOf(head);
+    scan.Move(c, unit_weights_ ? count : cw[c] * count);
     const uint32_t code = keys[k] >> 24;
     if (code == keys[k + 1] >> 24) continue;
     if (!ConsiderSplit(scan, k + 1, n, best, feature, static_cast<int>(code))) break;
@@ -376,36 +441,64 @@ bool TreeBuilder::EvaluateSorted(int feature, size_t begin, size_t n, Split& bes
 
 size_t TreeBuilder::Partition(size_t begin, size_t end, int feature, int bin,
                               uint32_t* left_counts) {
-  // Stable: left rows are compacted forwards in place (the write position never passes the
-  // read position), right rows go to scratch and are copied back behind them. Branch-free,
-  // since the side of a row is unpredictable.
-  const int n_classes = settings_.n_classes;
-  std::fill(left_counts, left_counts + n_classes, 0u);
-  const uint8_t* column = data_.column(feature);
-  uint32_t* rows = rows_.data() + begin;
-  uint32_t* counts = counts_.data() + begin;
-  uint16_t* labels = sample_labels_.data() + begin;
+  std::fill(left_counts, left_counts + settings_.n_classes, 0u);
+  if (row_numbers_) return PartitionRecords<2, true>(begin, end, feature, bin, left_counts);
+  switch (words_) {
+#define LTV_PARTITION(W) \
+  case W:                \
+    return PartitionRecords<W, false>(begin, end, feature, bin, left_counts);
+    LTV_PARTITION(2)
+    LTV_PARTITION(3)
+    LTV_PARTITION(4)
+    LTV_PARTITION(5)
+    LTV_PARTITION(6)
+    LTV_PARTITION(7)
+    LTV_PARTITION(8)
+    LTV_PARTITION(9)
+#undef LTV_PARTITION
+    default:
+      return PartitionRecords<0, false>(begin, end, feature, bin, left_counts);
+  }
+}
+
+template <int W, bool kRowNumbers>
+size_t TreeBuilder::PartitionRecords(size_t begin, size_t end, int feature, int bin,
+                                     uint32_t* left_counts) {
+  // Stable: left records are compacted forwards in place (the write position never passes
+  // the read position), right ones go to scratch and are copied back behind them.
+  // Branch-free, since the side of a record is unpredictable: each record is written to
+  // both places and only the position of its side advances. W = words per record (0: known
+  // at run time only).
+  const size_t words = W ? W : words_;
+  const uint8_t* column = kRowNumbers ? data_.column(feature) : nullptr;
+  uint64_t* records = records_.data() + begin * words;
+  uint64_t* right = scratch_.data();
   const size_t n = end - begin;
   size_t l = 0, r = 0;
-  const size_t prefetched = n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
+  const size_t prefetched =
+      kRowNumbers && n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
   for (size_t i = 0; i < n; ++i) {
-    if (i < prefetched) __builtin_prefetch(column + rows[i + kPrefetch]);
-    const uint32_t row = rows[i], count = counts[i];
-    const uint16_t label = labels[i];
-    const uint32_t go_left = column[row] <= bin ? 1 : 0;
-    rows[l] = row;
-    counts[l] = count;
-    labels[l] = label;
-    scratch_rows_[r] = row;
-    scratch_counts_[r] = count;
-    scratch_labels_[r] = label;
-    left_counts[label] += count & (0u - go_left);
+    const uint64_t* record = records + i * words;
+    if (kRowNumbers && i < prefetched)
+      __builtin_prefetch(column + static_cast<uint32_t>(record[kPrefetch * 2 + 1]));
+    const uint64_t head = record[0];
+    const uint32_t go_left =
+        CodeOf<kRowNumbers>(record, column, feature) <= static_cast<unsigned>(bin) ? 1 : 0;
+    if (W) {
+      uint64_t copy[W ? W : 1];
+      std::memcpy(copy, record, sizeof(copy));
+      std::memcpy(records + l * words, copy, sizeof(copy));
+      std::memcpy(right + r * words, copy, sizeof(copy));
+    } else {
+      // l <= i: moving forwards within the same array.
+      std::memmove(records + l * words, record, words * sizeof(uint64_t));
+      std::memcpy(right + r * words, records + l * words, words * sizeof(uint64_t));
+    }
+    left_counts[LabelOf(head)] += CountOf(head) & (0u - go_left);
     l += go_left;
     r += 1 - go_left;
   }
-  std::memcpy(rows + l, scratch_rows_.data(), r * sizeof(uint32_t));
-  std::memcpy(counts + l, scratch_counts_.data(), r * sizeof(uint32_t));
-  std::memcpy(labels + l, scratch_labels_.data(), r * sizeof(uint16_t));
+  std::memcpy(records + l * words, right, r * words * sizeof(uint64_t));
   return begin + l;
 }
 

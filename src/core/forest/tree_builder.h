@@ -6,11 +6,17 @@
 // which thread runs it, which is what makes forests reproducible whatever the thread count.
 //
 // Layout: the in-bag rows of the tree are kept in node order (each node owns a contiguous
-// range) as three parallel arrays: row number, bootstrap count and label. A split is
-// partitioned stably, so rows stay in ascending order inside every node and reading a
-// feature column for a node walks memory forwards. Class statistics are integer bootstrap
-// counts (weighted by the class weights only when scored), so sums do not depend on the
-// sample order and a child's totals are its parent's minus its sibling's.
+// range) as fixed-size records of 8-byte words: label and bootstrap count in the first word,
+// then the row's bin codes of every feature (one byte each), so that a node's samples, with
+// everything its split search reads, lie side by side in memory and a split moves them
+// along with the partition. Deep nodes, which are most of the nodes, then read a few cache
+// lines that the parent's partition has just written instead of one scattered byte per
+// sample from each feature column. With many features (over kMaxRecordFeatures) a record
+// holds the row number instead and the codes are read from the columns. A split is
+// partitioned stably, so samples stay in ascending row order inside every node. Class
+// statistics are integer bootstrap counts (weighted by the class weights only when scored),
+// so sums do not depend on the sample order and a child's totals are its parent's minus its
+// sibling's. Both layouts grow exactly the same trees.
 #pragma once
 
 #include <atomic>
@@ -29,6 +35,9 @@ struct TreeSettings {
   int max_depth = 0;  // 0 = unlimited
   int min_samples_leaf = 1;
   int min_samples_split = 2;
+  // Skip features known to be constant in a node (see FindSplit). Off only in tests, which
+  // check that it does not change the tree.
+  bool skip_known_constant = true;
 };
 
 struct GrownTree {
@@ -41,8 +50,15 @@ struct GrownTree {
 
 class TreeBuilder {
  public:
+  // Features up to which the records carry the codes (a record is then at most 72 bytes).
+  static constexpr int kMaxRecordFeatures = 64;
+  enum class Layout { kAuto, kCodes, kRowNumbers };  // kAuto: kCodes up to kMaxRecordFeatures
+
+  // `data` must outlive the builder; with Layout kCodes its row_codes must be filled
+  // (BinFeatures does that up to kMaxRecordFeatures features).
   TreeBuilder(const BinnedFeatures& data, const std::vector<int>& labels,
-              const std::vector<double>& class_weights, const TreeSettings& settings);
+              const std::vector<double>& class_weights, const TreeSettings& settings,
+              Layout layout = Layout::kAuto);
 
   // `row_counts[r]` is how often row r was drawn for this tree (0 = out of bag). Throws
   // ltv::Interrupted soon after *stop becomes true.
@@ -54,24 +70,33 @@ class TreeBuilder {
     int feature = -1;
     int bin = -1;  // go left when code <= bin
     double score = 0;
+    uint64_t constant = 0;  // see FindSplit
   };
 
   struct Scan;
   // Finds the best split of the node [begin, end) whose weighted class totals are in
-  // node_weights_.
-  Split FindSplit(size_t begin, size_t end, Rng& rng);
+  // node_weights_. Bit f of `constant` set = feature f (< 64) is known to have one code in
+  // the node, because the node or an ancestor found it so: it is then not scanned again (the
+  // scan would find it constant, so the tree is the same, only built faster: about half of
+  // the features drawn in deep nodes are constant there). The result's `constant` adds the
+  // features this node found constant, for its children.
+  Split FindSplit(size_t begin, size_t end, uint64_t constant, Rng& rng);
   // Each returns false when the feature is constant in the node. K = n_classes, or 0 when
   // it is only known at run time.
-  template <int K>
+  template <int K, bool kRowNumbers>
   bool EvaluateHistogram(int feature, size_t begin, size_t n, Split& best);
-  template <int K>
+  template <int K, bool kRowNumbers>
   bool EvaluateSorted(int feature, size_t begin, size_t n, Split& best);
+  template <bool kRowNumbers>
+  bool Evaluate(int feature, size_t begin, size_t n, bool sort, Split& best);
   // Scores the scan's current left/right division; false once the right side has fewer
   // than min_samples_leaf rows (it only shrinks further on).
   bool ConsiderSplit(const Scan& scan, size_t n_left, size_t n_total, Split& best, int feature,
                      int bin);
   // Stable partition of [begin, end) by code <= bin; fills the left child's counts.
   size_t Partition(size_t begin, size_t end, int feature, int bin, uint32_t* left_counts);
+  template <int W, bool kRowNumbers>
+  size_t PartitionRecords(size_t begin, size_t end, int feature, int bin, uint32_t* left_counts);
 
   const BinnedFeatures& data_;
   const std::vector<int>& labels_;
@@ -80,20 +105,21 @@ class TreeBuilder {
   bool counts_fit_int32_ = true;  // this tree's draws (so every count) are below 2^31
   TreeSettings settings_;
   int n_features_;
-  // Per in-bag row, in node order.
-  std::vector<uint32_t> rows_;
-  std::vector<uint32_t> counts_;
-  std::vector<uint16_t> sample_labels_;
+  bool row_numbers_;  // records hold row numbers (Layout kRowNumbers), else codes
+  size_t words_;      // 8-byte words per record
+  // Per in-bag row, in node order: word 0 = label | count << 32, then the codes (byte f of
+  // the words from 1 on is feature f's code) or the row number.
+  std::vector<uint64_t> records_;
+  std::vector<uint64_t> scratch_;  // the right side of a partition
   std::vector<int> feature_order_;
-  // Bootstrap counts [bin * n_classes + class] and distinct rows per bin; both all zero
-  // between uses (the scan clears what the build wrote).
-  std::vector<uint32_t> histogram_;
-  std::vector<uint32_t> bin_rows_;
-  std::vector<double> left_;          // weighted class counts left of a scan position
-  std::vector<double> node_weights_;  // weighted class counts of the node being split
-  std::vector<uint32_t> sorted_;      // code << 24 | position, for small nodes
-  std::vector<uint32_t> scratch_rows_, scratch_counts_;
-  std::vector<uint16_t> scratch_labels_;
+  // Two histograms of cells [bin * n_classes + class] = samples << 32 | bootstrap count, and
+  // per bin whether it received samples; all zero between uses (the scan clears what the
+  // build wrote).
+  std::vector<uint64_t> histogram_;
+  std::vector<uint8_t> seen_;
+  std::vector<double> left_;            // weighted class counts left of a scan position
+  std::vector<double> node_weights_;    // weighted class counts of the node being split
+  std::vector<uint32_t> sorted_;        // code << 24 | position, for small nodes
   std::vector<uint32_t> totals_stack_;  // per pending node, its n_classes counts
 };
 
