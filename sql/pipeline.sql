@@ -84,9 +84,41 @@ SELECT count(*) AS training_rows, count(*) FILTER (WHERE cf.split IS DISTINCT FR
                     THEN 'test' ELSE 'train' END AS split
           FROM ltv.customer_features WHERE run_id = :run1 AND cutoff = :'run1_cutoff') w USING (customer_id)
  WHERE cf.run_id = :run1 AND cf.cutoff = :'run1_cutoff';
+-- The run computed all its snapshots in one scan (ltv._materialize_snapshots): each equals
+-- the snapshot ltv.materialize_features stores on its own for that cutoff (ad hoc, no run).
+SELECT count(ltv.materialize_features(:pipe_id, c.cutoff)) AS ad_hoc_snapshots
+  FROM (SELECT DISTINCT cutoff FROM ltv.customer_features WHERE run_id = :run1) c;
+SELECT count(*) AS snapshots, sum(s.rows) AS rows_compared, sum(s.mismatches) AS mismatches
+  FROM (SELECT c.cutoff,
+               (SELECT count(*) FROM ltv.customer_features r WHERE r.run_id = :run1 AND r.cutoff = c.cutoff) AS rows,
+               (SELECT count(*) FROM ltv.customer_features r
+                  FULL JOIN ltv.customer_features a
+                    ON a.customer_id = r.customer_id AND a.run_id IS NULL AND a.dataset_id = :pipe_id AND a.cutoff = c.cutoff
+                 WHERE (r.run_id = :run1 AND r.cutoff = c.cutoff OR r.customer_id IS NULL)
+                   AND (a.run_id IS NULL AND a.dataset_id = :pipe_id AND a.cutoff = c.cutoff OR a.customer_id IS NULL)
+                   AND (r.customer_id IS NULL OR a.customer_id IS NULL
+                        OR (r.recency_days, r.frequency, r.monetary, r.avg_order_value, r.tenure_days, r.spend_30d,
+                            r.spend_90d, r.spend_180d, r.spend_365d, r.orders_30d, r.orders_90d, r.orders_180d,
+                            r.orders_365d, r.trend_90d, r.returns_amount, r.returns_count, r.distinct_products,
+                            r.mean_days_between, r.first_purchase, r.last_purchase, r.future_spend, r.true_bucket,
+                            r.baseline_spend, r.baseline_bucket, r.baseline_spend_rank, r.monetary_rank,
+                            r.frequency_rank, r.spend_90d_rank)
+                           IS DISTINCT FROM
+                           (a.recency_days, a.frequency, a.monetary, a.avg_order_value, a.tenure_days, a.spend_30d,
+                            a.spend_90d, a.spend_180d, a.spend_365d, a.orders_30d, a.orders_90d, a.orders_180d,
+                            a.orders_365d, a.trend_90d, a.returns_amount, a.returns_count, a.distinct_products,
+                            a.mean_days_between, a.first_purchase, a.last_purchase, a.future_spend, a.true_bucket,
+                            a.baseline_spend, a.baseline_bucket, a.baseline_spend_rank, a.monetary_rank,
+                            a.frequency_rank, a.spend_90d_rank))) AS mismatches
+          FROM (SELECT DISTINCT cutoff FROM ltv.customer_features WHERE run_id = :run1) c) s;
+DELETE FROM ltv.customer_features WHERE dataset_id = :pipe_id AND run_id IS NULL;
 -- Their argument checks.
 SELECT ltv._percent_ranks('{2,1,3}', '{5,5,-1}') AS ranks_by_position,
        ltv._stratified_holdout('{3,1,2}', '{0,0,NULL}', '{9,1,4}', '{a,b,c}', 0.5) AS held_out_by_position;
+SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01', '2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
+SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
+SELECT ltv._materialize_snapshots(:pipe_id, '{}', '6 months', '{}', NULL, '{}', 0);
+SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01', NULL]::timestamp[], '6 months', '{}', NULL, '{NULL,1.5}', 0);
 SELECT ltv._percent_ranks('{1,1}', '{1,2}');
 SELECT ltv._percent_ranks('{1,2}', '{1}');
 SELECT ltv._percent_ranks('{1,2}', '{1,NULL}');

@@ -65,25 +65,12 @@ SELECT CASE WHEN spend IS NULL THEN NULL
             ELSE 'vip'::ltv.bucket END
 $$;
 
--- Computes features for every customer with a transaction before the cutoff, the future
--- spend and true bucket (when cutoff + horizon is within the data), and the baseline bucket,
--- storing them in ltv.customer_features. Returns a summary with the cut points used.
---   cutoff      default: the dataset's last purchase minus the horizon (labels fully observed)
---   horizon     default 6 months; must be positive
---   buckets     {"quantiles": [0.5, 0.8, 0.95]} (default) or {"amounts": [c1, c2, c3]}
---   run_id      the run the rows belong to (NULL for ad hoc use); rows of the same
---               dataset, run and cutoff are replaced
---   test_fraction, seed  when given, each row's split column is set: a stratified, seeded
---               held-out set of that fraction of each true bucket (see the INSERT below)
--- (jit off: compiling the aggregate expressions costs seconds and saves nothing here.
--- work_mem 256MB: the hash aggregate of a million customers fits in memory.)
-CREATE FUNCTION ltv.materialize_features(dataset_id bigint,
-                                         cutoff timestamp DEFAULT NULL,
-                                         horizon interval DEFAULT '6 months',
-                                         buckets jsonb DEFAULT '{}',
-                                         run_id bigint DEFAULT NULL,
-                                         test_fraction double precision DEFAULT NULL,
-                                         seed bigint DEFAULT 0)
+-- Internal: stores one snapshot from the temp table ltv_features_tmp (row_position,
+-- customer_id, the feature columns, future_spend, baseline_spend: one row per customer active
+-- before the cutoff), which it drops; returns the summary materialize_features returns.
+CREATE FUNCTION ltv._store_snapshot(p_dataset_id bigint, p_cutoff timestamp, p_horizon interval,
+                                    p_buckets jsonb, p_run_id bigint, p_test_fraction double precision,
+                                    p_seed bigint, p_observed boolean, p_rows bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -91,14 +78,11 @@ SET jit = off
 SET work_mem = '256MB'
 AS $$
 DECLARE
-  v_dataset ltv.datasets;
-  v_cutoff timestamp := materialize_features.cutoff;
-  v_observed boolean;
+  v_observed boolean := p_observed;
+  v_rows bigint := p_rows;
   v_cuts double precision[];
   v_quantiles double precision[];
-  v_rows bigint;
   v_counts jsonb;
-  v_partition text;
   v_positions integer[];
   v_baseline_rank double precision[];
   v_monetary_rank double precision[];
@@ -109,63 +93,11 @@ DECLARE
   v_ids text[];
   v_held_out boolean[];
 BEGIN
-  SELECT * INTO v_dataset FROM ltv.datasets d WHERE d.dataset_id = materialize_features.dataset_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'dataset % does not exist', materialize_features.dataset_id USING ERRCODE = 'P0002';
-  END IF;
-  IF horizon IS NULL OR horizon <= interval '0' THEN
-    RAISE EXCEPTION 'horizon must be positive, got %', horizon USING ERRCODE = '22023';
-  END IF;
-  IF buckets IS NULL THEN buckets := '{}'; END IF;
-  IF jsonb_typeof(buckets) <> 'object' OR (buckets - 'quantiles' - 'amounts') <> '{}' OR (buckets ? 'quantiles' AND buckets ? 'amounts') THEN
-    RAISE EXCEPTION 'buckets must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', buckets
-      USING ERRCODE = '22023';
-  END IF;
-  IF test_fraction IS NOT NULL AND NOT (test_fraction > 0 AND test_fraction < 1) THEN
-    RAISE EXCEPTION 'test_fraction must be between 0 and 1 (exclusive), got %', test_fraction USING ERRCODE = '22023';
-  END IF;
-  IF v_dataset.last_purchase IS NULL THEN
-    RAISE EXCEPTION 'dataset % has no transactions', materialize_features.dataset_id USING ERRCODE = '22023';
-  END IF;
-  v_cutoff := coalesce(v_cutoff, v_dataset.last_purchase - horizon);
-  v_observed := v_cutoff + horizon <= v_dataset.last_purchase;
-
-  DELETE FROM ltv.customer_features cf
-   WHERE cf.dataset_id = materialize_features.dataset_id AND cf.cutoff = v_cutoff
-     AND cf.run_id IS NOT DISTINCT FROM materialize_features.run_id;
-
-  -- The dataset's own partition is queried directly: its statistics (gathered here if no
-  -- ANALYZE ran yet) tell the planner how many customers to expect. Through the parent table
-  -- it would guess 200 groups and size a hash aggregate that spills millions of customers.
-  v_partition := format('ltv.%I', 'transactions_' || materialize_features.dataset_id);
-  IF (SELECT coalesce(last_analyze, last_autoanalyze) IS NULL FROM pg_stat_user_tables
-       WHERE relid = v_partition::regclass) THEN
-    -- Only the columns the plan depends on (half the time of a full ANALYZE on the UCI
-    -- data); autovacuum analyzes the rest later.
-    EXECUTE 'ANALYZE ' || v_partition || ' (customer_id, invoice_time)';
-  END IF;
-  EXECUTE format($q$
-  CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
-  -- row_position: the row's place in this table (1..n), by which the rank arrays are read back.
-  SELECT (row_number() OVER ())::integer AS row_position, a.customer_id, (a.f).*, a.future_spend,
-         a.baseline_spend FROM (
-  SELECT t.customer_id::text AS customer_id,
-         ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, $1) AS f,
-         -- Summed in exact integer micro-units (amounts are stored rounded to 1e-6): a float sum
-         -- would depend on the order rows arrive in (parallel workers), and so would the labels.
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1), 0)::double precision / 1e6 AS future_spend,
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1 - $2 AND t.invoice_time < $1), 0)::double precision / 1e6 AS baseline_spend
-    FROM %s t
-   WHERE t.invoice_time < $1 + $2
-   GROUP BY t.customer_id
-  HAVING bool_or(t.invoice_time < $1)) a$q$, v_partition) USING v_cutoff, horizon;
-  GET DIAGNOSTICS v_rows = ROW_COUNT;
-
-  IF buckets ? 'amounts' THEN
-    SELECT array_agg(x::double precision) INTO v_cuts FROM jsonb_array_elements_text(buckets->'amounts') x;
+  IF p_buckets ? 'amounts' THEN
+    SELECT array_agg(x::double precision) INTO v_cuts FROM jsonb_array_elements_text(p_buckets->'amounts') x;
     PERFORM ltv.spend_bucket(0, v_cuts);  -- validates
   ELSIF v_rows > 0 THEN
-    v_quantiles := coalesce((SELECT array_agg(x::double precision) FROM jsonb_array_elements_text(buckets->'quantiles') x),
+    v_quantiles := coalesce((SELECT array_agg(x::double precision) FROM jsonb_array_elements_text(p_buckets->'quantiles') x),
                             '{0.5,0.8,0.95}');
     -- Quantiles of the future spend when observed; otherwise of the baseline window's spend,
     -- so that predictions for an unobserved future still use comparable cut points.
@@ -189,10 +121,10 @@ BEGIN
                         WHEN t.future_spend <= v_cuts[1] THEN 0
                         WHEN t.future_spend <= v_cuts[2] THEN 1
                         WHEN t.future_spend <= v_cuts[3] THEN 2 ELSE 3 END)
-           FILTER (WHERE materialize_features.test_fraction IS NOT NULL),
-         array_agg(hashtextextended(t.customer_id, materialize_features.seed))
-           FILTER (WHERE materialize_features.test_fraction IS NOT NULL),
-         array_agg(t.customer_id) FILTER (WHERE materialize_features.test_fraction IS NOT NULL)
+           FILTER (WHERE p_test_fraction IS NOT NULL),
+         array_agg(hashtextextended(t.customer_id, p_seed))
+           FILTER (WHERE p_test_fraction IS NOT NULL),
+         array_agg(t.customer_id) FILTER (WHERE p_test_fraction IS NOT NULL)
     INTO v_positions, v_baseline_rank, v_monetary_rank, v_frequency_rank, v_spend_90d_rank,
          v_strata, v_keys, v_ids
     FROM ltv_features_tmp t;
@@ -201,14 +133,14 @@ BEGIN
     v_monetary_rank := ltv._percent_ranks(v_positions, v_monetary_rank);
     v_frequency_rank := ltv._percent_ranks(v_positions, v_frequency_rank);
     v_spend_90d_rank := ltv._percent_ranks(v_positions, v_spend_90d_rank);
-    IF test_fraction IS NOT NULL THEN
-      v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, test_fraction);
+    IF p_test_fraction IS NOT NULL THEN
+      v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, p_test_fraction);
     END IF;
   END IF;
   v_positions := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;  -- free them early
 
   INSERT INTO ltv.customer_features
-  SELECT materialize_features.dataset_id, materialize_features.run_id, v_cutoff, horizon, t.customer_id,
+  SELECT p_dataset_id, p_run_id, p_cutoff, p_horizon, t.customer_id,
          t.recency_days, t.frequency, t.monetary, t.avg_order_value, t.tenure_days,
          t.spend_30d, t.spend_90d, t.spend_180d, t.spend_365d,
          t.orders_30d, t.orders_90d, t.orders_180d, t.orders_365d, t.trend_90d,
@@ -228,11 +160,159 @@ BEGIN
     SELECT ltv._bucket_of(t.future_spend, v_cuts)::text AS b, count(*) AS n
       FROM ltv_features_tmp t WHERE v_observed GROUP BY 1) s;
   DROP TABLE ltv_features_tmp;
-  RETURN jsonb_build_object('dataset_id', materialize_features.dataset_id, 'cutoff', v_cutoff,
-                            'horizon', horizon::text, 'customers', v_rows,
+  RETURN jsonb_build_object('dataset_id', p_dataset_id, 'cutoff', p_cutoff,
+                            'horizon', p_horizon::text, 'customers', v_rows,
                             'labels_observed', v_observed, 'cut_points', to_jsonb(v_cuts),
                             'bucket_counts', v_counts);
 END
+$$;
+
+-- Internal: materialize_features for several cutoffs at once (NULL: the default cutoff), each
+-- with its test_fraction (NULL: no split), from ONE scan of the dataset's transactions: every
+-- snapshot's aggregates are computed side by side per customer (the customer_features
+-- aggregate ignores lines at or after its own cutoff). A run needs its training snapshot, its
+-- stacked earlier ones and the scoring snapshot; scanning 20 million lines once instead of
+-- twice saves seconds. Returns one summary per cutoff, in order.
+CREATE FUNCTION ltv._materialize_snapshots(p_dataset_id bigint, p_cutoffs timestamp[],
+                                           p_horizon interval, p_buckets jsonb, p_run_id bigint,
+                                           p_test_fractions double precision[], p_seed bigint)
+RETURNS jsonb[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET work_mem = '256MB'
+AS $$
+DECLARE
+  v_dataset ltv.datasets;
+  v_buckets jsonb := coalesce(p_buckets, '{}');
+  v_cutoffs timestamp[];
+  v_n integer := coalesce(cardinality(p_cutoffs), 0);
+  v_last_cutoff timestamp;
+  v_partition text;
+  v_columns text := '';
+  v_aggregate text;
+  v_rows bigint;
+  v_results jsonb[] := '{}';
+  i integer;
+BEGIN
+  SELECT * INTO v_dataset FROM ltv.datasets d WHERE d.dataset_id = p_dataset_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dataset % does not exist', p_dataset_id USING ERRCODE = 'P0002';
+  END IF;
+  IF p_horizon IS NULL OR p_horizon <= interval '0' THEN
+    RAISE EXCEPTION 'horizon must be positive, got %', p_horizon USING ERRCODE = '22023';
+  END IF;
+  IF jsonb_typeof(v_buckets) <> 'object' OR (v_buckets - 'quantiles' - 'amounts') <> '{}' OR (v_buckets ? 'quantiles' AND v_buckets ? 'amounts') THEN
+    RAISE EXCEPTION 'buckets must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', v_buckets
+      USING ERRCODE = '22023';
+  END IF;
+  IF v_n = 0 OR array_ndims(p_cutoffs) > 1 OR coalesce(cardinality(p_test_fractions), 0) <> v_n THEN
+    RAISE EXCEPTION 'one test_fraction (or NULL) per cutoff is needed, and at least one cutoff' USING ERRCODE = '22023';
+  END IF;
+  FOR i IN 1 .. v_n LOOP
+    IF p_test_fractions[i] IS NOT NULL AND NOT (p_test_fractions[i] > 0 AND p_test_fractions[i] < 1) THEN
+      RAISE EXCEPTION 'test_fraction must be between 0 and 1 (exclusive), got %', p_test_fractions[i] USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
+  IF v_dataset.last_purchase IS NULL THEN
+    RAISE EXCEPTION 'dataset % has no transactions', p_dataset_id USING ERRCODE = '22023';
+  END IF;
+  v_cutoffs := ARRAY(SELECT coalesce(c, v_dataset.last_purchase - p_horizon)
+                       FROM unnest(p_cutoffs) WITH ORDINALITY u(c, k) ORDER BY k);
+  IF (SELECT count(DISTINCT c) FROM unnest(v_cutoffs) c) <> v_n THEN
+    RAISE EXCEPTION 'cutoffs must be distinct, got %', v_cutoffs USING ERRCODE = '22023';
+  END IF;
+  v_last_cutoff := (SELECT max(c) FROM unnest(v_cutoffs) c);
+
+  DELETE FROM ltv.customer_features cf
+   WHERE cf.dataset_id = p_dataset_id AND cf.cutoff = ANY (v_cutoffs)
+     AND cf.run_id IS NOT DISTINCT FROM p_run_id;
+
+  -- The dataset's own partition is queried directly: its statistics (gathered here if no
+  -- ANALYZE ran yet) tell the planner how many customers to expect. Through the parent table
+  -- it would guess 200 groups and size a hash aggregate that spills millions of customers.
+  v_partition := format('ltv.%I', 'transactions_' || p_dataset_id);
+  IF (SELECT coalesce(last_analyze, last_autoanalyze) IS NULL FROM pg_stat_user_tables
+       WHERE relid = v_partition::regclass) THEN
+    -- Only the columns the plan depends on (half the time of a full ANALYZE on the UCI
+    -- data); autovacuum analyzes the rest later.
+    EXECUTE 'ANALYZE ' || v_partition || ' (customer_id, invoice_time)';
+  END IF;
+
+  -- Per cutoff i ($1[i]): the features, the future spend in [cutoff, cutoff + horizon) and the
+  -- baseline window's spend in [cutoff - horizon, cutoff). The spends are summed in exact
+  -- integer micro-units (amounts are stored rounded to 1e-6): a float sum would depend on the
+  -- order rows arrive in (parallel workers), and so would the labels. A customer belongs to
+  -- a snapshot when active before its cutoff (first_time < cutoff).
+  FOR i IN 1 .. v_n LOOP
+    v_columns := v_columns || format($c$,
+         ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, $1[%1$s]) AS f%1$s,
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] AND t.invoice_time < $1[%1$s] + $2), 0)::double precision / 1e6 AS future_spend%1$s,
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] - $2 AND t.invoice_time < $1[%1$s]), 0)::double precision / 1e6 AS baseline_spend%1$s$c$, i);
+  END LOOP;
+  v_aggregate := format($q$
+  SELECT t.customer_id::text AS customer_id, min(t.invoice_time) AS first_time%s
+    FROM %s t
+   WHERE t.invoice_time < $3 + $2
+   GROUP BY t.customer_id
+  HAVING min(t.invoice_time) < $3$q$, v_columns, v_partition);
+
+  -- Each snapshot is stored from ltv_features_tmp; row_position is the row's place in it
+  -- (1..n), by which _store_snapshot reads the rank arrays back. With one cutoff the
+  -- aggregate fills it directly; with several, a wide table of all snapshots comes first.
+  IF v_n > 1 THEN
+    EXECUTE 'CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS ' || v_aggregate
+      USING v_cutoffs, p_horizon, v_last_cutoff;
+  END IF;
+  FOR i IN 1 .. v_n LOOP
+    IF v_n = 1 THEN
+      EXECUTE 'CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
+               SELECT (row_number() OVER ())::integer AS row_position, a.customer_id, (a.f1).*,
+                      a.future_spend1 AS future_spend, a.baseline_spend1 AS baseline_spend
+                 FROM (' || v_aggregate || ') a'
+        USING v_cutoffs, p_horizon, v_last_cutoff;
+    ELSE
+      EXECUTE format('CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
+                      SELECT (row_number() OVER ())::integer AS row_position, s.customer_id, (s.f%1$s).*,
+                             s.future_spend%1$s AS future_spend, s.baseline_spend%1$s AS baseline_spend
+                        FROM ltv_snapshots_tmp s WHERE s.first_time < $1', i)
+        USING v_cutoffs[i];
+    END IF;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_results := v_results || ltv._store_snapshot(p_dataset_id, v_cutoffs[i], p_horizon, v_buckets, p_run_id,
+                                                  p_test_fractions[i], p_seed,
+                                                  v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, v_rows);
+  END LOOP;
+  IF v_n > 1 THEN
+    DROP TABLE ltv_snapshots_tmp;
+  END IF;
+  RETURN v_results;
+END
+$$;
+
+-- Computes features for every customer with a transaction before the cutoff, the future
+-- spend and true bucket (when cutoff + horizon is within the data), and the baseline bucket,
+-- storing them in ltv.customer_features. Returns a summary with the cut points used.
+--   cutoff      default: the dataset's last purchase minus the horizon (labels fully observed)
+--   horizon     default 6 months; must be positive
+--   buckets     {"quantiles": [0.5, 0.8, 0.95]} (default) or {"amounts": [c1, c2, c3]}
+--   run_id      the run the rows belong to (NULL for ad hoc use); rows of the same
+--               dataset, run and cutoff are replaced
+--   test_fraction, seed  when given, each row's split column is set: a stratified, seeded
+--               held-out set of that fraction of each true bucket (see ltv._store_snapshot)
+CREATE FUNCTION ltv.materialize_features(dataset_id bigint,
+                                         cutoff timestamp DEFAULT NULL,
+                                         horizon interval DEFAULT '6 months',
+                                         buckets jsonb DEFAULT '{}',
+                                         run_id bigint DEFAULT NULL,
+                                         test_fraction double precision DEFAULT NULL,
+                                         seed bigint DEFAULT 0)
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT (ltv._materialize_snapshots(dataset_id, ARRAY[cutoff], horizon, buckets, run_id,
+                                   ARRAY[test_fraction], seed))[1]
 $$;
 CREATE FUNCTION ltv._percent_ranks(positions integer[], vals double precision[])
 RETURNS double precision[]

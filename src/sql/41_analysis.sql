@@ -332,10 +332,13 @@ BEGIN
   WHEN 'evaluation' THEN
     PERFORM ltv._stage_evaluation(v_run, v_cutoff, v_horizon);
   WHEN 'scoring' THEN
-    v_result := ltv.materialize_features(v_run.dataset_id, (v_s->>'as_of')::timestamp, v_horizon,
-                                         v_s->'buckets', p_run_id);
-    UPDATE ltv.analysis_runs SET settings = settings || jsonb_build_object('scoring', v_result)
-     WHERE run_id = p_run_id;
+    -- Stored by the features stage, from the same scan as the training snapshot.
+    IF NOT v_s ? 'scoring' THEN
+      v_result := ltv.materialize_features(v_run.dataset_id, (v_s->>'as_of')::timestamp, v_horizon,
+                                           v_s->'buckets', p_run_id);
+      UPDATE ltv.analysis_runs SET settings = settings || jsonb_build_object('scoring', v_result)
+       WHERE run_id = p_run_id;
+    END IF;
   WHEN 'predictions' THEN
     PERFORM ltv._stage_predictions(v_run);
   ELSE
@@ -344,7 +347,10 @@ BEGIN
 END
 $$;
 
--- Features and labels at the training cutoff, plus the stacked earlier snapshots.
+-- Features and labels at the training cutoff, the stacked earlier snapshots, and the scoring
+-- snapshot (features as of the run's as_of time, for the predictions), all from one scan of
+-- the dataset's transactions (ltv._materialize_snapshots): the scoring stage finds its
+-- snapshot stored already.
 CREATE FUNCTION ltv._stage_features(v_run ltv.analysis_runs, v_cutoff timestamp, v_horizon interval)
 RETURNS void
 LANGUAGE plpgsql
@@ -352,28 +358,36 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_s jsonb := v_run.settings;
-  v_result jsonb;
+  v_cutoffs timestamp[] := ARRAY[v_cutoff];
+  v_fractions double precision[] := ARRAY[(v_s->>'test_fraction')::double precision];
+  v_results jsonb[];
   v_snapshots jsonb := '[]';
   v_first timestamp;
   v_at timestamp;
   k integer;
 BEGIN
-  v_result := ltv.materialize_features(v_run.dataset_id, v_cutoff, v_horizon, v_s->'buckets', v_run.run_id,
-                                       (v_s->>'test_fraction')::double precision, (v_s->>'seed')::bigint);
-  IF (v_result->>'customers')::bigint < (v_s->>'min_customers')::bigint THEN
-    RAISE EXCEPTION 'too few customers to train a model: % had purchases before the cutoff %, at least % are needed',
-      v_result->>'customers', v_cutoff, v_s->>'min_customers' USING ERRCODE = '22023',
-      HINT = 'Import more data, or lower the option "min_customers".';
-  END IF;
   SELECT d.first_purchase INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
   FOR k IN 1 .. (v_s->>'stack_snapshots')::integer LOOP
     v_at := v_cutoff - k * (v_s->>'stack_step')::interval;
     EXIT WHEN v_at <= v_first;
-    v_snapshots := v_snapshots || jsonb_build_array(
-      ltv.materialize_features(v_run.dataset_id, v_at, v_horizon, v_s->'buckets', v_run.run_id));
+    v_cutoffs := v_cutoffs || v_at;
+    v_fractions := v_fractions || NULL::double precision;
+  END LOOP;
+  v_cutoffs := v_cutoffs || (v_s->>'as_of')::timestamp;
+  v_fractions := v_fractions || NULL::double precision;
+  v_results := ltv._materialize_snapshots(v_run.dataset_id, v_cutoffs, v_horizon, v_s->'buckets', v_run.run_id,
+                                          v_fractions, (v_s->>'seed')::bigint);
+  IF (v_results[1]->>'customers')::bigint < (v_s->>'min_customers')::bigint THEN
+    RAISE EXCEPTION 'too few customers to train a model: % had purchases before the cutoff %, at least % are needed',
+      v_results[1]->>'customers', v_cutoff, v_s->>'min_customers' USING ERRCODE = '22023',
+      HINT = 'Import more data, or lower the option "min_customers".';
+  END IF;
+  FOR k IN 2 .. cardinality(v_results) - 1 LOOP
+    v_snapshots := v_snapshots || jsonb_build_array(v_results[k]);
   END LOOP;
   UPDATE ltv.analysis_runs
-     SET settings = settings || jsonb_build_object('training', v_result, 'stacked', v_snapshots)
+     SET settings = settings || jsonb_build_object('training', v_results[1], 'stacked', v_snapshots,
+                                                   'scoring', v_results[cardinality(v_results)])
    WHERE run_id = v_run.run_id;
 END
 $$;
@@ -440,15 +454,17 @@ BEGIN
 END
 $$;
 
--- The stored feature rows a run trains on: its training split (all snapshots), or, for a
--- backtest fold, every labelled row at p_cutoff. (A plain SQL function: the planner inlines
--- it, so the index on dataset, run and cutoff still applies.)
+-- The stored feature rows a run trains on: its training split (all snapshots up to the
+-- training cutoff), or, for a backtest fold, every labelled row at p_cutoff. (A plain SQL
+-- function: the planner inlines it, so the index on dataset, run and cutoff still applies;
+-- the cutoff bound keeps the later scoring snapshot's rows out of the index scan.)
 CREATE FUNCTION ltv._training_rows(v_run ltv.analysis_runs, p_cutoff timestamp)
 RETURNS SETOF ltv.customer_features
 LANGUAGE sql STABLE  -- no SET clause: a function with one is never inlined
 AS $$
 SELECT * FROM ltv.customer_features cf
  WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
+   AND cf.cutoff <= coalesce(p_cutoff, (v_run.settings->>'cutoff')::timestamp)
    AND CASE WHEN p_cutoff IS NULL THEN cf.split = 'train'
             ELSE cf.cutoff = p_cutoff AND cf.true_bucket IS NOT NULL END
 $$;
