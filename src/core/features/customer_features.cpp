@@ -21,8 +21,9 @@ constexpr double kMaxAbsAmount = 1e12;
 // beyond it an index is built.
 constexpr uint32_t kLinearScanLimit = 8;
 constexpr uint32_t kMinInvoiceIndexCapacity = 64;
-// The first heap product table (after the inline one); heap tables keep a load factor <= 1/2.
-constexpr uint32_t kFirstHeapProductCapacity = 16;
+// Customers with more products than this cannot be represented (the array's capacity is a
+// 32-bit count); no customer comes near it.
+constexpr uint32_t kMaxProductCapacity = 1u << 30;
 
 // Window lengths in microseconds. A line at `time` (< cutoff) is inside the N-day window iff
 // cutoff - time <= N days, computed on unsigned 64 bits: exact for every pair of int64 times,
@@ -172,9 +173,8 @@ class Reader {
   size_t offset_ = 0;
 };
 
-}  // namespace
-
-uint64_t HashKey(std::string_view text) {
+// HashKey's body, inlined into Add (the per-line path).
+[[gnu::always_inline]] inline uint64_t HashKeyInline(std::string_view text) {
   constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
                      k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
   const char* p = text.data();
@@ -202,6 +202,9 @@ uint64_t HashKey(std::string_view text) {
   h = Mum(h ^ k3, k0 ^ (h >> 29));
   return h == 0 ? 1 : h;  // 0 marks an empty slot in the hash tables
 }
+}  // namespace
+
+uint64_t HashKey(std::string_view text) { return HashKeyInline(text); }
 
 const std::vector<std::string_view>& FeatureNames() {
   static const std::vector<std::string_view> names = {
@@ -222,10 +225,7 @@ std::vector<double> ToVector(const CustomerFeatures& f) {
 
 FeatureAccumulator::FeatureAccumulator(TimestampMicros cutoff,
                                        std::pmr::memory_resource* memory) noexcept
-    : memory_(memory),
-      cutoff_(cutoff),
-      invoices_(inline_invoices_),
-      product_set_(inline_products_) {}
+    : memory_(memory), cutoff_(cutoff), invoices_(inline_invoices_), products_(inline_products_) {}
 
 FeatureAccumulator::FeatureAccumulator(const FeatureAccumulator& other)
     : FeatureAccumulator(other, other.memory_) {}
@@ -273,23 +273,21 @@ void FeatureAccumulator::Free(T* data, size_t count) {
 void FeatureAccumulator::Clear() {
   if (invoices_ != inline_invoices_) Free(invoices_, invoice_capacity_);
   if (invoice_index_ != nullptr) Free(invoice_index_, invoice_index_capacity_);
-  if (product_set_ != inline_products_) Free(product_set_, product_capacity_);
+  if (products_ != inline_products_) Free(products_, product_capacity_);
   invoices_ = inline_invoices_;
   invoice_count_ = 0;
   invoice_capacity_ = kInlineInvoices;
   invoice_index_ = nullptr;
   invoice_index_capacity_ = 0;
-  product_set_ = inline_products_;
+  products_ = inline_products_;
   product_capacity_ = kInlineProductSlots;
-  product_count_ = 0;
-  std::fill(std::begin(inline_products_), std::end(inline_products_), 0);
+  product_sorted_ = product_pending_ = 0;
   // ... and the rest, so that an emptied (moved-from) state is a consistent empty state.
   purchase_micros_ = return_micros_ = 0;
   std::fill(std::begin(window_net_micros_), std::end(window_net_micros_), 0);
   first_purchase_ = last_purchase_ = kNoTime;
   purchase_invoices_ = return_invoices_ = 0;
   std::fill(std::begin(window_orders_), std::end(window_orders_), 0);
-  has_purchase_ = false;
 }
 
 // The totals, windows and flags: everything but the containers.
@@ -300,7 +298,6 @@ void FeatureAccumulator::CopyScalarsFrom(const FeatureAccumulator& other) {
             window_net_micros_);
   first_purchase_ = other.first_purchase_;
   last_purchase_ = other.last_purchase_;
-  has_purchase_ = other.has_purchase_;
   purchase_invoices_ = other.purchase_invoices_;
   return_invoices_ = other.return_invoices_;
   std::copy(std::begin(other.window_orders_), std::end(other.window_orders_), window_orders_);
@@ -323,12 +320,14 @@ void FeatureAccumulator::CopyContainersFrom(const FeatureAccumulator& other) {
     std::copy(other.invoice_index_, other.invoice_index_ + other.invoice_index_capacity_,
               invoice_index_);
   }
-  if (other.product_set_ != other.inline_products_) {
-    product_set_ = Allocate<uint64_t>(other.product_capacity_);
+  if (other.products_ != other.inline_products_) {
+    products_ = Allocate<uint64_t>(other.product_capacity_);
     product_capacity_ = other.product_capacity_;
   }
-  std::copy(other.product_set_, other.product_set_ + other.product_capacity_, product_set_);
-  product_count_ = other.product_count_;
+  std::copy(other.products_, other.products_ + other.product_sorted_ + other.product_pending_,
+            products_);
+  product_sorted_ = other.product_sorted_;
+  product_pending_ = other.product_pending_;
 }
 
 // Takes other's containers (same resource), leaving `other` empty.
@@ -345,19 +344,20 @@ void FeatureAccumulator::StealContainersFrom(FeatureAccumulator& other) {
   invoice_capacity_ = other.invoice_capacity_;
   invoice_index_ = other.invoice_index_;
   invoice_index_capacity_ = other.invoice_index_capacity_;
-  if (other.product_set_ == other.inline_products_) {
+  if (other.products_ == other.inline_products_) {
     std::copy(std::begin(other.inline_products_), std::end(other.inline_products_),
               inline_products_);
-    product_set_ = inline_products_;
+    products_ = inline_products_;
   } else {
-    product_set_ = other.product_set_;
+    products_ = other.products_;
   }
   product_capacity_ = other.product_capacity_;
-  product_count_ = other.product_count_;
+  product_sorted_ = other.product_sorted_;
+  product_pending_ = other.product_pending_;
 
   other.invoices_ = other.inline_invoices_;
   other.invoice_index_ = nullptr;
-  other.product_set_ = other.inline_products_;
+  other.products_ = other.inline_products_;
   other.Clear();  // nothing left to free: resets it to an empty state
 }
 
@@ -446,54 +446,79 @@ void FeatureAccumulator::NoteReturn(InvoiceEntry& entry) {
   ++return_invoices_;
 }
 
-// Heap tables keep the load factor <= 1/2. The inline table may hold 7 of its 8 slots: one
-// slot stays empty to end every probe, and a probe there never leaves its cache line.
-uint32_t FeatureAccumulator::MaxProducts(uint32_t capacity) {
-  return capacity == kInlineProductSlots ? kInlineProductSlots - 1 : capacity / 2;
+// An array keeps a quarter of its slots (at least 2) free behind the sorted run, so that at
+// least an eighth of it can be appended between compactions (see the invariant in the header):
+// a compaction then costs O(log n) per appended hash, amortized. The inline array holds 6
+// distinct products.
+uint32_t FeatureAccumulator::MinProductRoom(uint32_t capacity) {
+  return std::max<uint32_t>(2, capacity / 4);
 }
 
-// The capacity a table grown one product at a time has after `count` products.
 uint32_t FeatureAccumulator::ProductCapacityFor(uint32_t count) {
-  if (count <= MaxProducts(kInlineProductSlots)) return kInlineProductSlots;
-  uint32_t capacity = kFirstHeapProductCapacity;
-  while (MaxProducts(capacity) < count) capacity *= 2;
+  uint32_t capacity = kInlineProductSlots;
+  while (capacity - std::min(capacity, count) < MinProductRoom(capacity)) {
+    if (capacity >= kMaxProductCapacity) {
+      throw Error(ErrorKind::kLimitExceeded,
+                  "customer_features: too many distinct products for one customer");
+    }
+    capacity *= 2;
+  }
   return capacity;
 }
 
-void FeatureAccumulator::GrowProductSet() {
-  const uint32_t capacity =
-      product_set_ == inline_products_ ? kFirstHeapProductCapacity : product_capacity_ * 2;
-  uint64_t* grown = Allocate<uint64_t>(capacity);
-  std::fill(grown, grown + capacity, 0);
-  const size_t mask = capacity - 1;
-  for (uint32_t i = 0; i < product_capacity_; ++i) {
-    const uint64_t hash = product_set_[i];
-    if (hash == 0) continue;
-    size_t slot = SlotOf(hash, mask);
-    while (grown[slot] != 0) slot = (slot + 1) & mask;
-    grown[slot] = hash;
+void FeatureAccumulator::CompactProducts() const noexcept {
+  uint32_t appended = product_pending_;
+  if (appended == 0) return;
+  uint64_t* const p = products_;
+  const uint32_t sorted = product_sorted_;
+  uint64_t* const run = p + sorted;
+  std::sort(run, run + appended);
+  appended = static_cast<uint32_t>(std::unique(run, run + appended) - run);
+  // Move the new run to the end of the array, then merge both runs backwards into the front,
+  // dropping hashes present in both. The invariant sorted + 2 * pending <= capacity keeps every
+  // write below the unread part of the moved run; writes stay at or above the unread part of
+  // the old run, since each write consumes at least one of its hashes or one of the new run's.
+  uint64_t* const moved = p + product_capacity_ - appended;
+  std::memmove(moved, run, appended * sizeof(uint64_t));
+  int64_t i = static_cast<int64_t>(sorted) - 1;    // old run, read backwards
+  int64_t j = static_cast<int64_t>(appended) - 1;  // new run, read backwards
+  int64_t w = static_cast<int64_t>(sorted) + appended - 1;
+  while (j >= 0) {
+    if (i >= 0 && p[i] >= moved[j]) {
+      if (p[i] == moved[j]) --j;
+      p[w--] = p[i--];
+    } else {
+      p[w--] = moved[j--];
+    }
   }
-  if (product_set_ != inline_products_) Free(product_set_, product_capacity_);
-  product_set_ = grown;
+  // p[0, i] (the old run's smallest hashes) are in place; close the gap duplicates left.
+  const int64_t merged_top = static_cast<int64_t>(sorted) + appended;
+  if (w > i) std::memmove(p + i + 1, p + w + 1, (merged_top - w - 1) * sizeof(uint64_t));
+  product_sorted_ = static_cast<uint32_t>(i + 1 + (merged_top - w - 1));
+  product_pending_ = 0;
+}
+
+void FeatureAccumulator::MakeProductRoom() {
+  CompactProducts();
+  if (product_capacity_ - product_sorted_ >= MinProductRoom(product_capacity_)) return;
+  const uint32_t capacity = ProductCapacityFor(product_sorted_);
+  uint64_t* grown = Allocate<uint64_t>(capacity);
+  std::copy(products_, products_ + product_sorted_, grown);
+  if (products_ != inline_products_) Free(products_, product_capacity_);
+  products_ = grown;
   product_capacity_ = capacity;
 }
 
-bool FeatureAccumulator::InsertProduct(uint64_t hash) {
-  size_t mask = product_capacity_ - 1;
-  size_t slot = SlotOf(hash, mask);
-  while (product_set_[slot] != 0) {
-    if (product_set_[slot] == hash) return false;
-    slot = (slot + 1) & mask;
+inline void FeatureAccumulator::AddProduct(uint64_t hash) {
+  uint32_t end = product_sorted_ + product_pending_;
+  // Consecutive lines often repeat a stock code: no need to store it twice in a row.
+  if (product_pending_ != 0 && products_[end - 1] == hash) return;
+  if (end + product_pending_ + 2 > product_capacity_) {  // keep sorted + 2 * pending <= capacity
+    MakeProductRoom();
+    end = product_sorted_;
   }
-  if (product_count_ + 1 > MaxProducts(product_capacity_)) {
-    GrowProductSet();
-    mask = product_capacity_ - 1;
-    slot = SlotOf(hash, mask);
-    while (product_set_[slot] != 0) slot = (slot + 1) & mask;
-  }
-  product_set_[slot] = hash;
-  ++product_count_;
-  return true;
+  products_[end] = hash;
+  ++product_pending_;
 }
 
 void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_code,
@@ -503,18 +528,18 @@ void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_co
   // A zero line neither buys nor returns anything and adds nothing to any sum.
   if (!(amount > 0) && !(amount < 0)) return;
 
-  InvoiceEntry& entry = FindOrAddInvoice(HashKey(invoice));
+  InvoiceEntry& entry = FindOrAddInvoice(HashKeyInline(invoice));
   if (amount > 0) {
+    const bool first_purchase = !has_purchase();
     NotePurchase(entry, time);
     AddChecked(purchase_micros_, micros);
-    if (!has_purchase_) {
-      has_purchase_ = true;
+    if (first_purchase) {
       first_purchase_ = last_purchase_ = time;
     } else {
       first_purchase_ = std::min(first_purchase_, time);
       last_purchase_ = std::max(last_purchase_, time);
     }
-    InsertProduct(HashKey(stock_code));
+    AddProduct(HashKeyInline(stock_code));
   } else {
     NoteReturn(entry);
     AddChecked(return_micros_, -micros);
@@ -547,9 +572,9 @@ void FeatureAccumulator::Merge(const FeatureAccumulator& other) {
   for (int w = 0; w < kWindowCount; ++w) {
     AddChecked(window_net_micros_[w], other.window_net_micros_[w]);
   }
-  if (other.has_purchase_) {
-    if (!has_purchase_) {
-      has_purchase_ = true;
+  // (Before the invoices are merged: has_purchase() counts them.)
+  if (other.has_purchase()) {
+    if (!has_purchase()) {
       first_purchase_ = other.first_purchase_;
       last_purchase_ = other.last_purchase_;
     } else {
@@ -563,9 +588,8 @@ void FeatureAccumulator::Merge(const FeatureAccumulator& other) {
     if (theirs.flags & kHasPurchase) NotePurchase(mine, theirs.latest_purchase);
     if (theirs.flags & kHasReturn) NoteReturn(mine);
   }
-  for (uint32_t i = 0; i < other.product_capacity_; ++i) {
-    if (other.product_set_[i] != 0) InsertProduct(other.product_set_[i]);
-  }
+  other.CompactProducts();
+  for (uint32_t i = 0; i < other.product_sorted_; ++i) AddProduct(other.products_[i]);
 }
 
 CustomerFeatures FeatureAccumulator::Finalize() const noexcept {
@@ -590,10 +614,11 @@ CustomerFeatures FeatureAccumulator::Finalize() const noexcept {
   const __int128 trend_micros = static_cast<__int128>(window_net_micros_[1]) * 2 -
                                 static_cast<__int128>(window_net_micros_[2]);
   f.trend_90d = static_cast<double>(trend_micros) / kMicrosPerUnit;
-  f.distinct_products = product_count_;
+  CompactProducts();
+  f.distinct_products = product_sorted_;
 
-  f.has_purchase = has_purchase_;
-  if (has_purchase_) {
+  f.has_purchase = has_purchase();
+  if (f.has_purchase) {
     f.first_purchase = first_purchase_;
     f.last_purchase = last_purchase_;
     f.recency_days = DaysBetween(last_purchase_, cutoff_);
@@ -609,8 +634,9 @@ CustomerFeatures FeatureAccumulator::Finalize() const noexcept {
 }
 
 size_t FeatureAccumulator::SerializedSize() const {
+  CompactProducts();
   return kHeaderSize + 4 + static_cast<size_t>(invoice_count_) * kMinInvoiceBytes +
-         static_cast<size_t>(purchase_invoices_) * 8 + 4 + static_cast<size_t>(product_count_) * 8;
+         static_cast<size_t>(purchase_invoices_) * 8 + 4 + static_cast<size_t>(product_sorted_) * 8;
 }
 
 void FeatureAccumulator::SerializeTo(std::vector<uint8_t>& out) const {
@@ -620,14 +646,13 @@ void FeatureAccumulator::SerializeTo(std::vector<uint8_t>& out) const {
 }
 
 void FeatureAccumulator::SerializeInto(uint8_t* out) const {
-  // The keys are written sorted (canonical bytes). Sorting needs a copy: on the stack for the
-  // usual small customer (serialization runs once per customer and worker in parallel query,
-  // so a heap allocation each time would show), on the heap beyond that.
-  constexpr size_t kStackInvoices = 32, kStackProducts = 64;
+  // The keys are written sorted (canonical bytes). Products are kept sorted already; sorting
+  // the invoices needs a copy: on the stack for the usual small customer (serialization runs
+  // once per customer and worker in parallel query, so a heap allocation each time would
+  // show), on the heap beyond that.
+  constexpr size_t kStackInvoices = 32;
   InvoiceEntry stack_invoices[kStackInvoices];
-  uint64_t stack_products[kStackProducts];
   std::vector<InvoiceEntry> heap_invoices;
-  std::vector<uint64_t> heap_products;
 
   const size_t invoice_count = invoice_count_;
   InvoiceEntry* sorted_invoices = stack_invoices;
@@ -639,21 +664,13 @@ void FeatureAccumulator::SerializeInto(uint8_t* out) const {
   std::sort(sorted_invoices, sorted_invoices + invoice_count,
             [](const InvoiceEntry& a, const InvoiceEntry& b) { return a.hash < b.hash; });
 
-  const size_t product_count = product_count_;
-  uint64_t* sorted_products = stack_products;
-  if (product_count > kStackProducts) {
-    heap_products.resize(product_count);
-    sorted_products = heap_products.data();
-  }
-  size_t filled = 0;
-  for (uint32_t i = 0; i < product_capacity_; ++i) {
-    if (product_set_[i] != 0) sorted_products[filled++] = product_set_[i];
-  }
-  std::sort(sorted_products, sorted_products + product_count);
+  CompactProducts();
+  const size_t product_count = product_sorted_;
+  const uint64_t* sorted_products = products_;
 
   std::memcpy(out, kMagic, sizeof(kMagic));
   out += sizeof(kMagic);
-  *out++ = has_purchase_ ? 1 : 0;
+  *out++ = has_purchase() ? 1 : 0;
   out = StoreU64(out, static_cast<uint64_t>(cutoff_));
   out = StoreU64(out, static_cast<uint64_t>(purchase_micros_));
   out = StoreU64(out, static_cast<uint64_t>(return_micros_));
@@ -691,7 +708,6 @@ FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t s
   for (int64_t& net : state.window_net_micros_) net = in.I64();
   state.first_purchase_ = in.I64();
   state.last_purchase_ = in.I64();
-  state.has_purchase_ = has_purchase;
   if (has_purchase) {
     if (state.first_purchase_ > state.last_purchase_ || state.last_purchase_ >= state.cutoff_) {
       Corrupt("purchase times out of order or not before the cutoff");
@@ -746,16 +762,16 @@ FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t s
   // Sized once for all of them instead of growing step by step.
   const uint32_t capacity = ProductCapacityFor(product_count);
   if (capacity > kInlineProductSlots) {
-    state.product_set_ = state.Allocate<uint64_t>(capacity);
+    state.products_ = state.Allocate<uint64_t>(capacity);
     state.product_capacity_ = capacity;
-    std::fill(state.product_set_, state.product_set_ + capacity, 0);
   }
   previous_hash = 0;
   for (uint32_t i = 0; i < product_count; ++i) {
     const uint64_t hash = in.U64();
     if (hash <= previous_hash) Corrupt("product keys not strictly increasing");
     previous_hash = hash;
-    state.InsertProduct(hash);
+    state.products_[i] = hash;  // sorted, as the array keeps them
+    state.product_sorted_ = i + 1;
   }
   return state;
 }

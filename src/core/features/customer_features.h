@@ -95,8 +95,9 @@ class FeatureAccumulator {
   static constexpr uint8_t kHasReturn = 2;
   static constexpr TimestampMicros kNoTime = INT64_MIN;
   // Most customers have one or two invoices and a handful of products (median 1 and 7 on the
-  // synthetic data): the first invoice and up to 7 products live inside the state, so such a
-  // customer costs one allocation, and the Postgres state stays within a 256-byte chunk.
+  // synthetic data): the first invoice and 8 product slots (6 distinct products, see
+  // MakeProductRoom) live inside the state, so such a customer costs one allocation, and the
+  // Postgres state stays within a 256-byte chunk.
   static constexpr uint32_t kInlineInvoices = 1;
   static constexpr uint32_t kInlineProductSlots = 8;
 
@@ -104,6 +105,8 @@ class FeatureAccumulator {
   void CopyScalarsFrom(const FeatureAccumulator& other);
   void CopyContainersFrom(const FeatureAccumulator& other);
   void StealContainersFrom(FeatureAccumulator& other);
+  // Whether a purchase line was seen (one is iff an invoice has one).
+  bool has_purchase() const { return purchase_invoices_ != 0; }
   // Frees the containers and resets every sum and count: an empty state again.
   void Clear();
   template <typename T>
@@ -119,10 +122,17 @@ class FeatureAccumulator {
   // distinct counts up to date.
   void NotePurchase(InvoiceEntry& entry, TimestampMicros time);
   void NoteReturn(InvoiceEntry& entry);
-  // Returns false when the hash was already present.
-  bool InsertProduct(uint64_t hash);
-  void GrowProductSet();
-  static uint32_t MaxProducts(uint32_t capacity);
+  // Adds a stock-code hash to the product set (appended; duplicates go at the next compaction).
+  void AddProduct(uint64_t hash);
+  // Compacts, then grows the array if the sorted run leaves too little room behind it.
+  void MakeProductRoom();
+  // Sorts the appended hashes into the sorted run, dropping duplicates, in place: afterwards
+  // products_[0, product_sorted_) is the whole set. Logically const (the set does not change),
+  // allocation-free and noexcept, so Finalize and serialization can call it.
+  void CompactProducts() const noexcept;
+  // Room an array of `capacity` slots keeps free behind its sorted run.
+  static uint32_t MinProductRoom(uint32_t capacity);
+  // The capacity for a set of `count` products (Deserialize).
   static uint32_t ProductCapacityFor(uint32_t count);
 
   std::pmr::memory_resource* memory_;
@@ -144,18 +154,24 @@ class FeatureAccumulator {
   // the last entry first. Beyond a few invoices an open-addressing index (positions + 1,
   // 0 = empty) keeps lookups O(1).
   InvoiceEntry* invoices_;
+  uint32_t* invoice_index_ = nullptr;
+  // The distinct stock-code hashes of purchase lines, in one array: a sorted, duplicate-free run
+  // products_[0, product_sorted_), followed by the hashes appended since the last compaction,
+  // products_[product_sorted_, product_sorted_ + product_pending_), unsorted and possibly
+  // repeated. Appending writes one slot next to the previous one, where a hash set would probe
+  // a random slot of a table that is usually out of cache (a customer's lines are far apart
+  // in a scan in time order). Invariant: product_sorted_ + 2 * product_pending_ <=
+  // product_capacity_, which lets CompactProducts merge in place (see there).
+  uint64_t* products_;
   uint32_t invoice_count_ = 0;
   uint32_t invoice_capacity_ = kInlineInvoices;
-  uint32_t* invoice_index_ = nullptr;
   uint32_t invoice_index_capacity_ = 0;
-  // Open-addressing set of stock-code hashes of purchase lines (0 = empty slot).
-  uint32_t product_count_ = 0;
-  uint64_t* product_set_;
+  mutable uint32_t product_sorted_ = 0;
+  mutable uint32_t product_pending_ = 0;
   uint32_t product_capacity_ = kInlineProductSlots;
-  bool has_purchase_ = false;
 
   InvoiceEntry inline_invoices_[kInlineInvoices];
-  uint64_t inline_products_[kInlineProductSlots] = {};
+  mutable uint64_t inline_products_[kInlineProductSlots] = {};
 };
 
 // The stable 64-bit hash used for invoice and stock-code keys. Part of the serialized

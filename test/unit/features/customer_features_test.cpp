@@ -371,6 +371,39 @@ TEST(CustomerFeatures, MergeOfRandomSplitsEqualsSerial) {
   }
 }
 
+// The product set compacts its appended hashes when it runs out of room and when it is read
+// (Finalize, serialization): reads in the middle of a stream, long runs of repeats and tens of
+// thousands of distinct products must all leave the exact distinct count.
+TEST(CustomerFeatures, DistinctProductsExactThroughCompactionsAndReads) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int alphabet = trial % 3 == 0 ? 5 : trial % 3 == 1 ? 400 : 40000;
+    FeatureAccumulator acc(kCutoff);
+    std::set<std::string> seen;
+    const int lines = 1 + static_cast<int>(rng() % 60000);
+    for (int i = 0; i < lines; ++i) {
+      std::string code = "P" + std::to_string(rng() % alphabet);
+      const int repeats = rng() % 10 == 0 ? 1 + static_cast<int>(rng() % 20) : 1;
+      for (int r = 0; r < repeats; ++r) {
+        acc.Add("INV" + std::to_string(i / 7), code, kCutoff - kHour, 1.0);
+      }
+      seen.insert(code);
+      if (rng() % 1000 == 0) {
+        ASSERT_EQ(acc.Finalize().distinct_products, static_cast<double>(seen.size()));
+        const std::vector<uint8_t> bytes = Bytes(acc);
+        FeatureAccumulator copy = FeatureAccumulator::Deserialize(bytes.data(), bytes.size());
+        ASSERT_EQ(copy.Finalize().distinct_products, static_cast<double>(seen.size()));
+        ASSERT_EQ(Bytes(copy), bytes);
+      }
+    }
+    EXPECT_EQ(acc.Finalize().distinct_products, static_cast<double>(seen.size()))
+        << "trial " << trial;
+    // Merging a state with itself keeps the set (every hash is a duplicate).
+    acc.Merge(acc);
+    EXPECT_EQ(acc.Finalize().distinct_products, static_cast<double>(seen.size()));
+  }
+}
+
 TEST(CustomerFeatures, SerializeRoundTrip) {
   std::mt19937_64 rng(99);
   for (int trial = 0; trial < 30; ++trial) {
