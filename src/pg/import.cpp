@@ -32,6 +32,7 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
   json::Value options = json::Parse(options_text);
   DatasetOptions host = TakeHostOptions(options);  // "replace"
   csv::ImportOptions import_options = csv::ParseImportOptions(options);
+  import_options.tokenize_on_thread = true;  // libcsv beside the interpretation of its records
   const int64_t max_bytes = static_cast<int64_t>(max_import_megabytes) << 20;
   if (static_cast<int64_t>(bytes.size()) > max_bytes)
     throw Error(ErrorKind::kLimitExceeded,

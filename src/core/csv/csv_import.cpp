@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 
 #include "core/csv/cleaning_rules.h"
@@ -12,6 +13,7 @@
 #include "core/csv/encoding.h"
 #include "core/csv/options_internal.h"
 #include "core/csv/record_reader.h"
+#include "core/csv/threaded_record_reader.h"
 #include "core/csv/value_parsing.h"
 #include "core/error.h"
 
@@ -392,12 +394,20 @@ ImportReport Importer::Run() {
                                                                : SlashOrder::kMonthFirst;
   }
 
-  RecordReader reader(body_, report_.delimiter);
+  std::optional<RecordReader> reader;
+  std::optional<ThreadedRecordReader> threaded_reader;
+  if (options_.tokenize_on_thread)
+    threaded_reader.emplace(body_, report_.delimiter);
+  else
+    reader.emplace(body_, report_.delimiter);
+  auto next_record = [&](RawRecord* rec) {
+    return threaded_reader ? threaded_reader->Next(rec) : reader->Next(rec);
+  };
   RawRecord rec;
-  if (!reader.Next(&rec)) throw Error(ErrorKind::kInvalidInput, "file is empty");
+  if (!next_record(&rec)) throw Error(ErrorKind::kInvalidInput, "file is empty");
   ReadHeader(rec);
 
-  while (reader.Next(&rec)) {
+  while (next_record(&rec)) {
     ++report_.rows_read;
     if (options_.max_rows > 0 && report_.rows_read > options_.max_rows)
       throw Error(

@@ -40,6 +40,9 @@ struct ImportOptions {
   int64_t max_rows = 0;          // 0: no limit; more data rows is an error
   int64_t max_bytes = 0;         // 0: no limit; a larger input is an error
   bool keep_duplicates = false;  // true: do not apply the exact-duplicate rule
+  // Not an option of the SQL functions: the host's choice to run libcsv on a thread of its own
+  // (ThreadedRecordReader) while this one interprets the records. Same results either way.
+  bool tokenize_on_thread = false;
 };
 
 // Parses the `options jsonb` object given to ltv.import_csv. Unknown keys are an error naming
