@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -581,6 +582,27 @@ TEST(ImportFixtures, UnterminatedQuoteSwallowsTheRest) {
   EXPECT_EQ(r.report.rows_read, 1);
   ASSERT_EQ(r.sink.rejected.size(), 1u);
   EXPECT_EQ(r.sink.rejected[0].line_no, 2);
+}
+
+// The distinct-customer counts against std::set over the same rows: many customers (the table
+// grows many times), revisited out of order, some only on rows the cleaning rules exclude.
+TEST(ImportReportCounts, DistinctCustomersMatchASetCount) {
+  std::string csv = kUciHeader;
+  std::set<std::string> read, loaded;
+  uint64_t x = 12345;
+  for (int i = 0; i < 60000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::string customer = "c" + std::to_string((x >> 33) % 20000);
+    bool excluded = (x >> 20) % 5 == 0;  // zero quantity: read, not loaded
+    csv += std::to_string(i) + ",A,x," + (excluded ? "0" : "1") + ",2011-01-01,1," + customer +
+           ",UK\n";
+    read.insert(customer);
+    if (!excluded) loaded.insert(customer);
+  }
+  auto r = Import(csv);
+  EXPECT_EQ(r.report.customers_before_cleaning, static_cast<int64_t>(read.size()));
+  EXPECT_EQ(r.report.customers_loaded, static_cast<int64_t>(loaded.size()));
+  EXPECT_LT(loaded.size(), read.size());
 }
 
 }  // namespace
