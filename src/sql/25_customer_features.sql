@@ -181,6 +181,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET work_mem = '256MB'
+SET default_statistics_target = 10
 AS $$
 DECLARE
   v_dataset ltv.datasets;
@@ -235,7 +236,10 @@ BEGIN
   IF (SELECT coalesce(last_analyze, last_autoanalyze) IS NULL FROM pg_stat_user_tables
        WHERE relid = v_partition::regclass) THEN
     -- Only the columns the plan depends on (half the time of a full ANALYZE on the UCI
-    -- data); autovacuum analyzes the rest later.
+    -- data), from a sample of 3,000 rows (statistics target 10, set below): the planner needs
+    -- the row count, the customer count (set exactly at import as n_distinct) and a rough
+    -- time histogram, and the default 30,000-row sample took 0.5 s on a million customers'
+    -- 20 million lines (55 ms this way). Autovacuum analyzes everything fully later.
     EXECUTE 'ANALYZE ' || v_partition || ' (customer_id, invoice_time)';
   END IF;
 
