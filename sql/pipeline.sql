@@ -114,7 +114,11 @@ SELECT count(*) AS snapshots, sum(s.rows) AS rows_compared, sum(s.mismatches) AS
 DELETE FROM ltv.customer_features WHERE dataset_id = :pipe_id AND run_id IS NULL;
 -- Their argument checks.
 SELECT ltv._percent_ranks('{2,1,3}', '{5,5,-1}') AS ranks_by_position,
-       ltv._stratified_holdout('{3,1,2}', '{0,0,NULL}', '{9,1,4}', '{a,b,c}', 0.5) AS held_out_by_position;
+       ltv._stratified_holdout('{3,1,2}', '{0,0,NULL}', '{9,1,4}', '{a,b,c}', 0.5) AS held_out_by_position,
+       ltv._percent_ranks('{4,2}', '{7,3}') AS sparse_ranks,
+       ltv._stratified_holdout('{3}', '{1}', '{0}', '{a}', 0.9) AS sparse_held_out;
+SELECT ltv._percent_ranks('{0}', '{1}');
+SELECT ltv._percent_ranks('{100000}', '{1}');
 SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01', '2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
 SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
 SELECT ltv._materialize_snapshots(:pipe_id, '{}', '6 months', '{}', NULL, '{}', 0);

@@ -1,9 +1,10 @@
 // ltv._percent_ranks and ltv._stratified_holdout: the whole-snapshot orderings of
 // ltv.materialize_features (core/ranking.h), over the columns of its feature table passed as
-// arrays. Each row of the table carries its position (1..n); results are indexed by it, so
-// the caller reads them back with result[position] whatever order the arrays were built in.
+// arrays. Each row of the table carries its position; results are indexed by it, so the
+// caller reads them back with result[position] whatever order the arrays were built in.
 #include "pg/guard.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -40,17 +41,36 @@ void RequireLength(const char* function, const char* what, int n, int expected) 
              errmsg("%s: %s has %d elements, positions has %d", function, what, n, expected)));
 }
 
-// Checks that positions holds each of 1..n once, and returns it 0-based.
-std::vector<int32> ZeroBasedPositions(const int32* positions, int n, const char* function) {
+// The result's length: the greatest position. Positions must be at least 1; a snapshot's
+// members are a subset of the rows of the table their positions number, so they need not be
+// dense, but they may not point far beyond the values given (a bounded allocation).
+int ResultLength(const int32* positions, int n, const char* function) {
+  int32 greatest = 0;
+  for (int i = 0; i < n; ++i) {
+    if (positions[i] < 1)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: positions must be 1 or more; element %d is %d", function, i + 1,
+                             positions[i])));
+    greatest = std::max(greatest, positions[i]);
+  }
+  if (static_cast<int64>(greatest) > 8 * static_cast<int64>(std::max(n, 1024)))
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+             errmsg("%s: position %d is far beyond the %d values given", function, greatest, n)));
+  return greatest;
+}
+
+// Positions 0-based, checked to be distinct (each below `length`).
+std::vector<int32> ZeroBasedPositions(const int32* positions, int n, int length,
+                                      const char* function) {
   std::vector<int32> zero_based(static_cast<size_t>(n));
-  std::vector<bool> seen(static_cast<size_t>(n), false);
+  std::vector<bool> seen(static_cast<size_t>(length), false);
   for (int i = 0; i < n; ++i) {
     int32 p = positions[i];
-    if (p < 1 || p > n || seen[p - 1])
-      throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
-                       std::string(function) + ": positions must hold each of 1.." +
-                           std::to_string(n) + " once; element " + std::to_string(i + 1) + " is " +
-                           std::to_string(p));
+    if (seen[p - 1])
+      throw ltv::Error(ltv::ErrorKind::kInvalidParameter, std::string(function) +
+                                                              ": positions must be distinct; " +
+                                                              std::to_string(p) + " occurs twice");
     seen[p - 1] = true;
     zero_based[i] = p - 1;
   }
@@ -82,10 +102,11 @@ extern "C" Datum ltv_percent_ranks(PG_FUNCTION_ARGS) {
       ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), kPercentRanks, "values", &n_values);
   RequireLength(kPercentRanks, "values", n_values, n);
   if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
-  ArrayType* result = NewArray(n, FLOAT8OID, sizeof(float8));
+  int length = ResultLength(positions, n, kPercentRanks);
+  ArrayType* result = NewArray(length, FLOAT8OID, sizeof(float8));  // zeros where no position
   auto* out = reinterpret_cast<float8*>(ARR_DATA_PTR(result));
   Guarded([&] {
-    std::vector<int32> at = ZeroBasedPositions(positions, n, kPercentRanks);
+    std::vector<int32> at = ZeroBasedPositions(positions, n, length, kPercentRanks);
     std::vector<double> ranks = ltv::PercentRanks(std::vector<double>(values, values + n));
     for (int i = 0; i < n; ++i) out[at[i]] = ranks[i];
   });
@@ -122,10 +143,11 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("%s: tiebreaks must not contain NULLs", kHoldout)));
   if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(BOOLOID));
-  ArrayType* result = NewArray(n, BOOLOID, sizeof(bool));
+  int length = ResultLength(positions, n, kHoldout);
+  ArrayType* result = NewArray(length, BOOLOID, sizeof(bool));  // false where no position
   auto* out = reinterpret_cast<bool*>(ARR_DATA_PTR(result));
   Guarded([&] {
-    std::vector<int32> at = ZeroBasedPositions(positions, n, kHoldout);
+    std::vector<int32> at = ZeroBasedPositions(positions, n, length, kHoldout);
     std::vector<std::optional<int32_t>> strata(static_cast<size_t>(n));
     std::vector<std::string_view> ids(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {

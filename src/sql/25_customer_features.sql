@@ -65,12 +65,15 @@ SELECT CASE WHEN spend IS NULL THEN NULL
             ELSE 'vip'::ltv.bucket END
 $$;
 
--- Internal: stores one snapshot from the temp table ltv_features_tmp (row_position,
--- customer_id, the feature columns, future_spend, baseline_spend: one row per customer active
--- before the cutoff), which it drops; returns the summary materialize_features returns.
+-- Internal: stores snapshot number p_snapshot of the temp table ltv_snapshots_tmp (one row per
+-- customer: row_position 1..n, customer_id, first_time, and per snapshot k the feature
+-- columns suffixed _k, future_spend_k and baseline_spend_k), whose members are the customers
+-- active before the cutoff (first_time < p_cutoff). Returns the summary materialize_features
+-- returns. Two scans of the table: one into arrays (cut points, ranks, split and bucket counts
+-- come from those), one for the INSERT.
 CREATE FUNCTION ltv._store_snapshot(p_dataset_id bigint, p_cutoff timestamp, p_horizon interval,
                                     p_buckets jsonb, p_run_id bigint, p_test_fraction double precision,
-                                    p_seed bigint, p_observed boolean, p_rows bigint)
+                                    p_seed bigint, p_observed boolean, p_snapshot integer)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -79,11 +82,12 @@ SET work_mem = '256MB'
 AS $$
 DECLARE
   v_observed boolean := p_observed;
-  v_rows bigint := p_rows;
+  v_rows bigint;
   v_cuts double precision[];
   v_quantiles double precision[];
-  v_counts jsonb;
+  v_counts jsonb := '{}';
   v_positions integer[];
+  v_future double precision[];
   v_baseline_rank double precision[];
   v_monetary_rank double precision[];
   v_frequency_rank double precision[];
@@ -93,6 +97,24 @@ DECLARE
   v_ids text[];
   v_held_out boolean[];
 BEGIN
+  -- Where each customer ranks, and (with a test_fraction) the held-out split, are computed in
+  -- C++ (ltv._percent_ranks, ltv._stratified_holdout) from these arrays and read back by each
+  -- row's position: window sorts carrying the rows took 4 s per snapshot of a million
+  -- customers, and joining their results back by customer 2 s more. The split is drawn here
+  -- rather than by a later UPDATE (which would rewrite every row): per true bucket, the
+  -- customers first in a seeded hash order are held out (test_fraction of the bucket,
+  -- rounded half up), so it is stratified and reproducible.
+  EXECUTE format($q$
+    SELECT count(*), array_agg(t.row_position), array_agg(t.future_spend_%1$s),
+           array_agg(t.baseline_spend_%1$s), array_agg(t.monetary_%1$s),
+           array_agg(t.frequency_%1$s::double precision), array_agg(t.spend_90d_%1$s),
+           array_agg(hashtextextended(t.customer_id, $2)) FILTER (WHERE $3),
+           array_agg(t.customer_id) FILTER (WHERE $3)
+      FROM ltv_snapshots_tmp t WHERE t.first_time < $1$q$, p_snapshot)
+    INTO v_rows, v_positions, v_future, v_baseline_rank, v_monetary_rank, v_frequency_rank,
+         v_spend_90d_rank, v_keys, v_ids
+    USING p_cutoff, p_seed, p_test_fraction IS NOT NULL;
+
   IF p_buckets ? 'amounts' THEN
     SELECT array_agg(x::double precision) INTO v_cuts FROM jsonb_array_elements_text(p_buckets->'amounts') x;
     PERFORM ltv.spend_bucket(0, v_cuts);  -- validates
@@ -101,65 +123,48 @@ BEGIN
                             '{0.5,0.8,0.95}');
     -- Quantiles of the future spend when observed; otherwise of the baseline window's spend,
     -- so that predictions for an unobserved future still use comparable cut points.
-    SELECT ltv.quantile_cut_points(array_agg(CASE WHEN v_observed THEN future_spend ELSE baseline_spend END), v_quantiles)
-      INTO v_cuts FROM ltv_features_tmp;
-  END IF;
-
-  IF v_cuts IS NOT NULL THEN
+    v_cuts := ltv.quantile_cut_points(CASE WHEN v_observed THEN v_future ELSE v_baseline_rank END, v_quantiles);
     PERFORM ltv.spend_bucket(0, v_cuts);  -- validates them once; _bucket_of does not
   END IF;
-  -- Where each customer ranks, and (with a test_fraction) the held-out split, come from one
-  -- scan of the snapshot into arrays, ordered in C++ (ltv._percent_ranks,
-  -- ltv._stratified_holdout) and read back by each row's position: window sorts carrying
-  -- the rows took 4 s per snapshot of a million customers, and joining their results back
-  -- by customer 2 s more. The split is drawn here rather than by a later UPDATE (which would
-  -- rewrite every row): per true bucket, the customers first in a seeded hash order are held
-  -- out (test_fraction of the bucket, rounded half up), so it is stratified and reproducible.
-  SELECT array_agg(t.row_position), array_agg(t.baseline_spend), array_agg(t.monetary),
-         array_agg(t.frequency::double precision), array_agg(t.spend_90d),
-         array_agg(CASE WHEN NOT v_observed OR t.future_spend IS NULL THEN NULL
-                        WHEN t.future_spend <= v_cuts[1] THEN 0
-                        WHEN t.future_spend <= v_cuts[2] THEN 1
-                        WHEN t.future_spend <= v_cuts[3] THEN 2 ELSE 3 END)
-           FILTER (WHERE p_test_fraction IS NOT NULL),
-         array_agg(hashtextextended(t.customer_id, p_seed))
-           FILTER (WHERE p_test_fraction IS NOT NULL),
-         array_agg(t.customer_id) FILTER (WHERE p_test_fraction IS NOT NULL)
-    INTO v_positions, v_baseline_rank, v_monetary_rank, v_frequency_rank, v_spend_90d_rank,
-         v_strata, v_keys, v_ids
-    FROM ltv_features_tmp t;
+
   IF v_rows > 0 THEN
+    IF v_observed THEN
+      SELECT jsonb_object_agg(b, n) INTO v_counts
+        FROM (SELECT ltv._bucket_of(x, v_cuts)::text AS b, count(*) AS n FROM unnest(v_future) x GROUP BY 1) c;
+    END IF;
+    IF p_test_fraction IS NOT NULL THEN
+      v_strata := ARRAY(SELECT CASE WHEN NOT v_observed OR x IS NULL THEN NULL
+                                    WHEN x <= v_cuts[1] THEN 0 WHEN x <= v_cuts[2] THEN 1
+                                    WHEN x <= v_cuts[3] THEN 2 ELSE 3 END
+                          FROM unnest(v_future) WITH ORDINALITY u(x, k) ORDER BY k);
+      v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, p_test_fraction);
+    END IF;
+    -- (The arrays hold the values until here; each becomes its ranks.)
     v_baseline_rank := ltv._percent_ranks(v_positions, v_baseline_rank);
     v_monetary_rank := ltv._percent_ranks(v_positions, v_monetary_rank);
     v_frequency_rank := ltv._percent_ranks(v_positions, v_frequency_rank);
     v_spend_90d_rank := ltv._percent_ranks(v_positions, v_spend_90d_rank);
-    IF p_test_fraction IS NOT NULL THEN
-      v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, p_test_fraction);
-    END IF;
   END IF;
-  v_positions := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;  -- free them early
+  v_positions := NULL; v_future := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;  -- free them early
 
-  INSERT INTO ltv.customer_features
-  SELECT p_dataset_id, p_run_id, p_cutoff, p_horizon, t.customer_id,
-         t.recency_days, t.frequency, t.monetary, t.avg_order_value, t.tenure_days,
-         t.spend_30d, t.spend_90d, t.spend_180d, t.spend_365d,
-         t.orders_30d, t.orders_90d, t.orders_180d, t.orders_365d, t.trend_90d,
-         t.returns_amount, t.returns_count, t.distinct_products, t.mean_days_between,
-         t.first_purchase, t.last_purchase,
-         CASE WHEN v_observed THEN t.future_spend END,
-         CASE WHEN v_observed THEN ltv._bucket_of(t.future_spend, v_cuts) END,
-         t.baseline_spend,
-         ltv._bucket_of(t.baseline_spend, v_cuts),
-         v_baseline_rank[t.row_position], v_monetary_rank[t.row_position],
-         v_frequency_rank[t.row_position], v_spend_90d_rank[t.row_position],
-         CASE WHEN v_held_out IS NULL THEN NULL
-              WHEN v_held_out[t.row_position] THEN 'test' ELSE 'train' END
-    FROM ltv_features_tmp t;
+  EXECUTE format($q$
+    INSERT INTO ltv.customer_features
+    SELECT $1, $2, $3, $4, t.customer_id,
+           t.recency_days_%1$s, t.frequency_%1$s, t.monetary_%1$s, t.avg_order_value_%1$s, t.tenure_days_%1$s,
+           t.spend_30d_%1$s, t.spend_90d_%1$s, t.spend_180d_%1$s, t.spend_365d_%1$s,
+           t.orders_30d_%1$s, t.orders_90d_%1$s, t.orders_180d_%1$s, t.orders_365d_%1$s, t.trend_90d_%1$s,
+           t.returns_amount_%1$s, t.returns_count_%1$s, t.distinct_products_%1$s, t.mean_days_between_%1$s,
+           t.first_purchase_%1$s, t.last_purchase_%1$s,
+           CASE WHEN $5 THEN t.future_spend_%1$s END,
+           CASE WHEN $5 THEN ltv._bucket_of(t.future_spend_%1$s, $6) END,
+           t.baseline_spend_%1$s,
+           ltv._bucket_of(t.baseline_spend_%1$s, $6),
+           $7[t.row_position], $8[t.row_position], $9[t.row_position], $10[t.row_position],
+           CASE WHEN $11 IS NULL THEN NULL WHEN $11[t.row_position] THEN 'test' ELSE 'train' END
+      FROM ltv_snapshots_tmp t WHERE t.first_time < $3$q$, p_snapshot)
+    USING p_dataset_id, p_run_id, p_cutoff, p_horizon, v_observed, v_cuts,
+          v_baseline_rank, v_monetary_rank, v_frequency_rank, v_spend_90d_rank, v_held_out;
 
-  SELECT coalesce(jsonb_object_agg(b, n), '{}') INTO v_counts FROM (
-    SELECT ltv._bucket_of(t.future_spend, v_cuts)::text AS b, count(*) AS n
-      FROM ltv_features_tmp t WHERE v_observed GROUP BY 1) s;
-  DROP TABLE ltv_features_tmp;
   RETURN jsonb_build_object('dataset_id', p_dataset_id, 'cutoff', p_cutoff,
                             'horizon', p_horizon::text, 'customers', v_rows,
                             'labels_observed', v_observed, 'cut_points', to_jsonb(v_cuts),
@@ -192,7 +197,7 @@ DECLARE
   v_partition text;
   v_columns text := '';
   v_aggregate text;
-  v_rows bigint;
+  v_expanded text;
   v_results jsonb[] := '{}';
   i integer;
 BEGIN
@@ -261,35 +266,24 @@ BEGIN
    GROUP BY t.customer_id
   HAVING min(t.invoice_time) < $3$q$, v_columns, v_partition);
 
-  -- Each snapshot is stored from ltv_features_tmp; row_position is the row's place in it
-  -- (1..n), by which _store_snapshot reads the rank arrays back. With one cutoff the
-  -- aggregate fills it directly; with several, a wide table of all snapshots comes first.
-  IF v_n > 1 THEN
-    EXECUTE 'CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS ' || v_aggregate
-      USING v_cutoffs, p_horizon, v_last_cutoff;
-  END IF;
+  -- One row per customer active before the last cutoff, with every snapshot's columns side by
+  -- side (the features expanded from the aggregate's composite, suffixed _k); row_position,
+  -- the row's place in the table (1..n), is how _store_snapshot reads its rank arrays back.
+  SELECT string_agg(format(', (a.f%1$s).%2$I AS %3$I', k, f.attname, f.attname || '_' || k), '' ORDER BY k, f.attnum)
+           || string_agg(DISTINCT format(', a.future_spend%1$s AS future_spend_%1$s, a.baseline_spend%1$s AS baseline_spend_%1$s', k), '')
+    INTO v_expanded
+    FROM generate_series(1, v_n) k,
+         pg_attribute f WHERE f.attrelid = 'ltv.features'::regclass AND f.attnum > 0 AND NOT f.attisdropped;
+  EXECUTE 'CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS
+           SELECT (row_number() OVER ())::integer AS row_position, a.customer_id, a.first_time'
+          || v_expanded || ' FROM (' || v_aggregate || ') a'
+    USING v_cutoffs, p_horizon, v_last_cutoff;
   FOR i IN 1 .. v_n LOOP
-    IF v_n = 1 THEN
-      EXECUTE 'CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
-               SELECT (row_number() OVER ())::integer AS row_position, a.customer_id, (a.f1).*,
-                      a.future_spend1 AS future_spend, a.baseline_spend1 AS baseline_spend
-                 FROM (' || v_aggregate || ') a'
-        USING v_cutoffs, p_horizon, v_last_cutoff;
-    ELSE
-      EXECUTE format('CREATE TEMP TABLE ltv_features_tmp ON COMMIT DROP AS
-                      SELECT (row_number() OVER ())::integer AS row_position, s.customer_id, (s.f%1$s).*,
-                             s.future_spend%1$s AS future_spend, s.baseline_spend%1$s AS baseline_spend
-                        FROM ltv_snapshots_tmp s WHERE s.first_time < $1', i)
-        USING v_cutoffs[i];
-    END IF;
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_results := v_results || ltv._store_snapshot(p_dataset_id, v_cutoffs[i], p_horizon, v_buckets, p_run_id,
                                                   p_test_fractions[i], p_seed,
-                                                  v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, v_rows);
+                                                  v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, i);
   END LOOP;
-  IF v_n > 1 THEN
-    DROP TABLE ltv_snapshots_tmp;
-  END IF;
+  DROP TABLE ltv_snapshots_tmp;
   RETURN v_results;
 END
 $$;
@@ -323,7 +317,7 @@ RETURNS double precision[]
 AS 'MODULE_PATHNAME', 'ltv_percent_ranks'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ltv._percent_ranks(integer[], double precision[]) IS
-  'Internal: result[positions[i]] = percent_rank() OVER (ORDER BY vals) of vals[i]; positions must hold each of 1..n once';
+  'Internal: result[positions[i]] = percent_rank() OVER (ORDER BY vals) of vals[i]; positions are distinct, 1 or more; the result has greatest(positions) elements (0 where no position)';
 
 CREATE FUNCTION ltv._stratified_holdout(positions integer[], strata integer[], keys bigint[],
                                         tiebreaks text[], fraction double precision)
@@ -331,7 +325,7 @@ RETURNS boolean[]
 AS 'MODULE_PATHNAME', 'ltv_stratified_holdout'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ltv._stratified_holdout(integer[], integer[], bigint[], text[], double precision) IS
-  'Internal: result[positions[i]] is true when member i is among the first floor(count * fraction + 0.5) of its stratum (NULL strata form one) ordered by key, then tiebreak bytes';
+  'Internal: result[positions[i]] is true when member i is among the first floor(count * fraction + 0.5) of its stratum (NULL strata form one) ordered by key, then tiebreak bytes; positions as for ltv._percent_ranks (false where no position)';
 
 COMMENT ON FUNCTION ltv.materialize_features(bigint, timestamp, interval, jsonb, bigint, double precision, bigint) IS
   'Stores features, future spend, true bucket and baseline bucket of every customer active before the cutoff in ltv.customer_features (with a test_fraction, also a stratified seeded test/train split); returns the cut points and bucket counts';
