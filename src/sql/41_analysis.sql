@@ -537,6 +537,7 @@ CREATE FUNCTION ltv._evaluate(p_model bytea, p_dataset_id bigint, p_run_id bigin
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'  -- as _stage_predictions: the prediction rows stay in memory
 AS $$
 DECLARE
   v_truth integer[];
@@ -623,10 +624,13 @@ BEGIN
 END
 $$;
 
+-- (work_mem 256MB: ltv.rf_predict_batch returns its rows through a tuplestore, which spilled a
+-- million customers' predictions to disk at the usual 4-64MB.)
 CREATE FUNCTION ltv._stage_predictions(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'
 AS $$
 DECLARE
   v_model bytea;
