@@ -5,15 +5,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <exception>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "core/csv/batch_handoff.h"
 #include "core/csv/csv_import.h"
 #include "core/transaction_buffer.h"
 
@@ -49,16 +46,10 @@ class BackgroundImport {
  private:
   class QueueSink;
   void Run(std::string_view bytes, ImportOptions options);
-  // Called on the parse thread; false when Stop() was called.
-  bool Push(std::unique_ptr<ImportBatch> batch);
 
-  const size_t batch_rows_, max_queued_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<ImportBatch>> queue_;
-  bool stop_ = false, finished_ = false;
-  ImportReport report_;
-  std::exception_ptr failure_;
+  const size_t batch_rows_;
+  BatchHandoff<ImportBatch> handoff_;
+  ImportReport report_;  // written by the parse thread before handoff_.Finish()
   std::thread thread_;
 };
 

@@ -1,32 +1,15 @@
 #include "core/csv/threaded_record_reader.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 namespace ltv::csv {
 
 ThreadedRecordReader::ThreadedRecordReader(std::string_view bytes, char delimiter,
                                            size_t batch_records, size_t max_queued)
-    : batch_records_(batch_records ? batch_records : 1), max_queued_(max_queued ? max_queued : 1) {
-  // The new thread inherits this mask: it must never take a signal meant for the process.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  try {
-    thread_ = std::thread(&ThreadedRecordReader::Run, this, bytes, delimiter);
-  } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    throw;
-  }
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    : batch_records_(batch_records ? batch_records : 1), handoff_(max_queued) {
+  thread_ = StartSignalFreeThread([this, bytes, delimiter] { Run(bytes, delimiter); });
 }
 
 ThreadedRecordReader::~ThreadedRecordReader() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  changed_.notify_all();
+  handoff_.Stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -52,38 +35,21 @@ void ThreadedRecordReader::Run(std::string_view bytes, char delimiter) {
         }
         batch->records.push_back(r);
       }
-      if (!batch->records.empty() && !Push(std::move(batch))) return;
+      if (!batch->records.empty() && !handoff_.Push(std::move(batch))) return;  // stopped
     }
   } catch (...) {
     failure = std::current_exception();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  failure_ = failure;
-  finished_ = true;
-  changed_.notify_all();
-}
-
-bool ThreadedRecordReader::Push(std::unique_ptr<Batch> batch) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return stop_ || queue_.size() < max_queued_; });
-  if (stop_) return false;
-  queue_.push_back(std::move(batch));
-  changed_.notify_all();
-  return true;
+  handoff_.Finish(failure);
 }
 
 bool ThreadedRecordReader::Next(RawRecord* record) {
   if (!current_ || current_->next == current_->records.size()) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [&] { return !queue_.empty() || finished_; });
-    if (queue_.empty()) {
-      current_.reset();
-      if (failure_) std::rethrow_exception(failure_);
+    current_ = handoff_.Pop();
+    if (!current_) {
+      if (std::exception_ptr failure = handoff_.failure()) std::rethrow_exception(failure);
       return false;
     }
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-    changed_.notify_all();
   }
   const Batch& batch = *current_;
   const Batch::Record& r = batch.records[current_->next++];

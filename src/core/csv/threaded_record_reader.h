@@ -9,17 +9,14 @@
 // the main thread) and never calls anything but the C++ library and libcsv.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "core/csv/batch_handoff.h"
 #include "core/csv/record_reader.h"
 
 namespace ltv::csv {
@@ -54,16 +51,10 @@ class ThreadedRecordReader {
   };
 
   void Run(std::string_view bytes, char delimiter);
-  bool Push(std::unique_ptr<Batch> batch);  // false once the reader is being destroyed
 
-  const size_t batch_records_, max_queued_;
+  const size_t batch_records_;
+  BatchHandoff<Batch> handoff_;
   std::unique_ptr<Batch> current_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<Batch>> queue_;
-  bool finished_ = false;  // the thread has pushed its last batch
-  bool stop_ = false;      // the reader is being destroyed
-  std::exception_ptr failure_;
   std::thread thread_;
 };
 
