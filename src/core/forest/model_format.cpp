@@ -39,11 +39,19 @@ class Writer {
     Bytes(s.data(), s.size());
   }
   std::vector<uint8_t>& out() { return out_; }
+  // Grows the output by n bytes and returns where they start, for bulk writes with Put.
+  uint8_t* Extend(size_t n) {
+    const size_t at = out_.size();
+    out_.resize(at + n);
+    return out_.data() + at;
+  }
+  static uint8_t* Put(uint8_t* p, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+    return p + n;
+  }
 
  private:
-  void Le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
+  void Le(uint64_t v, int n) { Put(Extend(n), v, n); }
   std::vector<uint8_t> out_;
 };
 
@@ -253,10 +261,38 @@ uint64_t Fnv1a64(const uint8_t* data, size_t size) {
   return h;
 }
 
+uint64_t Checksum64(const uint8_t* data, size_t size) {
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  uint64_t lane[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0xcbf29ce484222325ULL ^ 1,
+                      0x84222325cbf29ce4ULL ^ 1};
+  auto word = [](const uint8_t* p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+    return v;  // compiles to one load on little-endian hosts
+  };
+  size_t i = 0;
+  for (; i + 32 <= size; i += 32)
+    for (int k = 0; k < 4; ++k) lane[k] = (lane[k] ^ word(data + i + 8 * k)) * kPrime;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (uint64_t v : lane) h = (h ^ v) * kPrime;
+  for (; i < size; ++i) h = (h ^ data[i]) * kPrime;
+  return (h ^ static_cast<uint64_t>(size)) * kPrime;
+}
+
+namespace {
+
+uint64_t ChecksumOf(uint16_t version, const uint8_t* data, size_t size) {
+  return version == 1 ? Fnv1a64(data, size) : Checksum64(data, size);
+}
+
+}  // namespace
+
 void Reseal(std::vector<uint8_t>& blob) {
   if (blob.size() < kChecksumBytes) return;
   const size_t body = blob.size() - kChecksumBytes;
-  const uint64_t h = Fnv1a64(blob.data(), body);
+  const uint16_t version =
+      blob.size() >= 7 ? static_cast<uint16_t>(blob[5] | blob[6] << 8) : kFormatVersion;
+  const uint64_t h = ChecksumOf(version, blob.data(), body);
   for (size_t i = 0; i < 8; ++i) blob[body + i] = static_cast<uint8_t>(h >> (8 * i));
 }
 
@@ -284,17 +320,25 @@ std::vector<uint8_t> Serialize(const Forest& forest) {
     w.U32(static_cast<uint32_t>(tree.nodes.size()));
     w.U32(static_cast<uint32_t>(n_leaves));
     // On disk a leaf is feature -1 with its leaf number, which the loader can check without
-    // trusting self-links.
+    // trusting self-links. (Written in bulk: a field at a time took ~1 s on 800 MB.)
+    uint8_t* p = w.Extend(16 * tree.nodes.size() + 8 * tree.leaf_proba.size());
     for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
       const Node& node = tree.nodes[i];
       const bool leaf = tree.IsLeaf(i);
-      w.F64(leaf ? 0.0 : node.threshold);
-      w.I32(leaf ? -1 : node.feature);
-      w.U32(leaf ? tree.leaf_number[i] : node.index);
+      uint64_t threshold;
+      const double t = leaf ? 0.0 : node.threshold;
+      std::memcpy(&threshold, &t, 8);
+      p = Writer::Put(p, threshold, 8);
+      p = Writer::Put(p, static_cast<uint32_t>(leaf ? -1 : node.feature), 4);
+      p = Writer::Put(p, leaf ? tree.leaf_number[i] : node.index, 4);
     }
-    for (double p : tree.leaf_proba) w.F64(p);
+    for (double d : tree.leaf_proba) {
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      p = Writer::Put(p, bits, 8);
+    }
   }
-  w.U64(Fnv1a64(w.out().data(), w.out().size()));
+  w.U64(Checksum64(w.out().data(), w.out().size()));
   return std::move(w.out());
 }
 
@@ -306,13 +350,13 @@ Forest Deserialize(const uint8_t* data, size_t size) {
   Reader r(data, size - kChecksumBytes);
   r.Take(sizeof kMagic, "magic");
   const uint16_t version = r.U16("format version");
-  if (version != kFormatVersion)
+  if (version < kOldestReadableVersion || version > kFormatVersion)
     Corrupt("format version " + std::to_string(version) + " is not supported (this build reads " +
-            std::to_string(kFormatVersion) + ")");
+            std::to_string(kOldestReadableVersion) + " to " + std::to_string(kFormatVersion) + ")");
   uint64_t stored_sum = 0;
   for (size_t i = 0; i < 8; ++i)
     stored_sum |= static_cast<uint64_t>(data[size - kChecksumBytes + i]) << (8 * i);
-  if (stored_sum != Fnv1a64(data, size - kChecksumBytes))
+  if (stored_sum != ChecksumOf(version, data, size - kChecksumBytes))
     Corrupt("checksum mismatch (the bytes were changed or cut)");
 
   const uint32_t n_features = r.U32("feature count");

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "core/error.h"
 #include "core/forest/synthetic.h"
@@ -127,15 +129,66 @@ TEST(ModelFormat, InfoDescribesTheModel) {
   EXPECT_EQ(Info(Deserialize(blob.data(), blob.size())).Dump(), info.Dump());
 }
 
+TEST(ModelFormat, WritesVersion2AndStillReadsVersion1) {
+  const Forest forest = SmallForest();
+  const Blob v2 = Serialize(forest);
+  EXPECT_EQ(v2[5] | v2[6] << 8, 2);
+  EXPECT_EQ(kFormatVersion, 2);
+  // Version 1 is the same layout sealed with FNV-1a 64.
+  Blob v1 = v2;
+  v1[5] = 1;
+  const size_t body = v1.size() - kChecksumBytes;
+  const uint64_t fnv = Fnv1a64(v1.data(), body);
+  for (size_t i = 0; i < 8; ++i) v1[body + i] = static_cast<uint8_t>(fnv >> (8 * i));
+  EXPECT_EQ(Serialize(Deserialize(v1.data(), v1.size())), v2);
+  // A version 1 blob sealed with the new checksum, or the reverse, is corrupt.
+  Blob mixed = v1;
+  const uint64_t sum = Checksum64(mixed.data(), body);
+  for (size_t i = 0; i < 8; ++i) mixed[body + i] = static_cast<uint8_t>(sum >> (8 * i));
+  ExpectCorrupt(mixed, "checksum");
+  mixed = v2;
+  for (size_t i = 0; i < 8; ++i) mixed[body + i] = static_cast<uint8_t>(fnv >> (8 * i));
+  ExpectCorrupt(mixed, "checksum");
+  // Reseal follows the blob's version.
+  Blob resealed = v1;
+  resealed.back() ^= 0x10;
+  Reseal(resealed);
+  EXPECT_EQ(resealed, v1);
+}
+
+TEST(ModelFormat, Checksum64SeesEveryByteAndTheLength) {
+  std::vector<uint8_t> data(77);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (size_t size : {0, 1, 8, 31, 32, 33, 64, 77}) {
+    const uint64_t base = Checksum64(data.data(), size);
+    for (size_t i = 0; i < size; ++i)
+      for (uint8_t bit : {0x01, 0x80}) {
+        std::vector<uint8_t> changed(data.begin(), data.begin() + size);
+        changed[i] ^= bit;
+        EXPECT_NE(Checksum64(changed.data(), size), base) << "size " << size << " byte " << i;
+      }
+    // Zero bytes appended change it too.
+    std::vector<uint8_t> longer(data.begin(), data.begin() + size);
+    longer.push_back(0);
+    EXPECT_NE(Checksum64(longer.data(), longer.size()), base) << "size " << size;
+  }
+  // Two words swapped between lanes change it.
+  std::vector<uint8_t> swapped(data.begin(), data.begin() + 64);
+  std::swap_ranges(swapped.begin(), swapped.begin() + 8, swapped.begin() + 8);
+  EXPECT_NE(Checksum64(swapped.data(), 64), Checksum64(data.data(), 64));
+}
+
 TEST(ModelFormat, RejectsBadMagicVersionAndChecksum) {
   const Blob good = Serialize(SmallForest());
   Blob b = good;
   b[0] = 'X';
   ExpectCorrupt(b, "LTVRF");
-  b = good;
-  b[5] = 2;  // version 2
-  Reseal(b);
-  ExpectCorrupt(b, "format version 2");
+  for (uint8_t version : {0, 3, 0xFF}) {
+    b = good;
+    b[5] = version;  // version 0, 3 or 255: outside the versions this build reads
+    Reseal(b);
+    ExpectCorrupt(b, "format version " + std::to_string(version) + " is not supported");
+  }
   b = good;
   b[good.size() / 2] ^= 0x40;
   ExpectCorrupt(b, "checksum");
