@@ -129,3 +129,19 @@ SELECT ltv.import_csv_file('x', '/nonexistent/file.csv');
 SELECT ltv.delete_dataset(dataset_id) FROM ltv.datasets WHERE name = 'latin1_forced';
 SELECT count(*) FROM ltv.datasets WHERE name = 'latin1_forced';
 SELECT ltv.delete_dataset(-1) AS deleted_unknown;
+
+-- Rows go in frozen, as COPY FREEZE stores them (the partition's pages are all-visible at
+-- once), unless the import option "freeze" is false, or this transaction holds an earlier
+-- snapshot that must not see them (here: REPEATABLE READ after a query).
+\set one_row 'convert_to(E''InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n1,A,x,1,2011-01-01 10:00,1.5,17850,UK\n'', ''UTF8'')'
+SELECT ltv.import_csv('frozen', :one_row) > 0 AS frozen_imported;
+SELECT ltv.import_csv('not_frozen', :one_row, '{"freeze": false}') > 0 AS not_frozen_imported;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) > 0 AS took_snapshot FROM ltv.datasets;
+SELECT ltv.import_csv('after_snapshot', :one_row) > 0 AS after_snapshot_imported;
+COMMIT;
+SELECT d.name, c.relallvisible = c.relpages AND c.relpages > 0 AS all_visible
+  FROM ltv.datasets d JOIN pg_class c ON c.oid = format('ltv.%I', 'transactions_' || d.dataset_id)::regclass
+ WHERE d.name IN ('frozen', 'not_frozen', 'after_snapshot') ORDER BY d.name;
+SELECT ltv.import_csv('bad_freeze', :one_row, '{"freeze": "yes"}');
+SELECT ltv.delete_dataset(dataset_id) FROM ltv.datasets WHERE name IN ('frozen', 'not_frozen', 'after_snapshot');

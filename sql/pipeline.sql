@@ -118,7 +118,8 @@ SELECT ltv._percent_ranks('{2,1,3}', '{5,5,-1}') AS ranks_by_position,
        ltv._percent_ranks('{4,2}', '{7,3}') AS sparse_ranks,
        ltv._stratified_holdout('{3}', '{1}', '{0}', '{a}', 0.9) AS sparse_held_out;
 SELECT ltv._percent_ranks('{0}', '{1}');
-SELECT ltv._percent_ranks('{100000}', '{1}');
+SELECT cardinality(ltv._percent_ranks('{100000}', '{1}')) AS sparse_length;  -- one member far out
+SELECT ltv._percent_ranks('{200000000}', '{1}');
 SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01', '2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
 SELECT ltv._materialize_snapshots(:pipe_id, ARRAY['2011-01-01']::timestamp[], '6 months', '{}', NULL, '{NULL,NULL}', 0);
 SELECT ltv._materialize_snapshots(:pipe_id, '{}', '6 months', '{}', NULL, '{}', 0);

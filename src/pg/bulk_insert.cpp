@@ -11,7 +11,9 @@ extern "C" {
 #include "access/table.h"
 #include "executor/tuptable.h"
 #include "utils/acl.h"
+#include "utils/portal.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 }
 
 namespace ltv::pg {
@@ -25,7 +27,7 @@ constexpr size_t kBatchBytes = 1 << 20;
 }  // namespace
 
 BulkInserter::BulkInserter(Oid relid, const std::vector<const char*>& columns,
-                           const std::vector<Oid>& types)
+                           const std::vector<Oid>& types, bool freeze)
     : attribute_of_column_(columns.size()) {
   PgCall([&] {
     if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
@@ -58,14 +60,20 @@ BulkInserter::BulkInserter(Oid relid, const std::vector<const char*>& columns,
     if (relation_->rd_createSubid != InvalidSubTransactionId ||
         relation_->rd_firstRelfilenodeSubid != InvalidSubTransactionId)
       table_options_ |= TABLE_INSERT_SKIP_FSM;
-    // A table created by this very subtransaction can take its rows frozen, as COPY FREEZE
-    // stores them: no other transaction can see the table before commit, and if this
-    // subtransaction aborts the table goes with it. The rows' pages are then marked
+    // Rows go in frozen under COPY FREEZE's conditions: the table was created by this very
+    // subtransaction (if it aborts, the table goes with it), and this transaction has no
+    // earlier snapshot or open cursor that could see them. The pages are then marked
     // all-visible as they are written, so the first reader does not rewrite every page to set
-    // hint bits (420 MB of writes during the first feature scan of a million customers) and
-    // autovacuum finds nothing to do on the new partition.
-    if (relation_->rd_createSubid == GetCurrentSubTransactionId())
-      table_options_ |= TABLE_INSERT_FROZEN;
+    // hint bits (420 MB of writes during the first feature scan of a million customers), and
+    // autovacuum finds nothing to do on the new partition. As with COPY FREEZE, a REPEATABLE
+    // READ or SERIALIZABLE transaction of another session whose snapshot predates the
+    // import's commit sees the partition's rows once the import commits (README); the import
+    // option "freeze": false stores them the ordinary way.
+    if (freeze && relation_->rd_createSubid == GetCurrentSubTransactionId()) {
+      InvalidateCatalogSnapshot();
+      if (ThereAreNoPriorRegisteredSnapshots() && ThereAreNoReadyPortals())
+        table_options_ |= TABLE_INSERT_FROZEN;
+    }
     database_is_utf8_ = GetDatabaseEncoding() == PG_UTF8;
     batch_context_ = AllocSetContextCreate(CurrentMemoryContext, "retail_ltv bulk insert batch",
                                            ALLOCSET_DEFAULT_SIZES);
@@ -109,6 +117,14 @@ void BulkInserter::SetText(int i, std::string_view utf8) {
       length = std::strlen(converted);
     }
   }
+  // (An allocation of 1 GB or more errors even with MCXT_ALLOC_NO_OOM, and must not longjmp
+  // from here: a file of up to 16 GB can hold such a field.)
+  if (length > MaxAllocSize - VARHDRSZ)
+    throw Error(
+        ErrorKind::kLimitExceeded,
+        "a value of " + std::to_string(length) + " bytes for column \"" +
+            NameStr(TupleDescAttr(RelationGetDescr(relation_), attribute_of_column_[i])->attname) +
+            "\" is over PostgreSQL's limit of 1 GB for a text value");
   void* memory = MemoryContextAllocExtended(batch_context_, VARHDRSZ + length, MCXT_ALLOC_NO_OOM);
   if (!memory) throw std::bad_alloc();
   text* value = static_cast<text*>(memory);

@@ -23,8 +23,10 @@ namespace ltv::pg {
 class BulkInserter {
  public:
   // Opens `relid` (RowExclusiveLock) for inserting into `columns`, in the order the Set*()
-  // calls will fill them: they must be all of the table's columns, each of `types`.
-  BulkInserter(Oid relid, const std::vector<const char*>& columns, const std::vector<Oid>& types);
+  // calls will fill them: they must be all of the table's columns, each of `types`. With
+  // `freeze`, rows go in frozen where COPY FREEZE would store them so (see the .cpp).
+  BulkInserter(Oid relid, const std::vector<const char*>& columns, const std::vector<Oid>& types,
+               bool freeze = false);
   ~BulkInserter();  // releases resources; rows not flushed by Finish() are not inserted
   BulkInserter(const BulkInserter&) = delete;
   BulkInserter& operator=(const BulkInserter&) = delete;

@@ -1,5 +1,7 @@
 #include "pg/dataset_loader.h"
 
+#include <algorithm>
+
 #include "core/civil_time.h"
 
 namespace ltv::pg {
@@ -42,29 +44,34 @@ DatasetOptions TakeHostOptions(json::Value& options) {
     throw Error(ErrorKind::kInvalidParameter, "options must be a JSON object");
   }
   auto& fields = options.as_object();
-  for (auto it = fields.begin(); it != fields.end(); ++it) {
-    if (it->first == "replace") {
-      if (!it->second.is_bool())
-        throw Error(ErrorKind::kInvalidParameter, "option \"replace\" must be true or false");
-      host.replace = it->second.as_bool();
-      fields.erase(it);
-      break;
-    }
-  }
+  auto take_bool = [&](const char* key, bool* out) {
+    auto it = std::find_if(fields.begin(), fields.end(),
+                           [&](const auto& field) { return field.first == key; });
+    if (it == fields.end()) return;
+    if (!it->second.is_bool())
+      throw Error(ErrorKind::kInvalidParameter,
+                  std::string("option \"") + key + "\" must be true or false");
+    *out = it->second.as_bool();
+    fields.erase(it);
+  };
+  take_bool("replace", &host.replace);
+  take_bool("freeze", &host.freeze);
   return host;
 }
 
 DatasetLoader::DatasetLoader(const std::string& name, const std::string& source,
-                             const std::string& options_json, bool replace) {
-  dataset_id_ = *spi_.QueryInt8(
-      "SELECT ltv._begin_dataset($1, $2, $3, $4)",
-      {TextArg(name), TextArg(source), JsonbArg(options_json), {BOOLOID, BoolGetDatum(replace)}});
+                             const std::string& options_json, const DatasetOptions& host) {
+  dataset_id_ = *spi_.QueryInt8("SELECT ltv._begin_dataset($1, $2, $3, $4)",
+                                {TextArg(name),
+                                 TextArg(source),
+                                 JsonbArg(options_json),
+                                 {BOOLOID, BoolGetDatum(host.replace)}});
   Oid partition = static_cast<Oid>(
       *spi_.QueryInt8("SELECT format('ltv.%I', 'transactions_' || $1)::regclass::oid::int8",
                       {Int8Arg(dataset_id_)}));
   // The partition was just created, without indexes (it gets its index when attached, in
   // one sorted pass) and with a CHECK on dataset_id that AddTransaction honours.
-  transactions_.emplace(partition, kTransactionColumns, kTransactionTypes);
+  transactions_.emplace(partition, kTransactionColumns, kTransactionTypes, host.freeze);
 }
 
 void DatasetLoader::AddTransaction(const Transaction& t) {

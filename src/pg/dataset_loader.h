@@ -18,13 +18,14 @@ namespace ltv::pg {
 // Options handled by the host rather than the core; removed from the object.
 struct DatasetOptions {
   bool replace = false;  // replace an existing dataset of the same name
+  bool freeze = true;    // store the rows frozen where COPY FREEZE could (see BulkInserter)
 };
 DatasetOptions TakeHostOptions(json::Value& options);
 
 class DatasetLoader {
  public:
   DatasetLoader(const std::string& name, const std::string& source, const std::string& options_json,
-                bool replace);
+                const DatasetOptions& host);
   int64_t dataset_id() const { return dataset_id_; }
 
   // Stores a cleaned line in the dataset's partition (in batches, as it goes).

@@ -34,7 +34,7 @@ int64_t GenerateDataset(const std::string& name, int64_t customers, int64_t seed
   options.Set("seed", seed);
   generator::SyntheticGenerator generator(generator::ParseGeneratorOptions(options));
 
-  DatasetLoader loader(name, "generator", options.Dump(), host.replace);
+  DatasetLoader loader(name, "generator", options.Dump(), host);
   const int64_t dataset_id = loader.dataset_id();
   CancelCheck cancel = MakeCancelCheck();
 

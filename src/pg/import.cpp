@@ -52,7 +52,7 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
     t0 = t1;
     PgCall([&] { elog(DEBUG1, "retail_ltv import: %s took %.1f ms", what, ms); });
   };
-  DatasetLoader loader(name, source, options_text, host.replace);
+  DatasetLoader loader(name, source, options_text, host);
   lap("begin");
   // The file is parsed on a second thread while this one stores the rows (the parse and the
   // heap inserts take about as long each); only this thread calls into Postgres.

@@ -43,8 +43,9 @@ void RequireLength(const char* function, const char* what, int n, int expected) 
 
 // The result's length: the greatest position. Positions must be at least 1; a snapshot's
 // members are a subset of the rows of the table their positions number, so they need not be
-// dense, but they may not point far beyond the values given (a bounded allocation).
-int ResultLength(const int32* positions, int n, const char* function) {
+// dense (an early snapshot may hold a few customers spread over a million positions). The
+// result is one array, so it is bounded as every Postgres value is (1 GB).
+int ResultLength(const int32* positions, int n, size_t element_size, const char* function) {
   int32 greatest = 0;
   for (int i = 0; i < n; ++i) {
     if (positions[i] < 1)
@@ -53,10 +54,11 @@ int ResultLength(const int32* positions, int n, const char* function) {
                              positions[i])));
     greatest = std::max(greatest, positions[i]);
   }
-  if (static_cast<int64>(greatest) > 8 * static_cast<int64>(std::max(n, 1024)))
+  if (static_cast<size_t>(greatest) > MaxArraySize ||
+      static_cast<size_t>(greatest) * element_size > MaxAllocSize - ARR_OVERHEAD_NONULLS(1))
     ereport(ERROR,
-            (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-             errmsg("%s: position %d is far beyond the %d values given", function, greatest, n)));
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("%s: position %d makes the result larger than 1 GB", function, greatest)));
   return greatest;
 }
 
@@ -102,7 +104,7 @@ extern "C" Datum ltv_percent_ranks(PG_FUNCTION_ARGS) {
       ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), kPercentRanks, "values", &n_values);
   RequireLength(kPercentRanks, "values", n_values, n);
   if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
-  int length = ResultLength(positions, n, kPercentRanks);
+  int length = ResultLength(positions, n, sizeof(float8), kPercentRanks);
   ArrayType* result = NewArray(length, FLOAT8OID, sizeof(float8));  // zeros where no position
   auto* out = reinterpret_cast<float8*>(ARR_DATA_PTR(result));
   Guarded([&] {
@@ -143,7 +145,7 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("%s: tiebreaks must not contain NULLs", kHoldout)));
   if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(BOOLOID));
-  int length = ResultLength(positions, n, kHoldout);
+  int length = ResultLength(positions, n, sizeof(bool), kHoldout);
   ArrayType* result = NewArray(length, BOOLOID, sizeof(bool));  // false where no position
   auto* out = reinterpret_cast<bool*>(ARR_DATA_PTR(result));
   Guarded([&] {

@@ -55,8 +55,9 @@ CREATE TABLE ltv.transactions (
   country        text NOT NULL
 ) PARTITION BY LIST (dataset_id);
 -- By customer: the feature aggregation reads each customer's lines together, the API looks
--- customers up. The customer alone: equal keys are kept in heap order, which is the file's
--- (time) order anyway, and B-tree deduplication then stores each customer's key once (a
+-- customers up. The customer alone: nothing reads a customer's lines in time order (the
+-- features aggregate takes them in any order), and B-tree deduplication then stores each
+-- customer's key once (a
 -- million customers: 156 MB instead of 238 MB with invoice_time, built 20% faster).
 CREATE INDEX ON ltv.transactions (customer_id);
 COMMENT ON TABLE ltv.transactions IS 'Cleaned transaction lines of every dataset (one partition per dataset)';

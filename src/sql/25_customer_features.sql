@@ -88,6 +88,10 @@ DECLARE
   v_counts jsonb := '{}';
   v_positions integer[];
   v_future double precision[];
+  v_baseline double precision[];
+  v_monetary double precision[];
+  v_frequency double precision[];
+  v_spend_90d double precision[];
   v_baseline_rank double precision[];
   v_monetary_rank double precision[];
   v_frequency_rank double precision[];
@@ -111,8 +115,8 @@ BEGIN
            array_agg(hashtextextended(t.customer_id, $2)) FILTER (WHERE $3),
            array_agg(t.customer_id) FILTER (WHERE $3)
       FROM ltv_snapshots_tmp t WHERE t.first_time < $1$q$, p_snapshot)
-    INTO v_rows, v_positions, v_future, v_baseline_rank, v_monetary_rank, v_frequency_rank,
-         v_spend_90d_rank, v_keys, v_ids
+    INTO v_rows, v_positions, v_future, v_baseline, v_monetary, v_frequency, v_spend_90d,
+         v_keys, v_ids
     USING p_cutoff, p_seed, p_test_fraction IS NOT NULL;
 
   IF p_buckets ? 'amounts' THEN
@@ -123,7 +127,7 @@ BEGIN
                             '{0.5,0.8,0.95}');
     -- Quantiles of the future spend when observed; otherwise of the baseline window's spend,
     -- so that predictions for an unobserved future still use comparable cut points.
-    v_cuts := ltv.quantile_cut_points(CASE WHEN v_observed THEN v_future ELSE v_baseline_rank END, v_quantiles);
+    v_cuts := ltv.quantile_cut_points(CASE WHEN v_observed THEN v_future ELSE v_baseline END, v_quantiles);
     PERFORM ltv.spend_bucket(0, v_cuts);  -- validates them once; _bucket_of does not
   END IF;
 
@@ -139,13 +143,14 @@ BEGIN
                           FROM unnest(v_future) WITH ORDINALITY u(x, k) ORDER BY k);
       v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, p_test_fraction);
     END IF;
-    -- (The arrays hold the values until here; each becomes its ranks.)
-    v_baseline_rank := ltv._percent_ranks(v_positions, v_baseline_rank);
-    v_monetary_rank := ltv._percent_ranks(v_positions, v_monetary_rank);
-    v_frequency_rank := ltv._percent_ranks(v_positions, v_frequency_rank);
-    v_spend_90d_rank := ltv._percent_ranks(v_positions, v_spend_90d_rank);
+    v_baseline_rank := ltv._percent_ranks(v_positions, v_baseline);
+    v_monetary_rank := ltv._percent_ranks(v_positions, v_monetary);
+    v_frequency_rank := ltv._percent_ranks(v_positions, v_frequency);
+    v_spend_90d_rank := ltv._percent_ranks(v_positions, v_spend_90d);
   END IF;
-  v_positions := NULL; v_future := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;  -- free them early
+  -- Free the inputs before the INSERT.
+  v_positions := NULL; v_future := NULL; v_baseline := NULL; v_monetary := NULL;
+  v_frequency := NULL; v_spend_90d := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;
 
   EXECUTE format($q$
     INSERT INTO ltv.customer_features
@@ -220,6 +225,9 @@ BEGIN
       RAISE EXCEPTION 'test_fraction must be between 0 and 1 (exclusive), got %', p_test_fractions[i] USING ERRCODE = '22023';
     END IF;
   END LOOP;
+  IF p_seed IS NULL AND EXISTS (SELECT 1 FROM unnest(p_test_fractions) f WHERE f IS NOT NULL) THEN
+    RAISE EXCEPTION 'seed must not be NULL when a test_fraction is given' USING ERRCODE = '22023';
+  END IF;
   IF v_dataset.last_purchase IS NULL THEN
     RAISE EXCEPTION 'dataset % has no transactions', p_dataset_id USING ERRCODE = '22023';
   END IF;

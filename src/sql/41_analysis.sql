@@ -625,7 +625,8 @@ END
 $$;
 
 -- (work_mem 256MB: ltv.rf_predict_batch returns its rows through a tuplestore, which spilled a
--- million customers' predictions to disk at the usual 4-64MB.)
+-- million customers' predictions to disk at the usual 4-64MB. The setting holds for this
+-- function's statements only; no hash or sort node here comes near it.)
 CREATE FUNCTION ltv._stage_predictions(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql

@@ -15,12 +15,13 @@ ThreadedRecordReader::~ThreadedRecordReader() {
 
 void ThreadedRecordReader::Run(std::string_view bytes, char delimiter) {
   std::exception_ptr failure;
+  std::unique_ptr<Batch> batch;
   try {
     RecordReader reader(bytes, delimiter);
     RawRecord record;
     bool more = true;
     while (more) {
-      auto batch = std::make_unique<Batch>();
+      batch = std::make_unique<Batch>();
       batch->records.reserve(batch_records_);
       while (batch->records.size() < batch_records_ && (more = reader.Next(&record))) {
         Batch::Record r;
@@ -39,6 +40,8 @@ void ThreadedRecordReader::Run(std::string_view bytes, char delimiter) {
     }
   } catch (...) {
     failure = std::current_exception();
+    // The records read before the failure come first, as a plain RecordReader gives them.
+    if (batch && !batch->records.empty() && !handoff_.Push(std::move(batch))) return;
   }
   handoff_.Finish(failure);
 }
