@@ -103,7 +103,8 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     if (row_numbers_) {
       record[1] = r;
     } else {
-      std::memcpy(record + 1, data_.row(r), data_.row_stride);
+      const uint8_t* codes = data_.row(r);  // row_stride = 8 * (words - 1) bytes
+      for (size_t w = 1; w < words; ++w) std::memcpy(record + w, codes + 8 * (w - 1), 8);
     }
     draws += row_counts[r];
   }
