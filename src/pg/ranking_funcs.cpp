@@ -92,6 +92,25 @@ ArrayType* NewArray(int n, Oid element_type, int element_size) {
   return array;
 }
 
+// The result of either function: the members' values (what `compute` returns, member by
+// member, computed in core code) placed at their positions in a new one-dimensional array of
+// `Element`s, zero (false) where no member is. Checks the positions first; allocates only
+// Postgres memory outside the C++ part, so nothing with a destructor is alive if it errors.
+template <typename Element, typename Compute>
+ArrayType* PlacedByPosition(const int32* positions, int n, Oid element_type, const char* function,
+                            Compute&& compute) {
+  if (n == 0) return construct_empty_array(element_type);
+  int length = ResultLength(positions, n, sizeof(Element), function);
+  ArrayType* result = NewArray(length, element_type, sizeof(Element));
+  auto* out = reinterpret_cast<Element*>(ARR_DATA_PTR(result));
+  ltv::pg::Guarded([&] {
+    std::vector<int32> at = ZeroBasedPositions(positions, n, length, function);
+    auto member_values = compute();
+    for (int i = 0; i < n; ++i) out[at[i]] = member_values[i];
+  });
+  return result;
+}
+
 }  // namespace
 
 using namespace ltv::pg;
@@ -103,16 +122,9 @@ extern "C" Datum ltv_percent_ranks(PG_FUNCTION_ARGS) {
   const float8* values =
       ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), kPercentRanks, "values", &n_values);
   RequireLength(kPercentRanks, "values", n_values, n);
-  if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
-  int length = ResultLength(positions, n, sizeof(float8), kPercentRanks);
-  ArrayType* result = NewArray(length, FLOAT8OID, sizeof(float8));  // zeros where no position
-  auto* out = reinterpret_cast<float8*>(ARR_DATA_PTR(result));
-  Guarded([&] {
-    std::vector<int32> at = ZeroBasedPositions(positions, n, length, kPercentRanks);
-    std::vector<double> ranks = ltv::PercentRanks(std::vector<double>(values, values + n));
-    for (int i = 0; i < n; ++i) out[at[i]] = ranks[i];
-  });
-  PG_RETURN_ARRAYTYPE_P(result);
+  PG_RETURN_ARRAYTYPE_P(PlacedByPosition<float8>(positions, n, FLOAT8OID, kPercentRanks, [&] {
+    return ltv::PercentRanks(std::vector<double>(values, values + n));
+  }));
 }
 
 extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
@@ -144,12 +156,7 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
     if (id_nulls[i])
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("%s: tiebreaks must not contain NULLs", kHoldout)));
-  if (n == 0) PG_RETURN_ARRAYTYPE_P(construct_empty_array(BOOLOID));
-  int length = ResultLength(positions, n, sizeof(bool), kHoldout);
-  ArrayType* result = NewArray(length, BOOLOID, sizeof(bool));  // false where no position
-  auto* out = reinterpret_cast<bool*>(ARR_DATA_PTR(result));
-  Guarded([&] {
-    std::vector<int32> at = ZeroBasedPositions(positions, n, length, kHoldout);
+  PG_RETURN_ARRAYTYPE_P(PlacedByPosition<bool>(positions, n, BOOLOID, kHoldout, [&] {
     std::vector<std::optional<int32_t>> strata(static_cast<size_t>(n));
     std::vector<std::string_view> ids(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
@@ -157,9 +164,6 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
       const auto* id = reinterpret_cast<const struct varlena*>(DatumGetPointer(id_values[i]));
       ids[i] = std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
     }
-    std::vector<bool> held =
-        ltv::StratifiedHoldout(strata, std::vector<int64_t>(keys, keys + n), ids, fraction);
-    for (int i = 0; i < n; ++i) out[at[i]] = held[i];
-  });
-  PG_RETURN_ARRAYTYPE_P(result);
+    return ltv::StratifiedHoldout(strata, std::vector<int64_t>(keys, keys + n), ids, fraction);
+  }));
 }
