@@ -18,12 +18,17 @@ TimestampMicros ToCoreTime(Timestamp t, const char* what) {
   return t + kPostgresEpochOffsetMicros;
 }
 
-bytea* MakeBytea(const uint8_t* data, size_t size) {
+bytea* AllocateBytea(size_t size) {
   if (size > MaxAllocSize - VARHDRSZ)
     throw Error(ErrorKind::kLimitExceeded,
                 "result of " + std::to_string(size) + " bytes is over Postgres's 1 GB value limit");
   bytea* result = static_cast<bytea*>(PgCall([&] { return palloc(size + VARHDRSZ); }));
   SET_VARSIZE(result, size + VARHDRSZ);
+  return result;
+}
+
+bytea* MakeBytea(const uint8_t* data, size_t size) {
+  bytea* result = AllocateBytea(size);
   if (size) std::memcpy(VARDATA(result), data, size);
   return result;
 }

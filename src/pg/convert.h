@@ -22,7 +22,10 @@ inline std::string_view TextView(const text* t) {
   return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-// A new bytea holding `size` bytes (allocated in CurrentMemoryContext).
+// A new bytea of `size` bytes, its payload left for the caller to fill (allocated in
+// CurrentMemoryContext; over the 1 GB value limit: kLimitExceeded).
+bytea* AllocateBytea(size_t size);
+// A new bytea holding a copy of `size` bytes.
 bytea* MakeBytea(const uint8_t* data, size_t size);
 
 // Reads a one-dimensional float8[] without NULLs; throws ltv::Error naming `what` otherwise.

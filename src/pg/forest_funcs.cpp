@@ -254,16 +254,19 @@ extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
     // The rows are in the set now; free the aggregate's copy before training.
     std::vector<double>().swap(state->values);
     ltv::CancelCheck cancel = MakeCancelCheck();
-    // Each big piece is freed as soon as the next one exists (the rows once trained, the
-    // model once serialized), so the peak is the model plus its bytes rather than the rows +
-    // model + serialized bytes + bytea (a 200-tree model of 467k rows is 800 MB on disk).
-    std::vector<uint8_t> blob;
+    // The rows are freed once trained and the model is written straight into the result
+    // bytea, so the peak is the model plus its bytes rather than the rows + model + bytes
+    // (a 200-tree model of 467k rows is 800 MB on disk).
+    bytea* result = nullptr;
     {
       ltv::forest::Forest model = ltv::forest::Train(*set, params, cancel);
       set.reset();
-      blob = ltv::forest::Serialize(model);
+      ltv::forest::SerializeInto(model, [&](size_t size) {
+        result = AllocateBytea(size);
+        return reinterpret_cast<uint8_t*>(VARDATA(result));
+      });
     }
-    return PointerGetDatum(MakeBytea(blob.data(), blob.size()));
+    return PointerGetDatum(result);
   });
 }
 

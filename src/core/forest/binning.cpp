@@ -72,7 +72,7 @@ BinnedFeatures BinFeatures(const TrainingSet& set, int max_bins, CancelCheck& ca
   const size_t n_features = set.n_features();
   out.bins.resize(n_features);
   out.codes.resize(n_features * out.n_rows);
-  ParallelFor(n_features, threads, cancel, [&](size_t f, int, const std::atomic<bool>&) {
+  ParallelForShortTasks(n_features, threads, cancel, [&](size_t f, int, const std::atomic<bool>&) {
     std::vector<double> column(out.n_rows);
     for (size_t r = 0; r < out.n_rows; ++r) column[r] = set.value(r, f);
     out.bins[f] = ComputeBins(column, max_bins);

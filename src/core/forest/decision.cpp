@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "core/forest/metrics.h"
-#include "core/forest/parallel.h"
 
 namespace ltv::forest {
 
@@ -44,7 +43,7 @@ double MacroF1Of(const std::vector<int64_t>& counts, int n_classes) {
 }  // namespace
 
 TunedDecision TuneDecisionWeights(const double* proba, const int* labels, size_t n, int n_classes,
-                                  CancelCheck& cancel, int threads) {
+                                  CancelCheck& cancel) {
   TunedDecision out;
   out.weights.assign(n_classes, 1.0);
   if (n == 0) return out;
@@ -55,6 +54,8 @@ TunedDecision TuneDecisionWeights(const double* proba, const int* labels, size_t
     out.macro_f1_argmax = MacroF1(cm);
   }
   double best = out.macro_f1_argmax;
+  double grid[kGridSize];
+  for (size_t g = 0; g < kGridSize; ++g) grid[g] = GridValue(g);
   // Only w_c moves while class c is searched, so each row's best other class (the first
   // maximum of p_d * w_d over d != c, as WeightedArgmaxClass breaks ties) is computed once
   // per class; a candidate then only compares p_c * w_c with it: c wins when greater, or
@@ -79,21 +80,40 @@ TunedDecision TuneDecisionWeights(const double* proba, const int* labels, size_t
         other_score[i] = s;
         other_class[i] = o;
       }
-      // Every grid value is scored (they do not depend on each other: only w_c differs),
-      // then taken in grid order, a value kept only when it strictly raises the best score.
-      std::vector<double> f1(kGridSize);
-      ParallelFor(kGridSize, threads, cancel, [&](size_t g, int, const std::atomic<bool>&) {
-        const double candidate = GridValue(g);
-        std::vector<int64_t> counts(static_cast<size_t>(n_classes) * n_classes, 0);
-        for (size_t i = 0; i < n; ++i) {
-          const double score = proba[i * n_classes + c] * candidate;
-          const int o = other_class[i];
-          // Branch-free: whether c wins is unpredictable.
-          const int wins = (score > other_score[i]) | ((score == other_score[i]) & (c < o));
-          ++counts[static_cast<size_t>(labels[i]) * n_classes + o + (c - o) * wins];
+      // Whether c wins a row only grows with w_c (p * w rounds monotonically), so each row
+      // switches from its other class to c at one grid index; the confusion counts of every
+      // grid value then follow by one sweep over the grid. Same decisions as scoring every
+      // row at every grid value, with O(n + grid) confusion updates instead of O(n grid).
+      const size_t cells = static_cast<size_t>(n_classes) * n_classes;
+      std::vector<int64_t> counts(cells, 0);                      // every row at its other class
+      std::vector<int64_t> switches((kGridSize + 1) * cells, 0);  // [first winning g][cell]
+      for (size_t i = 0; i < n; ++i) {
+        const double p = proba[i * n_classes + c];
+        const double s = other_score[i];
+        const int o = other_class[i];
+        // Wins are a suffix of the grid, so the first winning index is the number of
+        // values where c loses (counted branch-free: which ones win is unpredictable).
+        const bool loses_ties = c > o;
+        size_t lo = 0;
+        for (size_t g = 0; g < kGridSize; ++g) {
+          const double score = p * grid[g];
+          lo += static_cast<size_t>((score < s) | ((score == s) & loses_ties));
         }
+        const size_t row = static_cast<size_t>(labels[i]) * n_classes;
+        ++counts[row + o];
+        ++switches[lo * cells + row + o];
+      }
+      std::vector<double> f1(kGridSize);
+      for (size_t g = 0; g < kGridSize; ++g) {
+        if ((g & 7) == 0) cancel.Check();
+        for (size_t t = 0; t < static_cast<size_t>(n_classes); ++t)
+          for (size_t k = 0; k < static_cast<size_t>(n_classes); ++k) {
+            const int64_t moved = switches[g * cells + t * n_classes + k];
+            counts[t * n_classes + k] -= moved;
+            counts[t * n_classes + c] += moved;
+          }
         f1[g] = MacroF1Of(counts, n_classes);
-      });
+      }
       for (size_t g = 0; g < kGridSize; ++g) {
         if (GridValue(g) == out.weights[c]) continue;
         if (f1[g] > best + 1e-12) {

@@ -27,9 +27,9 @@ struct TunedDecision {
 // Deterministic coordinate search: weights of classes 1.. move over the grid 2^(k/4),
 // k = -12..12, one class at a time, keeping a value only when it strictly raises macro F1,
 // for up to 4 rounds or until a round changes nothing. `proba` is row-major n x n_classes.
-// The grid values of one class are scored on up to `threads` threads (the result does not
-// depend on it); cancel.Check() is polled as in ParallelFor.
+// Each class's search scores the grid in one pass over the rows (see decision.cpp);
+// cancel.Check() is polled between grid values.
 TunedDecision TuneDecisionWeights(const double* proba, const int* labels, size_t n, int n_classes,
-                                  CancelCheck& cancel, int threads = 1);
+                                  CancelCheck& cancel);
 
 }  // namespace ltv::forest

@@ -14,6 +14,28 @@ constexpr char kMagic[5] = {'L', 'T', 'V', 'R', 'F'};
 constexpr uint32_t kMaxTrees = 10000;
 constexpr uint32_t kMaxNameBytes = 1 << 16;
 
+// Little-endian loads and stores of the low n bytes of a value (n <= 8), as one memory access
+// each: the extension is built with -O2, where GCC leaves a byte-at-a-time loop (shift, or)
+// as written, which made the checksum and the writer several times slower.
+inline uint64_t LoadLe(const uint8_t* p, int n) {
+  uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(&v, p, static_cast<size_t>(n));
+#else
+  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+#endif
+  return v;
+}
+
+inline uint8_t* StoreLe(uint8_t* p, uint64_t v, int n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(p, &v, static_cast<size_t>(n));
+#else
+  for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+#endif
+  return p + n;
+}
+
 [[noreturn]] void Corrupt(const std::string& what) {
   throw Error(ErrorKind::kDataCorrupted, "model is corrupt: " + what, {},
               "Retrain the model, or load the bytea that ltv.rf_train produced unchanged.");
@@ -45,10 +67,7 @@ class Writer {
     out_.resize(at + n);
     return out_.data() + at;
   }
-  static uint8_t* Put(uint8_t* p, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-    return p + n;
-  }
+  static uint8_t* Put(uint8_t* p, uint64_t v, int n) { return StoreLe(p, v, n); }
 
  private:
   void Le(uint64_t v, int n) { Put(Extend(n), v, n); }
@@ -68,8 +87,7 @@ class Reader {
   }
   uint64_t Le(int n, const char* what) {
     Need(n, what);
-    uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(data_[pos_ + i]) << (8 * i);
+    const uint64_t v = LoadLe(data_ + pos_, n);
     pos_ += n;
     return v;
   }
@@ -105,8 +123,7 @@ class Reader {
 };
 
 double ReadDouble(const uint8_t* p) {
-  uint64_t bits = 0;
-  for (int i = 0; i < 8; ++i) bits |= static_cast<uint64_t>(p[i]) << (8 * i);
+  const uint64_t bits = LoadLe(p, 8);
   double d;
   std::memcpy(&d, &bits, 8);
   return d;
@@ -261,22 +278,50 @@ uint64_t Fnv1a64(const uint8_t* data, size_t size) {
   return h;
 }
 
-uint64_t Checksum64(const uint8_t* data, size_t size) {
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  uint64_t lane[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0xcbf29ce484222325ULL ^ 1,
-                      0x84222325cbf29ce4ULL ^ 1};
-  auto word = [](const uint8_t* p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-    return v;  // compiles to one load on little-endian hosts
-  };
-  size_t i = 0;
-  for (; i + 32 <= size; i += 32)
-    for (int k = 0; k < 4; ++k) lane[k] = (lane[k] ^ word(data + i + 8 * k)) * kPrime;
+void Checksum64Stream::Update(const uint8_t* data, size_t size) {
+  size_ += size;
+  if (pending_ > 0) {
+    const size_t take = std::min(size, kBlock - pending_);
+    std::memcpy(block_ + pending_, data, take);
+    pending_ += take;
+    data += take;
+    size -= take;
+    if (pending_ < kBlock) return;
+    MixBlocks(block_, 1);
+    pending_ = 0;
+  }
+  MixBlocks(data, size / kBlock);
+  pending_ = size % kBlock;
+  std::memcpy(block_, data + size - pending_, pending_);
+}
+
+void Checksum64Stream::MixBlocks(const uint8_t* data, size_t blocks) {
+  auto word = [](const uint8_t* p) { return LoadLe(p, 8); };
+  // The lanes in locals: stores to the members could alias the bytes read.
+  uint64_t a = lane_[0], b = lane_[1], c = lane_[2], d = lane_[3];
+  for (size_t i = 0; i < blocks; ++i, data += kBlock) {
+    a = (a ^ word(data)) * kPrime;
+    b = (b ^ word(data + 8)) * kPrime;
+    c = (c ^ word(data + 16)) * kPrime;
+    d = (d ^ word(data + 24)) * kPrime;
+  }
+  lane_[0] = a;
+  lane_[1] = b;
+  lane_[2] = c;
+  lane_[3] = d;
+}
+
+uint64_t Checksum64Stream::Final() const {
   uint64_t h = 0xcbf29ce484222325ULL;
-  for (uint64_t v : lane) h = (h ^ v) * kPrime;
-  for (; i < size; ++i) h = (h ^ data[i]) * kPrime;
-  return (h ^ static_cast<uint64_t>(size)) * kPrime;
+  for (uint64_t v : lane_) h = (h ^ v) * kPrime;
+  for (size_t i = 0; i < pending_; ++i) h = (h ^ block_[i]) * kPrime;
+  return (h ^ static_cast<uint64_t>(size_)) * kPrime;
+}
+
+uint64_t Checksum64(const uint8_t* data, size_t size) {
+  Checksum64Stream stream;
+  stream.Update(data, size);
+  return stream.Final();
 }
 
 namespace {
@@ -296,16 +341,10 @@ void Reseal(std::vector<uint8_t>& blob) {
   for (size_t i = 0; i < 8; ++i) blob[body + i] = static_cast<uint8_t>(h >> (8 * i));
 }
 
-std::vector<uint8_t> Serialize(const Forest& forest) {
+void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& allocate) {
+  // Everything before the trees, then the exact size, so the trees go straight to their
+  // final place.
   Writer w;
-  // The size, to within the header's JSON: a growing vector of a large model would copy
-  // itself (old and new buffers resident at once) several times.
-  size_t estimate = 65536;
-  for (const std::string& name : forest.feature_names()) estimate += 4 + name.size();
-  estimate += 16 * (static_cast<size_t>(forest.n_features()) + forest.n_classes());
-  for (const Tree& tree : forest.trees())
-    estimate += 8 + 16 * tree.nodes.size() + 8 * tree.leaf_proba.size();
-  w.out().reserve(estimate);
   w.Bytes(kMagic, sizeof kMagic);
   w.U16(kFormatVersion);
   w.U32(static_cast<uint32_t>(forest.n_features()));
@@ -314,32 +353,50 @@ std::vector<uint8_t> Serialize(const Forest& forest) {
   w.String(ToJson(forest.params()).Dump());
   WriteSummary(w, forest);
   w.U32(static_cast<uint32_t>(forest.trees().size()));
-  const size_t n_classes = forest.n_classes();
+  const std::vector<uint8_t>& head = w.out();
+  size_t size = head.size() + kChecksumBytes;
+  for (const Tree& tree : forest.trees())
+    size += 8 + 16 * tree.nodes.size() + 8 * tree.leaf_proba.size();
+  uint8_t* const out = allocate(size);
+  std::memcpy(out, head.data(), head.size());
+  Checksum64Stream checksum;
+  checksum.Update(out, head.size());
+  uint8_t* p = out + head.size();
   for (const Tree& tree : forest.trees()) {
-    const size_t n_leaves = tree.leaf_proba.size() / n_classes;
-    w.U32(static_cast<uint32_t>(tree.nodes.size()));
-    w.U32(static_cast<uint32_t>(n_leaves));
+    uint8_t* const start = p;
+    const size_t n_leaves = tree.leaf_proba.size() / forest.n_classes();
+    p = Writer::Put(p, static_cast<uint32_t>(tree.nodes.size()), 4);
+    p = Writer::Put(p, static_cast<uint32_t>(n_leaves), 4);
     // On disk a leaf is feature -1 with its leaf number, which the loader can check without
     // trusting self-links. (Written in bulk: a field at a time took ~1 s on 800 MB.)
-    uint8_t* p = w.Extend(16 * tree.nodes.size() + 8 * tree.leaf_proba.size());
+    // Branch-free (half of the nodes are leaves, in no predictable order): all-ones `leaf`
+    // selects the leaf's fields.
     for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
       const Node& node = tree.nodes[i];
-      const bool leaf = tree.IsLeaf(i);
+      const uint32_t leaf = 0u - static_cast<uint32_t>(node.index == i);
       uint64_t threshold;
-      const double t = leaf ? 0.0 : node.threshold;
-      std::memcpy(&threshold, &t, 8);
-      p = Writer::Put(p, threshold, 8);
-      p = Writer::Put(p, static_cast<uint32_t>(leaf ? -1 : node.feature), 4);
-      p = Writer::Put(p, leaf ? tree.leaf_number[i] : node.index, 4);
+      std::memcpy(&threshold, &node.threshold, 8);
+      p = Writer::Put(p, threshold & ~(uint64_t{leaf} << 32 | leaf), 8);  // +0.0 for leaves
+      p = Writer::Put(p, static_cast<uint32_t>(node.feature) | leaf, 4);  // -1 for leaves
+      p = Writer::Put(p, node.index ^ ((node.index ^ tree.leaf_number[i]) & leaf), 4);
     }
     for (double d : tree.leaf_proba) {
       uint64_t bits;
       std::memcpy(&bits, &d, 8);
       p = Writer::Put(p, bits, 8);
     }
+    checksum.Update(start, static_cast<size_t>(p - start));
   }
-  w.U64(Checksum64(w.out().data(), w.out().size()));
-  return std::move(w.out());
+  Writer::Put(p, checksum.Final(), 8);
+}
+
+std::vector<uint8_t> Serialize(const Forest& forest) {
+  std::vector<uint8_t> out;
+  SerializeInto(forest, [&](size_t size) {
+    out.resize(size);
+    return out.data();
+  });
+  return out;
 }
 
 Forest Deserialize(const uint8_t* data, size_t size) {

@@ -75,4 +75,21 @@ void ParallelFor(size_t n_tasks, int threads, CancelCheck& cancel,
   if (failure) std::rethrow_exception(failure);
 }
 
+void ParallelForShortTasks(
+    size_t n_tasks, int threads, CancelCheck& cancel,
+    const std::function<void(size_t index, int worker, const std::atomic<bool>& stop)>& task) {
+  if (threads > 1 && n_tasks > 1) return ParallelFor(n_tasks, threads, cancel, task);
+  cancel.Check();
+  const std::atomic<bool> never{false};
+  auto last_poll = std::chrono::steady_clock::now();
+  for (size_t index = 0; index < n_tasks; ++index) {
+    task(index, 0, never);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_poll >= std::chrono::milliseconds(20)) {
+      cancel.Check();
+      last_poll = now;
+    }
+  }
+}
+
 }  // namespace ltv::forest

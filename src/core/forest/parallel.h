@@ -19,4 +19,12 @@ void ParallelFor(
     size_t n_tasks, int threads, CancelCheck& cancel,
     const std::function<void(size_t index, int worker, const std::atomic<bool>& stop)>& task);
 
+// ParallelFor for tasks that each take well under a second: with one worker (threads = 1 or a
+// single task) they run on the calling thread, which polls cancel.Check() between tasks, so
+// no thread is started (starting one costs more than, e.g., binning 2,000 rows). Tasks that
+// may run long (growing a tree) need ParallelFor, whose `stop` flag is raised mid-task.
+void ParallelForShortTasks(
+    size_t n_tasks, int threads, CancelCheck& cancel,
+    const std::function<void(size_t index, int worker, const std::atomic<bool>& stop)>& task);
+
 }  // namespace ltv::forest

@@ -80,7 +80,7 @@ CompiledTrees::CompiledTrees(const std::vector<Tree>& trees, size_t n_features) 
       return;
     }
   }
-  Build(trees);
+  Build(trees, nullptr);
   for (size_t t = 0, k = 0; t < trees.size(); ++t)
     for (uint32_t i = 0; i < trees[t].nodes.size(); ++i, ++k)
       if (!trees[t].IsLeaf(i)) {
@@ -99,13 +99,11 @@ CompiledTrees::CompiledTrees(const std::vector<Tree>& trees, std::vector<std::ve
       cuts_.clear();
       return;
     }
-  Build(trees);
-  for (size_t t = 0, k = 0; t < trees.size(); ++t)
-    for (uint32_t i = 0; i < trees[t].nodes.size(); ++i, ++k)
-      if (!trees[t].IsLeaf(i)) nodes_[k].cut = split_bins[t][i];
+  Build(trees, &split_bins);
 }
 
-void CompiledTrees::Build(const std::vector<Tree>& trees) {
+void CompiledTrees::Build(const std::vector<Tree>& trees,
+                          const std::vector<std::vector<uint16_t>>* split_bins) {
   size_t max_cuts = 0;
   for (const std::vector<double>& c : cuts_) max_cuts = std::max(max_cuts, c.size());
   code_bytes_ = max_cuts <= 255 ? 1 : 2;
@@ -116,13 +114,18 @@ void CompiledTrees::Build(const std::vector<Tree>& trees) {
     total += tree.nodes.size();
   }
   nodes_.resize(total);
-  for (size_t t = 0, k = 0; t < trees.size(); ++t)
-    for (uint32_t i = 0; i < trees[t].nodes.size(); ++i, ++k) {
-      const Node& node = trees[t].nodes[i];
-      nodes_[k] = trees[t].IsLeaf(i)
-                      ? CompiledNode{0, kLeafCut, i}
-                      : CompiledNode{static_cast<uint16_t>(node.feature), 0, node.index};
+  for (size_t t = 0; t < trees.size(); ++t) {
+    const Node* src = trees[t].nodes.data();
+    const uint16_t* bins = split_bins ? (*split_bins)[t].data() : nullptr;
+    CompiledNode* dst = nodes_.data() + offsets_[t];
+    // Branch-free: whether a node is a leaf is unpredictable (half of them are).
+    for (uint32_t i = 0; i < trees[t].nodes.size(); ++i) {
+      const bool leaf = src[i].index == i;
+      dst[i].feature = leaf ? 0 : static_cast<uint16_t>(src[i].feature);
+      dst[i].cut = leaf ? kLeafCut : bins ? bins[i] : 0;
+      dst[i].next = src[i].index;  // a leaf's own position
     }
+  }
 }
 
 void CompiledTrees::Encode(const double* rows, size_t count, uint8_t* out) const {

@@ -100,7 +100,8 @@ class CompiledTrees {
               uint32_t* leaves) const;
 
  private:
-  void Build(const std::vector<Tree>& trees);
+  // The nodes of every tree; an internal node's cut is split_bins[t][i], or 0 without them.
+  void Build(const std::vector<Tree>& trees, const std::vector<std::vector<uint16_t>>* split_bins);
   template <typename Code>
   void LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded, const uint32_t* ids,
                    size_t count, uint32_t* leaves) const;
