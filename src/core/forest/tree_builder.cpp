@@ -74,8 +74,11 @@ TreeBuilder::TreeBuilder(const BinnedFeatures& data, const std::vector<int>& lab
       row_numbers_(layout == Layout::kRowNumbers ||
                    (layout == Layout::kAuto && data.row_codes.empty())),
       words_(row_numbers_ ? 2 : 1 + data.row_stride / 8),
-      histogram_(2 * static_cast<size_t>(kMaxBins) * settings.n_classes, 0),
-      seen_(kMaxBins, 0),
+      slots_(settings.n_classes <= 8 ? 4 : 2),
+      histogram64_(static_cast<size_t>(slots_) * kMaxBins * settings.n_classes, 0),
+      histogram32_(static_cast<size_t>(slots_) * kMaxBins * settings.n_classes, 0),
+      seen_(static_cast<size_t>(slots_) * kMaxBins, 0),
+      drawn_(2 * static_cast<size_t>(n_features_)),
       left_(settings.n_classes),
       node_weights_(settings.n_classes) {
   class_weights_.resize(settings.n_classes, 1.0);
@@ -143,7 +146,9 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
 
     double total_w = 0;
     int classes_present = 0;
+    uint64_t node_count = 0;
     for (int c = 0; c < n_classes; ++c) {
+      node_count += totals[c];
       weights[c] = cw[c] * totals[c];
       total_w += weights[c];
       classes_present += weights[c] > 0 ? 1 : 0;
@@ -157,7 +162,7 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
                            classes_present > 1;
     if (may_split) {
       std::copy(weights.begin(), weights.end(), node_weights_.begin());
-      split = FindSplit(work.begin, work.end, work.constant, rng);
+      split = FindSplit(work.begin, work.end, work.constant, node_count, rng);
     }
 
     if (!split.found) {
@@ -206,48 +211,90 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
   return out;
 }
 
-TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, uint64_t constant, Rng& rng) {
+TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, uint64_t constant,
+                                          uint64_t node_count, Rng& rng) {
   // Like scikit-learn, keep drawing features until mtry non-constant ones were tried, so a
   // node is not turned into a leaf just because the first draws were constant there.
+  //
+  // The features are drawn in batches: each batch makes the draws that drawing one feature
+  // at a time would surely make, up to the point where as many features not known to be
+  // constant were drawn as remain to be tried (only when some of them turn out constant
+  // is another batch drawn), so the generator is used exactly as by one-at-a-time draws.
+  // The histograms of a batch are built together, in one pass over the node's samples,
+  // and the features are then evaluated in draw order, so ties go to the same candidate.
   Split best;
   best.score = -std::numeric_limits<double>::infinity();
   // (best.constant is set on return: `best` is overwritten by every better candidate.)
   const size_t n = end - begin;
+  // Histograms of 32-bit cells when the node's samples and draws fit in 15 bits: half the
+  // memory, and an integer scan (see ScanHistogram).
+  const bool small_cells =
+      settings_.narrow_cells && n < (size_t{1} << 15) && node_count < (uint64_t{1} << 15);
+  const size_t classes = static_cast<size_t>(settings_.n_classes);
+  auto known_constant = [&](int feature) {
+    return feature < 64 && settings_.skip_known_constant && (constant >> feature & 1) != 0;
+  };
   int tried = 0;
-  for (int i = 0; i < n_features_ && tried < settings_.mtry; ++i) {
-    const int j = i + static_cast<int>(rng.Below(static_cast<uint64_t>(n_features_ - i)));
-    std::swap(feature_order_[i], feature_order_[j]);
-    const int feature = feature_order_[i];
-    // Both ways consider the same candidate bins in the same order, so the choice between
-    // them only affects speed.
-    const bool sort = n * kSortFactor < static_cast<size_t>(data_.bins[feature].n_bins()) *
-                                            static_cast<size_t>(settings_.n_classes);
-    const bool varies =
-        (feature >= 64 || !settings_.skip_known_constant || (constant >> feature & 1) == 0) &&
-        (row_numbers_ ? Evaluate<true>(feature, begin, n, sort, best)
-                      : Evaluate<false>(feature, begin, n, sort, best));
-    if (!varies && feature < 64) constant |= uint64_t{1} << feature;
-    if (varies) ++tried;
+  int i = 0;
+  while (i < n_features_ && tried < settings_.mtry) {
+    int m = 0, pending = 0;
+    while (i < n_features_ && tried + pending < settings_.mtry) {
+      const int j = i + static_cast<int>(rng.Below(static_cast<uint64_t>(n_features_ - i)));
+      std::swap(feature_order_[i], feature_order_[j]);
+      const int feature = feature_order_[i++];
+      drawn_[m++] = feature;
+      pending += known_constant(feature) ? 0 : 1;
+    }
+    // Histogram features of the batch, in draw order (drawn_[m..] is free: m <= i).
+    int* hist = drawn_.data() + m;
+    int n_hist = 0;
+    for (int k = 0; k < m; ++k) {
+      const int feature = drawn_[k];
+      // Both ways consider the same candidate bins in the same order, so the choice between
+      // them only affects speed.
+      const bool sort =
+          n * kSortFactor < static_cast<size_t>(data_.bins[feature].n_bins()) * classes;
+      if (!known_constant(feature) && !sort) hist[n_hist++] = feature;
+    }
+    int group_begin = 0, group_end = 0, h = 0;
+    for (int k = 0; k < m; ++k) {
+      const int feature = drawn_[k];
+      bool varies = false;
+      if (known_constant(feature)) {
+        varies = false;
+      } else if (h < n_hist && hist[h] == feature) {
+        if (h == group_end) {
+          group_begin = h;
+          group_end = std::min(n_hist, h + slots_);
+          BuildHistograms(hist + group_begin, group_end - group_begin, begin, n, small_cells);
+        }
+        varies = ScanHistogram(feature, h - group_begin, n, small_cells, best);
+        ++h;
+      } else {
+        varies = row_numbers_ ? EvaluateSorted<true>(feature, begin, n, best)
+                              : EvaluateSorted<false>(feature, begin, n, best);
+      }
+      if (!varies && feature < 64) constant |= uint64_t{1} << feature;
+      if (varies) ++tried;
+    }
   }
   best.constant = constant;
   return best;
 }
 
 template <bool kRowNumbers>
-bool TreeBuilder::Evaluate(int feature, size_t begin, size_t n, bool sort, Split& best) {
+bool TreeBuilder::EvaluateSorted(int feature, size_t begin, size_t n, Split& best) {
   switch (settings_.n_classes) {
-#define LTV_EVALUATE(K)                                                   \
-  case K:                                                                 \
-    return sort ? EvaluateSorted<K, kRowNumbers>(feature, begin, n, best) \
-                : EvaluateHistogram<K, kRowNumbers>(feature, begin, n, best);
+#define LTV_EVALUATE(K) \
+  case K:               \
+    return EvaluateSorted<K, kRowNumbers>(feature, begin, n, best);
     LTV_EVALUATE(2)
     LTV_EVALUATE(3)
     LTV_EVALUATE(4)
     LTV_EVALUATE(5)
 #undef LTV_EVALUATE
     default:
-      return sort ? EvaluateSorted<0, kRowNumbers>(feature, begin, n, best)
-                  : EvaluateHistogram<0, kRowNumbers>(feature, begin, n, best);
+      return EvaluateSorted<0, kRowNumbers>(feature, begin, n, best);
   }
 }
 
@@ -296,117 +343,281 @@ inline bool TreeBuilder::ConsiderSplit(const Scan& scan, size_t n_left, size_t n
   return true;
 }
 
-template <int K, bool kRowNumbers>
-bool TreeBuilder::EvaluateHistogram(int feature, size_t begin, size_t n, Split& best) {
-  const int n_classes = K ? K : settings_.n_classes;
-  const uint8_t* column = kRowNumbers ? data_.column(feature) : nullptr;
-  const size_t words = words_;
-  const uint64_t* records = records_.data() + begin * words;
-  // Two histograms, even samples into one and odd ones into the other: runs of samples with
-  // the same code and class (frequent: many features are mostly zeros) would otherwise be a
-  // chain of read-modify-writes of one cell, each waiting for the previous store. A cell
-  // holds the class's bootstrap count in its low 32 bits (their sum over both histograms is
-  // at most the tree's draws, below 2^32) and its number of samples in the high 32; `seen`
-  // marks the bins that received samples with plain stores (no chain).
-  uint64_t* hist0 = histogram_.data();
-  uint64_t* hist1 = hist0 + static_cast<size_t>(kMaxBins) * n_classes;
+template <typename Cell>
+Cell* TreeBuilder::Slots() {
+  if constexpr (sizeof(Cell) == 4) {
+    return histogram32_.data();
+  } else {
+    return histogram64_.data();
+  }
+}
+
+void TreeBuilder::BuildHistograms(const int* features, int g, size_t begin, size_t n,
+                                  bool small_cells) {
+  const bool four = settings_.n_classes == 4;
+#define LTV_BUILD(K, ROWS, CELL) BuildHistograms<K, ROWS, CELL>(features, g, begin, n)
+  if (row_numbers_) {
+    if (small_cells)
+      four ? LTV_BUILD(4, true, uint32_t) : LTV_BUILD(0, true, uint32_t);
+    else
+      four ? LTV_BUILD(4, true, uint64_t) : LTV_BUILD(0, true, uint64_t);
+  } else {
+    if (small_cells)
+      four ? LTV_BUILD(4, false, uint32_t) : LTV_BUILD(0, false, uint32_t);
+    else
+      four ? LTV_BUILD(4, false, uint64_t) : LTV_BUILD(0, false, uint64_t);
+  }
+#undef LTV_BUILD
+}
+
+template <int K, bool kRowNumbers, typename Cell>
+void TreeBuilder::BuildHistograms(const int* features, int g, size_t begin, size_t n) {
+  switch (g) {
+    case 1:
+      return BuildHistogramsOf<K, kRowNumbers, Cell, 1>(features, begin, n);
+    case 2:
+      return BuildHistogramsOf<K, kRowNumbers, Cell, 2>(features, begin, n);
+    case 3:
+      return BuildHistogramsOf<K, kRowNumbers, Cell, 3>(features, begin, n);
+    default:
+      return BuildHistogramsOf<K, kRowNumbers, Cell, 4>(features, begin, n);
+  }
+}
+
+template <int K, bool kRowNumbers, typename Cell, int G>
+void TreeBuilder::BuildHistogramsOf(const int* features, size_t begin, size_t n) {
+  // One pass over the node's samples for G features: the record's head word is read once,
+  // then each feature adds to its own histogram. A cell holds the class's bootstrap count
+  // in its low half and its number of samples in the high half (both sums are below
+  // 2^(half's bits) by the choice of Cell); `seen` marks the bins that received samples
+  // with plain stores. Runs of samples with the same code and class (frequent: many
+  // features are mostly zeros) chain read-modify-writes of one cell, but the G features'
+  // chains overlap (measured: two alternating copies per feature, which broke those chains
+  // when features were built one at a time, no longer pay).
+  const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
+  constexpr unsigned kShift = sizeof(Cell) * 4;
+  const size_t stride = static_cast<size_t>(kMaxBins) * n_classes;
+  Cell* hist = Slots<Cell>();
   uint8_t* seen = seen_.data();
-  unsigned lo = 255, hi = 0;
+  const size_t words = words_;
+  const uint64_t* record = records_.data() + begin * words;
+  const uint8_t* column[G];
+  int offset[G];
+  for (int g = 0; g < G; ++g) {
+    column[g] = kRowNumbers ? data_.column(features[g]) : nullptr;
+    offset[g] = features[g];
+  }
   // With row numbers: rows are ascending but sparse in deep nodes, so the column reads miss
   // the caches on large data: fetch kPrefetch rows ahead (the records are sequential).
   // Columns that fit in the caches skip that.
   const size_t prefetched =
       kRowNumbers && n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
-  auto add = [&](size_t i, uint64_t* hist) {
-    const uint64_t* record = records + i * words;
-    if (kRowNumbers && i < prefetched)
-      __builtin_prefetch(column + static_cast<uint32_t>(record[kPrefetch * 2 + 1]));
-    const unsigned code = CodeOf<kRowNumbers>(record, column, feature);
+  for (size_t i = 0; i < n; ++i, record += words) {
     const uint64_t head = record[0];
-    hist[code * n_classes + LabelOf(head)] += (uint64_t{1} << 32) | CountOf(head);
-    seen[code] = 1;
-    lo = code < lo ? code : lo;
-    hi = code > hi ? code : hi;
-  };
-  size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    add(i, hist0);
-    add(i + 1, hist1);
+    const size_t label = LabelOf(head);
+    const Cell add = static_cast<Cell>(Cell{1} << kShift | CountOf(head));
+    if (kRowNumbers && i < prefetched)
+      for (int g = 0; g < G; ++g)
+        __builtin_prefetch(column[g] + static_cast<uint32_t>(record[kPrefetch * 2 + 1]));
+    for (int g = 0; g < G; ++g) {
+      const unsigned code = kRowNumbers ? column[g][static_cast<uint32_t>(record[1])]
+                                        : reinterpret_cast<const uint8_t*>(record + 1)[offset[g]];
+      hist[g * stride + code * n_classes + label] += add;
+      seen[g * kMaxBins + code] = 1;
+    }
   }
-  if (i < n) add(i, hist0);
+}
+
+bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, bool small_cells, Split& best) {
+  switch (settings_.n_classes) {
+#define LTV_SCAN(K)                                                         \
+  case K:                                                                   \
+    return small_cells ? ScanHistogram<K, uint32_t>(feature, slot, n, best) \
+                       : ScanHistogram<K, uint64_t>(feature, slot, n, best);
+    LTV_SCAN(2)
+    LTV_SCAN(3)
+    LTV_SCAN(4)
+    LTV_SCAN(5)
+#undef LTV_SCAN
+    default:
+      return small_cells ? ScanHistogram<0, uint32_t>(feature, slot, n, best)
+                         : ScanHistogram<0, uint64_t>(feature, slot, n, best);
+  }
+}
+
+template <int K, typename Cell>
+bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
+  const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
+  constexpr unsigned kShift = sizeof(Cell) * 4;
+  constexpr Cell kCountMask = static_cast<Cell>((Cell{1} << kShift) - 1);
+  Cell* hist = Slots<Cell>() + static_cast<size_t>(slot) * kMaxBins * n_classes;
+  uint8_t* seen = seen_.data() + static_cast<size_t>(slot) * kMaxBins;
   // Visit only the bins that received samples, in order, through a bitmap of them; the scan
-  // also clears every cell the loop above wrote, so the histograms are all zero again for the
+  // also clears every cell the build wrote, so the histograms are all zero again for the
   // next feature without clearing their whole range (and skipping the empty bins one by one
   // would be a badly predicted branch per bin).
+  const unsigned last_bin = static_cast<unsigned>(data_.bins[feature].n_bins() - 1);
   uint64_t occupied[kMaxBins / 64];
-  OccupiedBins(seen, lo, hi, occupied);
-  Scan scan;
-  scan.Init(left_.data(), node_weights_.data(), n_classes);
-  const double* cw = class_weights_.data();
-  size_t n_left = 0;
-  bool scanning = true;
+  OccupiedBins(seen, 0, last_bin, occupied);
+  unsigned first_word = 0, last_word = last_bin / 64;
+  while (occupied[first_word] == 0) ++first_word;  // n > 0: some bin is occupied
+  while (occupied[last_word] == 0) --last_word;
+  const unsigned lo =
+      first_word * 64 + static_cast<unsigned>(__builtin_ctzll(occupied[first_word]));
+  const unsigned hi =
+      last_word * 64 + 63 - static_cast<unsigned>(__builtin_clzll(occupied[last_word]));
+  // The last occupied bin is no candidate (nothing would be right of it): cleared here, not
+  // visited.
+  seen[hi] = 0;
+  std::fill(hist + hi * n_classes, hist + (hi + 1) * n_classes, Cell{0});
+  if (lo == hi) return false;
+  occupied[last_word] &= ~(uint64_t{1} << (hi % 64));
+
+  // A candidate needs min_samples_leaf rows on each side: min_leaf <= n_left <= n - min_leaf,
+  // i.e. n_left - min_leaf <= span in unsigned arithmetic (n >= 2 * min_leaf). The best
+  // candidate is tracked in locals without branches (which one wins is unpredictable), and
+  // the first of equal scores wins, as always.
+  const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
+  const size_t span = n - 2 * min_leaf;
 #if defined(__SSE2__)
-  // Four classes, unit weights, counts below 2^31 (the usual case): the left counts in two
-  // SSE registers, the sums recomputed per bin. Every value is an integer below 2^53, so
-  // this is exact and gives the same sums as Scan::Move.
-  if (K == 4 && unit_weights_ && counts_fit_int32_) {
-    __m128d l01 = _mm_setzero_pd(), l23 = _mm_setzero_pd();
-    const __m128d t01 = _mm_loadu_pd(node_weights_.data());
-    const __m128d t23 = _mm_loadu_pd(node_weights_.data() + 2);
+  // Four classes, unit weights, counts below 2^31 (the usual case): the running left counts
+  // (and samples) as integers in SSE registers, converted to doubles per bin. Every value is
+  // an integer below 2^53, so this is exact and gives the same sums as Scan::Move. With unit
+  // weights and n_left >= min_leaf >= 1 on both sides, both sides weigh more than 0.
+  if (K == 4 && unit_weights_ && sizeof(Cell) == 4) {
+    // 32-bit cells (the node's samples and counts are below 2^15): cell = samples << 16 |
+    // count is a pair of int16, and so are the running left counts l_c and the right ones
+    // r_c = t_c - l_c, so one multiply-add gives the sums of squares as exact integers
+    // (below 2^30), as doubles the same values as summing the squares of doubles. The best
+    // candidate is kept in registers and replaced by masks.
+    const __m128i mask16 = _mm_set1_epi32(0xFFFF);
+    int node_total = 0;
+    alignas(16) int32_t totals[4];
+    for (int c = 0; c < 4; ++c) node_total += totals[c] = static_cast<int32_t>(node_weights_[c]);
+    const __m128i t = _mm_load_si128(reinterpret_cast<const __m128i*>(totals));
+    // (lw, rw) = (lw, total - lw) = (lw ^ 0, (lw ^ -1) + total + 1)
+    const __m128i flip = _mm_set_epi32(-1, 0, -1, 0);
+    const __m128i flip_add = _mm_set_epi32(node_total + 1, 0, node_total + 1, 0);
+    const __m128i min_left = _mm_set1_epi32(static_cast<int>(min_leaf) - 1);
+    const __m128i max_left = _mm_set1_epi32(static_cast<int>(n - min_leaf) + 1);
     const __m128i zero = _mm_setzero_si128();
-    auto sum = [](__m128d v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); };
-    for (unsigned word = lo / 64; word <= hi / 64; ++word) {
+    __m128i cum = zero;
+    __m128d best_v = _mm_set_sd(best.score);
+    __m128i best_bin_v = _mm_set1_epi32(-1);
+    for (unsigned word = first_word; word <= last_word; ++word) {
       for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
         const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-        __m128i* cell0 = reinterpret_cast<__m128i*>(hist0 + b * 4);
-        __m128i* cell1 = reinterpret_cast<__m128i*>(hist1 + b * 4);
-        if (scanning && b < hi) {
-          const __m128i c01 = _mm_add_epi64(_mm_loadu_si128(cell0), _mm_loadu_si128(cell1));
-          const __m128i c23 = _mm_add_epi64(_mm_loadu_si128(cell0 + 1), _mm_loadu_si128(cell1 + 1));
-          // Low halves = the class counts, high halves = the samples.
-          const __m128i counts = _mm_castps_si128(_mm_shuffle_ps(
-              _mm_castsi128_ps(c01), _mm_castsi128_ps(c23), _MM_SHUFFLE(2, 0, 2, 0)));
-          const __m128i samples = _mm_add_epi64(_mm_srli_epi64(c01, 32), _mm_srli_epi64(c23, 32));
-          l01 = _mm_add_pd(l01, _mm_cvtepi32_pd(counts));
-          l23 =
-              _mm_add_pd(l23, _mm_cvtepi32_pd(_mm_shuffle_epi32(counts, _MM_SHUFFLE(1, 0, 3, 2))));
-          const __m128d r01 = _mm_sub_pd(t01, l01), r23 = _mm_sub_pd(t23, l23);
-          scan.left_w = sum(_mm_add_pd(l01, l23));
-          scan.left_sq = sum(_mm_add_pd(_mm_mul_pd(l01, l01), _mm_mul_pd(l23, l23)));
-          scan.right_sq = sum(_mm_add_pd(_mm_mul_pd(r01, r01), _mm_mul_pd(r23, r23)));
-          n_left += static_cast<uint64_t>(_mm_cvtsi128_si64(samples)) +
-                    static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(samples, samples)));
-          scanning = ConsiderSplit(scan, n_left, n, best, feature, static_cast<int>(b));
-        }
+        __m128i* cell = reinterpret_cast<__m128i*>(hist + b * 4);
+        cum = _mm_add_epi32(cum, _mm_loadu_si128(cell));
+        _mm_storeu_si128(cell, zero);
         seen[b] = 0;
-        _mm_storeu_si128(cell0, zero);
-        _mm_storeu_si128(cell0 + 1, zero);
-        _mm_storeu_si128(cell1, zero);
-        _mm_storeu_si128(cell1 + 1, zero);
+        const __m128i l = _mm_and_si128(cum, mask16);
+        const __m128i p = _mm_packs_epi32(l, _mm_sub_epi32(t, l));  // l0..l3, r0..r3
+        __m128i sq = _mm_madd_epi16(p, p);  // l0²+l1², l2²+l3², r0²+r1², r2²+r3²
+        sq = _mm_add_epi32(sq, _mm_srli_epi64(sq, 32));  // lanes 0, 2: left_sq, right_sq
+        // Every lane: (samples << 16 | count) summed over the classes, i.e. n_left, lw.
+        __m128i h = _mm_add_epi32(cum, _mm_shuffle_epi32(cum, _MM_SHUFFLE(2, 3, 0, 1)));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
+        const __m128i w = _mm_add_epi32(_mm_xor_si128(_mm_and_si128(h, mask16), flip), flip_add);
+        const __m128d q = _mm_div_pd(
+            _mm_cvtepi32_pd(_mm_shuffle_epi32(sq, _MM_SHUFFLE(3, 1, 2, 0))), _mm_cvtepi32_pd(w));
+        const __m128d score = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
+        const __m128i n_left = _mm_srli_epi32(h, 16);
+        const __m128i valid =
+            _mm_and_si128(_mm_cmpgt_epi32(n_left, min_left), _mm_cmpgt_epi32(max_left, n_left));
+        const __m128d better = _mm_and_pd(_mm_cmpgt_sd(score, best_v), _mm_castsi128_pd(valid));
+        best_v = _mm_or_pd(_mm_and_pd(better, score), _mm_andnot_pd(better, best_v));
+        const __m128i better_i = _mm_castpd_si128(better);
+        best_bin_v = _mm_or_si128(_mm_and_si128(better_i, _mm_cvtsi32_si128(static_cast<int>(b))),
+                                  _mm_andnot_si128(better_i, best_bin_v));
       }
     }
-    return lo < hi;
+    const int best_bin = _mm_cvtsi128_si32(best_bin_v);
+    if (best_bin >= 0) best = {true, feature, best_bin, _mm_cvtsd_f64(best_v)};
+    return true;
+  }
+  if (K == 4 && unit_weights_ && counts_fit_int32_) {
+    // 64-bit cells, counts below 2^31: the running left counts (and samples) as integers in
+    // SSE registers, converted to doubles per bin. Every value is an integer below 2^53, so
+    // this is exact and gives the same sums as Scan::Move. With unit weights and n_left >=
+    // min_leaf >= 1 on both sides, both sides weigh more than 0.
+    const __m128d t01 = _mm_loadu_pd(node_weights_.data());
+    const __m128d t23 = _mm_loadu_pd(node_weights_.data() + 2);
+    double total_w = 0;
+    for (int c = 0; c < 4; ++c) total_w += node_weights_[c];
+    const __m128d total_w2 = _mm_set1_pd(total_w);
+    const __m128i zero = _mm_setzero_si128();
+    __m128i cum01 = zero, cum23 = zero;
+    __m128d best_v = _mm_set_sd(best.score);
+    int best_bin = -1;
+    for (unsigned word = first_word; word <= last_word; ++word) {
+      for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
+        const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
+        __m128i* cell = reinterpret_cast<__m128i*>(hist + b * 4);
+        cum01 = _mm_add_epi64(cum01, _mm_loadu_si128(cell));
+        cum23 = _mm_add_epi64(cum23, _mm_loadu_si128(cell + 1));
+        _mm_storeu_si128(cell, zero);
+        _mm_storeu_si128(cell + 1, zero);
+        seen[b] = 0;
+        // Low halves = the class counts, high halves = the samples.
+        const __m128i counts = _mm_castps_si128(_mm_shuffle_ps(
+            _mm_castsi128_ps(cum01), _mm_castsi128_ps(cum23), _MM_SHUFFLE(2, 0, 2, 0)));
+        const __m128i samples = _mm_add_epi64(_mm_srli_epi64(cum01, 32), _mm_srli_epi64(cum23, 32));
+        const size_t n_left =
+            static_cast<uint64_t>(_mm_cvtsi128_si64(samples)) +
+            static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(samples, samples)));
+        const __m128d l01 = _mm_cvtepi32_pd(counts);
+        const __m128d l23 = _mm_cvtepi32_pd(_mm_unpackhi_epi64(counts, counts));
+        const __m128d r01 = _mm_sub_pd(t01, l01), r23 = _mm_sub_pd(t23, l23);
+        const __m128d w = _mm_add_pd(l01, l23);
+        const __m128d lsq = _mm_add_pd(_mm_mul_pd(l01, l01), _mm_mul_pd(l23, l23));
+        const __m128d rsq = _mm_add_pd(_mm_mul_pd(r01, r01), _mm_mul_pd(r23, r23));
+        // (left_sq, right_sq) / (left_w, right_w), each sum taken as lane 0 + lane 1.
+        const __m128d sq = _mm_add_pd(_mm_unpacklo_pd(lsq, rsq), _mm_unpackhi_pd(lsq, rsq));
+        const __m128d left_w = _mm_add_pd(w, _mm_shuffle_pd(w, w, 1));
+        const __m128d q = _mm_div_pd(sq, _mm_move_sd(_mm_sub_pd(total_w2, left_w), left_w));
+        const __m128d score = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
+        const bool valid = n_left - min_leaf <= span;
+        const __m128d better = _mm_and_pd(_mm_cmpgt_sd(score, best_v),
+                                          _mm_castsi128_pd(_mm_set1_epi64x(-int64_t{valid})));
+        best_v = _mm_or_pd(_mm_and_pd(better, score), _mm_andnot_pd(better, best_v));
+        const int64_t mask = _mm_cvtsi128_si64(_mm_castpd_si128(better));
+        best_bin = static_cast<int>((b & mask) | (best_bin & ~mask));
+      }
+    }
+    if (best_bin >= 0) best = {true, feature, best_bin, _mm_cvtsd_f64(best_v)};
+    return true;
   }
 #endif
-  for (unsigned word = lo / 64; word <= hi / 64; ++word) {
+  double best_score = best.score;
+  int best_bin = -1;
+  Scan scan;
+  scan.Init(left_.data(), node_weights_.data(), static_cast<int>(n_classes));
+  const double* cw = class_weights_.data();
+  const bool unit_weights = unit_weights_;
+  size_t n_left = 0;
+  for (unsigned word = first_word; word <= last_word; ++word) {
     for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
       const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-      uint64_t* cell0 = hist0 + b * n_classes;
-      uint64_t* cell1 = hist1 + b * n_classes;
-      if (scanning && b < hi) {
-        for (int c = 0; c < n_classes; ++c) {
-          const uint64_t cell = cell0[c] + cell1[c];
-          const uint32_t count = static_cast<uint32_t>(cell);
-          scan.Move(c, unit_weights_ ? count : cw[c] * count);  // exact no-op when 0
-          n_left += cell >> 32;
-        }
-        scanning = ConsiderSplit(scan, n_left, n, best, feature, static_cast<int>(b));
+      Cell* cell = hist + b * n_classes;
+      for (size_t c = 0; c < n_classes; ++c) {
+        const Cell v = cell[c];
+        cell[c] = 0;
+        const uint32_t count = static_cast<uint32_t>(v & kCountMask);
+        scan.Move(static_cast<int>(c), unit_weights ? count : cw[c] * count);  // exact no-op when 0
+        n_left += static_cast<size_t>(v >> kShift);
       }
       seen[b] = 0;
-      for (int c = 0; c < n_classes; ++c) cell0[c] = cell1[c] = 0;
+      const double right_w = scan.total_w - scan.left_w;
+      const double score = scan.left_sq / scan.left_w + scan.right_sq / right_w;
+      const bool better =
+          (n_left - min_leaf <= span) & (scan.left_w > 0) & (right_w > 0) & (score > best_score);
+      best_score = better ? score : best_score;
+      best_bin = better ? static_cast<int>(b) : best_bin;
     }
   }
-  return lo < hi;
+  if (best_bin >= 0) best = {true, feature, best_bin, best_score};
+  return true;
 }
 
 template <int K, bool kRowNumbers>

@@ -38,6 +38,9 @@ struct TreeSettings {
   // Skip features known to be constant in a node (see FindSplit). Off only in tests, which
   // check that it does not change the tree.
   bool skip_known_constant = true;
+  // Histograms of 32-bit cells for nodes of fewer than 2^15 samples and bootstrap draws (see
+  // FindSplit). Off only in tests, which check that it does not change the tree.
+  bool narrow_cells = true;
 };
 
 struct GrownTree {
@@ -75,20 +78,32 @@ class TreeBuilder {
 
   struct Scan;
   // Finds the best split of the node [begin, end) whose weighted class totals are in
-  // node_weights_. Bit f of `constant` set = feature f (< 64) is known to have one code in
-  // the node, because the node or an ancestor found it so: it is then not scanned again (the
-  // scan would find it constant, so the tree is the same, only built faster: about half of
-  // the features drawn in deep nodes are constant there). The result's `constant` adds the
-  // features this node found constant, for its children.
-  Split FindSplit(size_t begin, size_t end, uint64_t constant, Rng& rng);
-  // Each returns false when the feature is constant in the node. K = n_classes, or 0 when
-  // it is only known at run time.
-  template <int K, bool kRowNumbers>
-  bool EvaluateHistogram(int feature, size_t begin, size_t n, Split& best);
+  // node_weights_ and whose bootstrap counts sum to `node_count`. Bit f of `constant` set =
+  // feature f (< 64) is known to have one code in the node, because the node or an ancestor
+  // found it so: it is then not scanned again (the scan would find it constant, so the tree
+  // is the same, only built faster: about half of the features drawn in deep nodes are
+  // constant there). The result's `constant` adds the features this node found constant,
+  // for its children.
+  Split FindSplit(size_t begin, size_t end, uint64_t constant, uint64_t node_count, Rng& rng);
+  // Histograms of the features features[0..g) in slots 0..g-1, built in one pass over the
+  // node's samples. Cell = uint32_t (samples << 16 | count, when the node's samples and
+  // bootstrap counts are below 2^16) or uint64_t (samples << 32 | count). K = n_classes, or
+  // 0 when it is only known at run time.
+  template <int K, bool kRowNumbers, typename Cell>
+  void BuildHistograms(const int* features, int g, size_t begin, size_t n);
+  template <int K, bool kRowNumbers, typename Cell, int G>
+  void BuildHistogramsOf(const int* features, size_t begin, size_t n);
+  void BuildHistograms(const int* features, int g, size_t begin, size_t n, bool small_cells);
+  // Scans the histogram in `slot` (and clears it); false when the feature is constant.
+  template <int K, typename Cell>
+  bool ScanHistogram(int feature, int slot, size_t n, Split& best);
+  bool ScanHistogram(int feature, int slot, size_t n, bool small_cells, Split& best);
+  template <typename Cell>
+  Cell* Slots();
   template <int K, bool kRowNumbers>
   bool EvaluateSorted(int feature, size_t begin, size_t n, Split& best);
   template <bool kRowNumbers>
-  bool Evaluate(int feature, size_t begin, size_t n, bool sort, Split& best);
+  bool EvaluateSorted(int feature, size_t begin, size_t n, Split& best);
   // Scores the scan's current left/right division; false once the right side has fewer
   // than min_samples_leaf rows (it only shrinks further on).
   bool ConsiderSplit(const Scan& scan, size_t n_left, size_t n_total, Split& best, int feature,
@@ -112,11 +127,14 @@ class TreeBuilder {
   std::vector<uint64_t> records_;
   std::vector<uint64_t> scratch_;  // the right side of a partition
   std::vector<int> feature_order_;
-  // Two histograms of cells [bin * n_classes + class] = samples << 32 | bootstrap count, and
-  // per bin whether it received samples; all zero between uses (the scan clears what the
-  // build wrote).
-  std::vector<uint64_t> histogram_;
+  // Histogram slots of cells [bin * n_classes + class] (64-bit and 32-bit cells), and per
+  // slot and bin whether it received samples; all zero between uses (the scan clears what
+  // the build wrote).
+  int slots_;  // features whose histograms are built together
+  std::vector<uint64_t> histogram64_;
+  std::vector<uint32_t> histogram32_;
   std::vector<uint8_t> seen_;
+  std::vector<int> drawn_;              // the features a node draws, in draw order
   std::vector<double> left_;            // weighted class counts left of a scan position
   std::vector<double> node_weights_;    // weighted class counts of the node being split
   std::vector<uint32_t> sorted_;        // code << 24 | position, for small nodes

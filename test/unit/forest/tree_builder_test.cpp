@@ -1,5 +1,6 @@
 // The tree builder's speed-ups must not change a tree: records with the codes or with row
-// numbers, and skipping features known to be constant, all grow exactly the same trees.
+// numbers, skipping features known to be constant, and 32- or 64-bit histogram cells all
+// grow exactly the same trees.
 #include "core/forest/tree_builder.h"
 
 #include <gtest/gtest.h>
@@ -91,6 +92,10 @@ TEST_P(TreeBuilderSameTrees, LayoutsAndConstantSkippingGrowTheSameTree) {
     plain.skip_known_constant = false;
     ExpectSameTree(codes, GrowOne(data, plain, weights, TreeBuilder::Layout::kCodes, seed));
     ExpectSameTree(codes, GrowOne(data, plain, weights, TreeBuilder::Layout::kRowNumbers, seed));
+    TreeSettings wide = settings;  // 64-bit histogram cells in every node
+    wide.narrow_cells = false;
+    ExpectSameTree(codes, GrowOne(data, wide, weights, TreeBuilder::Layout::kCodes, seed));
+    ExpectSameTree(codes, GrowOne(data, wide, weights, TreeBuilder::Layout::kRowNumbers, seed));
   }
 }
 
