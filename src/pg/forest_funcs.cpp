@@ -261,10 +261,13 @@ extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
     {
       ltv::forest::Forest model = ltv::forest::Train(*set, params, cancel);
       set.reset();
-      ltv::forest::SerializeInto(model, [&](size_t size) {
-        result = AllocateBytea(size);
-        return reinterpret_cast<uint8_t*>(VARDATA(result));
-      });
+      ltv::forest::SerializeInto(
+          model,
+          [&](size_t size) {
+            result = AllocateBytea(size);
+            return reinterpret_cast<uint8_t*>(VARDATA(result));
+          },
+          params.ResolveThreads(), cancel);
     }
     return PointerGetDatum(result);
   });

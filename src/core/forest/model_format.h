@@ -31,6 +31,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/forest/forest.h"
 #include "core/json.h"
 
@@ -42,9 +43,12 @@ constexpr size_t kChecksumBytes = 8;
 
 std::vector<uint8_t> Serialize(const Forest& forest);
 // The same bytes, written straight into memory the host allocates (e.g. a bytea's payload):
-// `allocate(size)` is called once with the exact size and returns where to write (it may
-// throw). Saves a model-sized copy and its page faults (4 MB for 200 trees on 2,000 rows).
-void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& allocate);
+// `allocate(size)` is called once, on the calling thread, with the exact size and returns
+// where to write (it may throw). Saves a model-sized copy and its page faults. Models over
+// 16 MB are written by `threads` threads (which never call the host; the calling thread
+// polls `cancel`).
+void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& allocate,
+                   int threads = 1, CancelCheck& cancel = CancelCheck::None());
 Forest Deserialize(const uint8_t* data, size_t size);
 
 // The trailer checksums (exposed for tests and the fuzzer, which re-seal mutated blobs so
@@ -54,23 +58,6 @@ Forest Deserialize(const uint8_t* data, size_t size);
 // speed; a change confined to one word always changes it.
 uint64_t Fnv1a64(const uint8_t* data, size_t size);
 uint64_t Checksum64(const uint8_t* data, size_t size);
-// Checksum64 over bytes given piece by piece (Serialize checksums each tree right after
-// writing it, while it is still in the cache, instead of re-reading the whole model).
-class Checksum64Stream {
- public:
-  void Update(const uint8_t* data, size_t size);
-  uint64_t Final() const;  // Checksum64 of everything given so far
-
- private:
-  static constexpr size_t kBlock = 32;  // four lanes of 8-byte words
-  static constexpr uint64_t kPrime = 0x100000001b3ULL;
-  void MixBlocks(const uint8_t* data, size_t blocks);
-  uint64_t lane_[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0xcbf29ce484222325ULL ^ 1,
-                       0x84222325cbf29ce4ULL ^ 1};
-  uint8_t block_[kBlock] = {};
-  size_t pending_ = 0;  // bytes of block_ not yet mixed
-  uint64_t size_ = 0;
-};
 // Rewrites the last 8 bytes of `blob` with the checksum of the bytes before them, of the
 // kind its format version (bytes 5-6) uses (Checksum64 for any version but 1).
 void Reseal(std::vector<uint8_t>& blob);

@@ -258,7 +258,7 @@ Forest Train(const TrainingSet& set, const ForestParams& params, CancelCheck& ca
   std::vector<std::vector<double>> cuts;
   cuts.reserve(binned.bins.size());
   for (const FeatureBins& b : binned.bins) cuts.push_back(b.upper_edges);
-  CompiledTrees compiled(trees, std::move(cuts), split_bins);
+  CompiledTrees compiled(trees, std::move(cuts), split_bins, threads);
   split_bins.clear();
 
   TrainingDiagnostics local;

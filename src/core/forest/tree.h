@@ -85,8 +85,9 @@ class CompiledTrees {
   CompiledTrees(const std::vector<Tree>& trees, size_t n_features);
   // From training, where the cuts are the bin edges (cuts[f], ascending) and split_bins[t][i]
   // is the edge index of node i of tree t (ignored for leaves).
+  // Large forests are laid out on `threads` threads.
   CompiledTrees(const std::vector<Tree>& trees, std::vector<std::vector<double>> cuts,
-                const std::vector<std::vector<uint16_t>>& split_bins);
+                const std::vector<std::vector<uint16_t>>& split_bins, int threads = 1);
 
   bool usable() const { return code_bytes_ > 0; }
   int code_bytes() const { return code_bytes_; }  // 1 or 2 when usable
@@ -101,7 +102,8 @@ class CompiledTrees {
 
  private:
   // The nodes of every tree; an internal node's cut is split_bins[t][i], or 0 without them.
-  void Build(const std::vector<Tree>& trees, const std::vector<std::vector<uint16_t>>* split_bins);
+  void Build(const std::vector<Tree>& trees, const std::vector<std::vector<uint16_t>>* split_bins,
+             int threads);
   template <typename Code>
   void LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded, const uint32_t* ids,
                    size_t count, uint32_t* leaves) const;
