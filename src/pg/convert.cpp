@@ -33,7 +33,7 @@ bytea* MakeBytea(const uint8_t* data, size_t size) {
   return result;
 }
 
-std::vector<double> ToDoubleVector(ArrayType* array, const char* what) {
+DoubleValues DoubleArrayValues(ArrayType* array, const char* what) {
   if (ARR_ELEMTYPE(array) != FLOAT8OID)
     throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must be a float8[]");
   if (ARR_NDIM(array) > 1)
@@ -42,9 +42,13 @@ std::vector<double> ToDoubleVector(ArrayType* array, const char* what) {
   if (ARR_HASNULL(array))
     throw Error(ErrorKind::kInvalidParameter, std::string(what) + " must not contain NULLs", "",
                 "Replace missing values first, e.g. with coalesce(x, -1).");
-  int count = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
-  const double* values = reinterpret_cast<const double*>(ARR_DATA_PTR(array));
-  return std::vector<double>(values, values + count);
+  const int count = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+  return {reinterpret_cast<const double*>(ARR_DATA_PTR(array)), static_cast<size_t>(count)};
+}
+
+std::vector<double> ToDoubleVector(ArrayType* array, const char* what) {
+  const DoubleValues values = DoubleArrayValues(array, what);
+  return std::vector<double>(values.data, values.data + values.size);
 }
 
 ArrayType* MakeDoubleArray(const double* values, size_t count) {

@@ -28,7 +28,14 @@ bytea* AllocateBytea(size_t size);
 // A new bytea holding a copy of `size` bytes.
 bytea* MakeBytea(const uint8_t* data, size_t size);
 
-// Reads a one-dimensional float8[] without NULLs; throws ltv::Error naming `what` otherwise.
+// The values of a one-dimensional float8[] without NULLs, in place (valid as long as the
+// array); throws ltv::Error naming `what` otherwise.
+struct DoubleValues {
+  const double* data;
+  size_t size;
+};
+DoubleValues DoubleArrayValues(ArrayType* array, const char* what);
+// The same, copied.
 std::vector<double> ToDoubleVector(ArrayType* array, const char* what);
 // A new float8[] (CurrentMemoryContext).
 ArrayType* MakeDoubleArray(const double* values, size_t count);

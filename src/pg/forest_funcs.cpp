@@ -69,23 +69,23 @@ void CheckRowLimit(size_t rows) {
                 "", "Raise the limit with SET ltv.max_training_rows, or train on a sample.");
 }
 
-void AppendRow(TrainState& state, const std::vector<double>& row, int label) {
+void AppendRow(TrainState& state, DoubleValues row, int label) {
   if (state.n_features == 0) {
-    if (row.empty())
+    if (row.size == 0)
       throw Error(ErrorKind::kInvalidParameter, "ltv.rf_train: features must not be empty");
-    state.n_features = row.size();
+    state.n_features = row.size;
   }
-  if (row.size() != state.n_features)
+  if (row.size != state.n_features)
     throw Error(ErrorKind::kInvalidParameter,
                 "ltv.rf_train: row " + std::to_string(state.n_rows() + 1) + " has " +
-                    std::to_string(row.size()) + " features, earlier rows have " +
+                    std::to_string(row.size) + " features, earlier rows have " +
                     std::to_string(state.n_features));
-  for (size_t j = 0; j < row.size(); ++j) {
-    if (!std::isfinite(row[j]))
+  for (size_t j = 0; j < row.size; ++j) {
+    if (!std::isfinite(row.data[j]))
       throw Error(ErrorKind::kInvalidParameter,
                   "ltv.rf_train: feature " + std::to_string(j + 1) + " of row " +
                       std::to_string(state.n_rows() + 1) + " is " +
-                      (std::isnan(row[j]) ? "NaN" : "infinite"),
+                      (std::isnan(row.data[j]) ? "NaN" : "infinite"),
                   "", "Features must be finite numbers; replace missing values first.");
   }
   if (label < 0 || label >= forest::kMaxClasses)
@@ -94,7 +94,7 @@ void AppendRow(TrainState& state, const std::vector<double>& row, int label) {
                                                   " is not a class number (0.." +
                                                   std::to_string(forest::kMaxClasses - 1) + ")");
   CheckRowLimit(state.n_rows() + 1);
-  state.values.insert(state.values.end(), row.begin(), row.end());
+  state.values.insert(state.values.end(), row.data, row.data + row.size);
   state.labels.push_back(label);
 }
 
@@ -154,7 +154,7 @@ extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
       state = NewTrainState(context);
       state->params_json = params;
     }
-    AppendRow(*state, ToDoubleVector(features, "ltv.rf_train: features"), label);
+    AppendRow(*state, DoubleArrayValues(features, "ltv.rf_train: features"), label);
     return PointerGetDatum(state);
   });
 }
@@ -299,8 +299,8 @@ extern "C" Datum ltv_rf_predict(PG_FUNCTION_ARGS) {
   if (!FetchPredictArgs(fcinfo, args)) PG_RETURN_NULL();
   LTV_GUARDED({
     auto model = ModelOf(args);
-    std::vector<double> row = ToDoubleVector(args.features, "features");
-    return Int32GetDatum(model->Predict(row.data(), row.size()));
+    const DoubleValues row = DoubleArrayValues(args.features, "features");
+    return Int32GetDatum(model->Predict(row.data, row.size));
   });
 }
 
@@ -309,9 +309,9 @@ extern "C" Datum ltv_rf_predict_proba(PG_FUNCTION_ARGS) {
   if (!FetchPredictArgs(fcinfo, args)) PG_RETURN_NULL();
   LTV_GUARDED({
     auto model = ModelOf(args);
-    std::vector<double> row = ToDoubleVector(args.features, "features");
+    const DoubleValues row = DoubleArrayValues(args.features, "features");
     std::vector<double> proba(static_cast<size_t>(model->n_classes()));
-    model->PredictProba(row.data(), row.size(), proba.data());
+    model->PredictProba(row.data, row.size, proba.data());
     return PointerGetDatum(MakeDoubleArray(proba.data(), proba.size()));
   });
 }
