@@ -224,26 +224,27 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
                                                  uint32_t{p[10]} << 16 | uint32_t{p[11]} << 24);
     const uint32_t index =
         uint32_t{p[12]} | uint32_t{p[13]} << 8 | uint32_t{p[14]} << 16 | uint32_t{p[15]} << 24;
-    const std::string node_where = "node " + std::to_string(i) + " of " + where;
+    // Built only for a message: a string per node took most of the time of loading a model.
+    auto node_where = [&] { return "node " + std::to_string(i) + " of " + where; };
     if (feature == -1) {
       if (index >= n_leaves)
-        Corrupt(node_where + " is leaf " + std::to_string(index) + " but the tree has " +
+        Corrupt(node_where() + " is leaf " + std::to_string(index) + " but the tree has " +
                 std::to_string(n_leaves) + " leaves");
-      if (leaf_seen[index]++) Corrupt(node_where + " reuses leaf " + std::to_string(index));
+      if (leaf_seen[index]++) Corrupt(node_where() + " reuses leaf " + std::to_string(index));
       tree.MakeLeaf(i, index);
       continue;
     }
     if (feature < 0 || static_cast<uint32_t>(feature) >= n_features)
-      Corrupt(node_where + " splits on feature " + std::to_string(feature) + " (the model has " +
+      Corrupt(node_where() + " splits on feature " + std::to_string(feature) + " (the model has " +
               std::to_string(n_features) + " features)");
-    if (!std::isfinite(threshold)) Corrupt(node_where + " has a non-finite threshold");
+    if (!std::isfinite(threshold)) Corrupt(node_where() + " has a non-finite threshold");
     // Children after their parent and each node with one parent: together this rules out
     // cycles and shared subtrees, so every walk from the root ends at a leaf.
     if (index <= i || uint64_t{index} + 1 >= n_nodes)
-      Corrupt(node_where + " points to child " + std::to_string(index) + " (tree has " +
+      Corrupt(node_where() + " points to child " + std::to_string(index) + " (tree has " +
               std::to_string(n_nodes) + " nodes; children must follow their parent)");
     if (parents[index]++ || parents[index + 1]++)
-      Corrupt(node_where + " points to child " + std::to_string(index) +
+      Corrupt(node_where() + " points to child " + std::to_string(index) +
               ", which already has a parent");
     tree.MakeSplit(i, feature, threshold, index);
   }

@@ -1,6 +1,7 @@
 #include "core/forest/tree.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "core/forest/parallel.h"
@@ -63,36 +64,97 @@ inline uint32_t CodeOf(const double* cuts, size_t n, double x) {
 
 }  // namespace
 
+namespace {
+
+// The distinct split thresholds of each feature, and each split's index among its feature's
+// sorted thresholds, by hashing (feature, value) once per split: a forest's splits reuse few
+// values (a trained model's are bin edges, at most 255 per feature), so sorting every
+// threshold and binary-searching each split's took most of the time of loading a model.
+class ThresholdIndex {
+ public:
+  // Returns the entry of (feature, x), added if new. x == 0 is stored as +0.0 (-0.0 is the
+  // same threshold).
+  uint32_t Find(uint32_t feature, double x) {
+    if (x == 0) x = 0.0;
+    uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    if (2 * (entries_.size() + 1) > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t slot = Hash(feature, bits) & mask;; slot = (slot + 1) & mask) {
+      const uint32_t e = slots_[slot];
+      if (e == kEmpty) {
+        slots_[slot] = static_cast<uint32_t>(entries_.size());
+        entries_.push_back({bits, x, feature, 0});
+        return slots_[slot];
+      }
+      if (entries_[e].bits == bits && entries_[e].feature == feature) return e;
+    }
+  }
+  struct Entry {
+    uint64_t bits;
+    double value;
+    uint32_t feature;
+    uint32_t cut;  // index among the feature's sorted distinct values (set by the caller)
+  };
+  std::vector<Entry>& entries() { return entries_; }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFF;
+  // splitmix64's finalizer: thresholds often differ only in high bits (low mantissa bits
+  // are zero for round values), so every output bit must depend on every input bit.
+  static size_t Hash(uint32_t feature, uint64_t bits) {
+    uint64_t h = bits ^ (uint64_t{feature} * 0x9E3779B97F4A7C15ULL);
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    return static_cast<size_t>(h ^ (h >> 31));
+  }
+  void Grow() {
+    slots_.assign(std::max<size_t>(1024, 2 * slots_.size()), kEmpty);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t e = 0; e < entries_.size(); ++e) {
+      size_t slot = Hash(entries_[e].feature, entries_[e].bits) & mask;
+      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask;
+      slots_[slot] = e;
+    }
+  }
+  std::vector<uint32_t> slots_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
 CompiledTrees::CompiledTrees(const std::vector<Tree>& trees, size_t n_features) {
   if (n_features > 0xFFFF) return;
+  ThresholdIndex index;
+  // Per node (all trees in a row), its threshold's entry; leaves are skipped.
+  std::vector<uint32_t> entry_of;
+  size_t total = 0;
+  for (const Tree& tree : trees) total += tree.nodes.size();
+  entry_of.resize(total);
+  for (size_t t = 0, k = 0; t < trees.size(); ++t)
+    for (uint32_t i = 0; i < trees[t].nodes.size(); ++i, ++k) {
+      const Node& node = trees[t].nodes[i];
+      if (node.index == i) continue;  // a leaf
+      if (node.feature < 0 || static_cast<size_t>(node.feature) >= n_features) return;
+      entry_of[k] = index.Find(static_cast<uint32_t>(node.feature), node.threshold);
+    }
   cuts_.resize(n_features);
-  for (const Tree& tree : trees)
-    for (uint32_t i = 0; i < tree.nodes.size(); ++i)
-      if (!tree.IsLeaf(i)) {
-        const Node& node = tree.nodes[i];
-        if (node.feature < 0 || static_cast<size_t>(node.feature) >= n_features) {
-          cuts_.clear();
-          return;
-        }
-        cuts_[node.feature].push_back(node.threshold);
-      }
+  for (const ThresholdIndex::Entry& e : index.entries()) cuts_[e.feature].push_back(e.value);
   for (std::vector<double>& c : cuts_) {
-    std::sort(c.begin(), c.end());
-    c.erase(std::unique(c.begin(), c.end()), c.end());
     if (c.size() > kMaxCuts) {
       cuts_.clear();
       return;
     }
+    std::sort(c.begin(), c.end());
+  }
+  for (ThresholdIndex::Entry& e : index.entries()) {
+    const std::vector<double>& c = cuts_[e.feature];
+    e.cut = static_cast<uint32_t>(std::lower_bound(c.begin(), c.end(), e.value) - c.begin());
   }
   Build(trees, nullptr, 1);
-  for (size_t t = 0, k = 0; t < trees.size(); ++t)
-    for (uint32_t i = 0; i < trees[t].nodes.size(); ++i, ++k)
-      if (!trees[t].IsLeaf(i)) {
-        const Node& node = trees[t].nodes[i];
-        const std::vector<double>& c = cuts_[node.feature];
-        nodes_[k].cut =
-            static_cast<uint16_t>(std::lower_bound(c.begin(), c.end(), node.threshold) - c.begin());
-      }
+  const std::vector<ThresholdIndex::Entry>& entries = index.entries();
+  for (size_t k = 0; k < total; ++k)
+    if (nodes_[k].cut != kLeafCut) nodes_[k].cut = static_cast<uint16_t>(entries[entry_of[k]].cut);
 }
 
 CompiledTrees::CompiledTrees(const std::vector<Tree>& trees, std::vector<std::vector<double>> cuts,

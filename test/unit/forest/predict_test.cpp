@@ -138,6 +138,46 @@ TEST(Predict, TooManyThresholdsFallBackToTheDoubleWalk) {
   ExpectMatchesReference(forest, rows);
 }
 
+TEST(Predict, LoadedThresholdsOfBothZeroSignsAreOneCut) {
+  // Two trees of one feature: "x <= -0.0" and "x <= +0.0" are the same split (and one cut),
+  // beside thresholds that differ only in their lowest or highest bits.
+  std::vector<Tree> trees;
+  for (double first : {-0.0, 0.0}) {
+    Tree tree;
+    tree.AddNode();
+    uint32_t node = 0, leaves = 0;
+    for (double threshold : {first, 1.0, std::nextafter(1.0, 2.0), 1e300, -1e-300}) {
+      const uint32_t left = tree.AddNode();
+      tree.AddNode();
+      tree.MakeSplit(node, 0, threshold, left);
+      tree.MakeLeaf(left, leaves);
+      tree.leaf_proba.insert(tree.leaf_proba.end(),
+                             {leaves % 2 ? 1.0 : 0.0, leaves % 2 ? 0.0 : 1.0});
+      ++leaves;
+      node = left + 1;
+    }
+    tree.MakeLeaf(node, leaves);
+    tree.leaf_proba.insert(tree.leaf_proba.end(), {0.25, 0.75});
+    tree.ComputeDepth();
+    trees.push_back(tree);
+  }
+  const CompiledTrees compiled(trees, 1);
+  ASSERT_TRUE(compiled.usable());
+  TrainingSummary summary;
+  summary.class_counts = {1, 1};
+  summary.class_weights = {1, 1};
+  summary.tuned_weights = {1, 1};
+  summary.impurity_importance = {1};
+  const Forest forest(ParseForestParams(std::string(R"({"n_classes": 2})")), {"x"}, 2,
+                      std::move(trees), summary);
+  std::vector<double> rows;
+  for (double x : {-kInf, -1.0, -1e-300, -0.0, 0.0, 5e-324, 0.5, 1.0, std::nextafter(1.0, 2.0), 2.0,
+                   1e300, kInf})
+    rows.push_back(x);
+  ExpectMatchesReference(forest, rows);
+  ExpectMatchesReference(forest, EdgeRows(forest, rows));
+}
+
 TEST(Predict, IntoBufferSplitsLargeBatchesIntoTasksWithTheSameResults) {
   // More rows than one block (262144 rows of 1-byte codes), so the rows are split into
   // several tasks, with 1, 2 and 3 threads: the same bits as row-by-row prediction.
