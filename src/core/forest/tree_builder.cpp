@@ -25,22 +25,29 @@ constexpr size_t kSortFactor = 128;
 constexpr size_t kPrefetch = 24;
 constexpr size_t kPrefetchRows = 65536;
 
-// Sets bit b of occupied[b / 64] when seen[b] != 0, for the words covering [lo, hi] (seen
-// has kMaxBins entries).
-void OccupiedBins(const uint8_t* seen, unsigned lo, unsigned hi, uint64_t* occupied) {
-  for (unsigned word = lo / 64; word <= hi / 64; ++word) occupied[word] = 0;
+// Sets bit b of occupied[b / 64] when seen[b] != 0, for all kMaxBins bins (seen has kMaxBins
+// entries; a feature's codes are below its bin count, the rest of seen stays zero). Whole
+// words in registers: no per-feature trip count to mispredict, no read-modify-write.
+void OccupiedBins(const uint8_t* seen, uint64_t* occupied) {
+  static_assert(kMaxBins == 256, "four 64-bit words");
+  for (int word = 0; word < 4; ++word) {
 #if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  for (unsigned group = lo / 16; group <= hi / 16; ++group) {
-    const __m128i flags = _mm_loadu_si128(reinterpret_cast<const __m128i*>(seen + group * 16));
-    const uint64_t mask =
-        ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(flags, zero))) & 0xFFFFu;
-    occupied[group / 4] |= mask << (group % 4 * 16);
-  }
+    const __m128i zero = _mm_setzero_si128();
+    uint64_t empty = 0;
+    for (int group = 0; group < 4; ++group) {
+      const __m128i flags =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(seen + word * 64 + group * 16));
+      empty |= static_cast<uint64_t>(
+                   static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(flags, zero))))
+               << (group * 16);
+    }
+    occupied[word] = ~empty;
 #else
-  for (unsigned b = lo; b <= hi; ++b)
-    occupied[b / 64] |= static_cast<uint64_t>(seen[b] != 0) << (b % 64);
+    uint64_t bits = 0;
+    for (int b = 0; b < 64; ++b) bits |= static_cast<uint64_t>(seen[word * 64 + b] != 0) << b;
+    occupied[word] = bits;
 #endif
+  }
 }
 
 // A record's first word: label in the low 16 bits, bootstrap count in the high 32.
@@ -456,12 +463,13 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // also clears every cell the build wrote, so the histograms are all zero again for the
   // next feature without clearing their whole range (and skipping the empty bins one by one
   // would be a badly predicted branch per bin).
-  const unsigned last_bin = static_cast<unsigned>(data_.bins[feature].n_bins() - 1);
   uint64_t occupied[kMaxBins / 64];
-  OccupiedBins(seen, 0, last_bin, occupied);
-  unsigned first_word = 0, last_word = last_bin / 64;
-  while (occupied[first_word] == 0) ++first_word;  // n > 0: some bin is occupied
-  while (occupied[last_word] == 0) --last_word;
+  OccupiedBins(seen, occupied);
+  // The first and last occupied words and bins, with conditional moves (n > 0: some bin is
+  // occupied).
+  unsigned first_word = 3, last_word = 0;
+  for (unsigned word = 4; word-- > 0;) first_word = occupied[word] != 0 ? word : first_word;
+  for (unsigned word = 0; word < 4; ++word) last_word = occupied[word] != 0 ? word : last_word;
   const unsigned lo =
       first_word * 64 + static_cast<unsigned>(__builtin_ctzll(occupied[first_word]));
   const unsigned hi =
@@ -504,6 +512,7 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
     __m128i cum = zero;
     __m128d best_v = _mm_set_sd(best.score);
     __m128i best_bin_v = _mm_set1_epi32(-1);
+    const __m128d minus_inf = _mm_set1_pd(-std::numeric_limits<double>::infinity());
     for (unsigned word = first_word; word <= last_word; ++word) {
       for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
         const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
@@ -525,8 +534,12 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
         const __m128i n_left = _mm_srli_epi32(h, 16);
         const __m128i valid =
             _mm_and_si128(_mm_cmpgt_epi32(n_left, min_left), _mm_cmpgt_epi32(max_left, n_left));
-        const __m128d better = _mm_and_pd(_mm_cmpgt_sd(score, best_v), _mm_castsi128_pd(valid));
-        best_v = _mm_or_pd(_mm_and_pd(better, score), _mm_andnot_pd(better, best_v));
+        // Invalid candidates score -inf; the running best is then a max (one short
+        // dependency from bin to bin), the bin a mask select off that chain.
+        const __m128d candidate = _mm_or_pd(_mm_and_pd(_mm_castsi128_pd(valid), score),
+                                            _mm_andnot_pd(_mm_castsi128_pd(valid), minus_inf));
+        const __m128d better = _mm_cmplt_pd(best_v, candidate);  // lane 0
+        best_v = _mm_max_sd(candidate, best_v);                  // candidate if better
         const __m128i better_i = _mm_castpd_si128(better);
         best_bin_v = _mm_or_si128(_mm_and_si128(better_i, _mm_cvtsi32_si128(static_cast<int>(b))),
                                   _mm_andnot_si128(better_i, best_bin_v));
@@ -654,11 +667,19 @@ bool TreeBuilder::EvaluateSorted(int feature, size_t begin, size_t n, Split& bes
 size_t TreeBuilder::Partition(size_t begin, size_t end, int feature, int bin,
                               uint32_t* left_counts) {
   std::fill(left_counts, left_counts + settings_.n_classes, 0u);
-  if (row_numbers_) return PartitionRecords<2, true>(begin, end, feature, bin, left_counts);
+  return settings_.n_classes <= 4 ? PartitionWith<true>(begin, end, feature, bin, left_counts)
+                                  : PartitionWith<false>(begin, end, feature, bin, left_counts);
+}
+
+template <bool kFourClasses>
+size_t TreeBuilder::PartitionWith(size_t begin, size_t end, int feature, int bin,
+                                  uint32_t* left_counts) {
+  if (row_numbers_)
+    return PartitionRecords<2, true, kFourClasses>(begin, end, feature, bin, left_counts);
   switch (words_) {
 #define LTV_PARTITION(W) \
   case W:                \
-    return PartitionRecords<W, false>(begin, end, feature, bin, left_counts);
+    return PartitionRecords<W, false, kFourClasses>(begin, end, feature, bin, left_counts);
     LTV_PARTITION(2)
     LTV_PARTITION(3)
     LTV_PARTITION(4)
@@ -669,11 +690,11 @@ size_t TreeBuilder::Partition(size_t begin, size_t end, int feature, int bin,
     LTV_PARTITION(9)
 #undef LTV_PARTITION
     default:
-      return PartitionRecords<0, false>(begin, end, feature, bin, left_counts);
+      return PartitionRecords<0, false, kFourClasses>(begin, end, feature, bin, left_counts);
   }
 }
 
-template <int W, bool kRowNumbers>
+template <int W, bool kRowNumbers, bool kFourClasses>
 size_t TreeBuilder::PartitionRecords(size_t begin, size_t end, int feature, int bin,
                                      uint32_t* left_counts) {
   // Stable: left records are compacted forwards in place (the write position never passes
@@ -689,6 +710,11 @@ size_t TreeBuilder::PartitionRecords(size_t begin, size_t end, int feature, int 
   size_t l = 0, r = 0;
   const size_t prefetched =
       kRowNumbers && n > kPrefetch && data_.n_rows >= kPrefetchRows ? n - kPrefetch : 0;
+#if defined(__SSE2__)
+  alignas(16) static constexpr uint32_t kOneHot[4][4] = {
+      {~0u, 0, 0, 0}, {0, ~0u, 0, 0}, {0, 0, ~0u, 0}, {0, 0, 0, ~0u}};
+  __m128i counts = _mm_setzero_si128();
+#endif
   for (size_t i = 0; i < n; ++i) {
     const uint64_t* record = records + i * words;
     if (kRowNumbers && i < prefetched)
@@ -697,19 +723,55 @@ size_t TreeBuilder::PartitionRecords(size_t begin, size_t end, int feature, int 
     const uint32_t go_left =
         CodeOf<kRowNumbers>(record, column, feature) <= static_cast<unsigned>(bin) ? 1 : 0;
     if (W) {
+      // Held in registers (a local array got stored to the stack as well).
+#if defined(__SSE2__)
+      __m128i pairs[W / 2 > 0 ? W / 2 : 1];
+      for (int k = 0; k < W / 2; ++k)
+        pairs[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(record + 2 * k));
+      const uint64_t last = record[W - 1];
+      uint64_t* to_left = records + l * words;
+      uint64_t* to_right = right + r * words;
+      for (int k = 0; k < W / 2; ++k) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to_left + 2 * k), pairs[k]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to_right + 2 * k), pairs[k]);
+      }
+      if (W % 2) to_left[W - 1] = to_right[W - 1] = last;
+#else
       uint64_t copy[W ? W : 1];
       std::memcpy(copy, record, sizeof(copy));
       std::memcpy(records + l * words, copy, sizeof(copy));
       std::memcpy(right + r * words, copy, sizeof(copy));
+#endif
     } else {
       // l <= i: moving forwards within the same array.
       std::memmove(records + l * words, record, words * sizeof(uint64_t));
       std::memcpy(right + r * words, records + l * words, words * sizeof(uint64_t));
     }
-    left_counts[LabelOf(head)] += CountOf(head) & (0u - go_left);
+    const uint32_t left_count = CountOf(head) & (0u - go_left);
+#if defined(__SSE2__)
+    if (kFourClasses) {
+      // Up to 4 classes: the counts in one register (a read-modify-write of
+      // left_counts[label] would chain runs of samples of the same class through memory).
+      counts = _mm_add_epi32(
+          counts,
+          _mm_and_si128(_mm_set1_epi32(static_cast<int>(left_count)),
+                        _mm_load_si128(reinterpret_cast<const __m128i*>(kOneHot[LabelOf(head)]))));
+    } else {
+      left_counts[LabelOf(head)] += left_count;
+    }
+#else
+    left_counts[LabelOf(head)] += left_count;
+#endif
     l += go_left;
     r += 1 - go_left;
   }
+#if defined(__SSE2__)
+  if (kFourClasses) {
+    alignas(16) uint32_t sums[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(sums), counts);
+    for (int c = 0; c < settings_.n_classes; ++c) left_counts[c] = sums[c];
+  }
+#endif
   std::memcpy(records + l * words, right, r * words * sizeof(uint64_t));
   return begin + l;
 }

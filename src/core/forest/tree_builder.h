@@ -110,7 +110,10 @@ class TreeBuilder {
                      int bin);
   // Stable partition of [begin, end) by code <= bin; fills the left child's counts.
   size_t Partition(size_t begin, size_t end, int feature, int bin, uint32_t* left_counts);
-  template <int W, bool kRowNumbers>
+  template <bool kFourClasses>
+  size_t PartitionWith(size_t begin, size_t end, int feature, int bin, uint32_t* left_counts);
+  // kFourClasses: up to 4 classes, left counts summed in a register.
+  template <int W, bool kRowNumbers, bool kFourClasses>
   size_t PartitionRecords(size_t begin, size_t end, int feature, int bin, uint32_t* left_counts);
 
   const BinnedFeatures& data_;
