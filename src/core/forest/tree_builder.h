@@ -41,6 +41,10 @@ struct TreeSettings {
   // Histograms of 32-bit cells for nodes of fewer than 2^15 samples and bootstrap draws (see
   // FindSplit). Off only in tests, which check that it does not change the tree.
   bool narrow_cells = true;
+  // Split search per feature: histogram or sorted codes by node size (kAuto), or always one
+  // of them. Only tests choose, to check that both find the same splits.
+  enum class Search { kAuto, kHistogram, kSort };
+  Search search = Search::kAuto;
 };
 
 struct GrownTree {

@@ -1,6 +1,6 @@
 // The tree builder's speed-ups must not change a tree: records with the codes or with row
-// numbers, skipping features known to be constant, and 32- or 64-bit histogram cells all
-// grow exactly the same trees.
+// numbers, skipping features known to be constant, 32- or 64-bit histogram cells, and
+// histograms or sorted codes all grow exactly the same trees.
 #include "core/forest/tree_builder.h"
 
 #include <gtest/gtest.h>
@@ -96,6 +96,13 @@ TEST_P(TreeBuilderSameTrees, LayoutsAndConstantSkippingGrowTheSameTree) {
     wide.narrow_cells = false;
     ExpectSameTree(codes, GrowOne(data, wide, weights, TreeBuilder::Layout::kCodes, seed));
     ExpectSameTree(codes, GrowOne(data, wide, weights, TreeBuilder::Layout::kRowNumbers, seed));
+    for (TreeSettings::Search search :
+         {TreeSettings::Search::kHistogram, TreeSettings::Search::kSort}) {
+      TreeSettings forced = settings;  // one split search in every node
+      forced.search = search;
+      ExpectSameTree(codes, GrowOne(data, forced, weights, TreeBuilder::Layout::kCodes, seed));
+      ExpectSameTree(codes, GrowOne(data, forced, weights, TreeBuilder::Layout::kRowNumbers, seed));
+    }
   }
 }
 
