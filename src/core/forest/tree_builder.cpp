@@ -88,10 +88,12 @@ TreeBuilder::TreeBuilder(const BinnedFeatures& data, const std::vector<int>& lab
       histogram64_(static_cast<size_t>(slots_) * kMaxBins * settings.n_classes, 0),
       histogram32_(static_cast<size_t>(slots_) * kMaxBins * settings.n_classes, 0),
       seen_(static_cast<size_t>(slots_) * kMaxBins, 0),
-      drawn_(2 * static_cast<size_t>(n_features_)),
+      drawn_(2 * static_cast<size_t>(n_features_) + 1),
       left_(settings.n_classes),
       node_weights_(settings.n_classes) {
   class_weights_.resize(settings.n_classes, 1.0);
+  n_bins_.resize(n_features_);
+  for (int f = 0; f < n_features_; ++f) n_bins_[f] = static_cast<size_t>(data.bins[f].n_bins());
   for (double w : class_weights_) unit_weights_ = unit_weights_ && w == 1.0;
   if (!row_numbers_ && (data.row_codes.size() != data.n_rows * data.row_stride ||
                         data.row_stride < static_cast<size_t>(n_features_)))
@@ -252,40 +254,40 @@ TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, uint64_t con
   // the histogram scan per bin, which may round differently: those keep the factor the
   // forest was always grown with, so the same nodes sort and no model changes.
   const size_t sort_factor = unit_weights_ ? kSortFactor : kWeightedSortFactor;
-  auto known_constant = [&](int feature) {
-    return feature < 64 && settings_.skip_known_constant && (constant >> feature & 1) != 0;
-  };
+  // Features found constant in this node are not drawn again in it (no replacement), so
+  // the node's incoming mask is enough to know which draws to skip.
+  const uint64_t skip = settings_.skip_known_constant ? constant : 0;
+  enum : int { kKnownConstant = 0, kHistogram = 1, kSorted = 2 };
   int tried = 0;
   int i = 0;
   while (i < n_features_ && tried < settings_.mtry) {
-    int m = 0, pending = 0;
+    // drawn_[k] = feature << 2 | how it is evaluated; the histogram features, in draw order,
+    // from drawn_[n_features_] on.
+    int* hist = drawn_.data() + n_features_;
+    int m = 0, pending = 0, n_hist = 0;
     while (i < n_features_ && tried + pending < settings_.mtry) {
       const int j = i + static_cast<int>(rng.Below(static_cast<uint64_t>(n_features_ - i)));
       std::swap(feature_order_[i], feature_order_[j]);
       const int feature = feature_order_[i++];
-      drawn_[m++] = feature;
-      pending += known_constant(feature) ? 0 : 1;
-    }
-    // Histogram features of the batch, in draw order (drawn_[m..] is free: m <= i).
-    int* hist = drawn_.data() + m;
-    int n_hist = 0;
-    for (int k = 0; k < m; ++k) {
-      const int feature = drawn_[k];
+      const bool known =
+          (feature < 64) & static_cast<bool>(skip >> (static_cast<unsigned>(feature) & 63) & 1);
       // Both ways consider the same candidate bins in the same order, so the choice between
       // them only affects speed.
-      const bool sort =
-          settings_.search == TreeSettings::Search::kAuto
-              ? n * sort_factor < static_cast<size_t>(data_.bins[feature].n_bins()) * classes
-              : settings_.search == TreeSettings::Search::kSort;
-      if (!known_constant(feature) && !sort) hist[n_hist++] = feature;
+      const bool sort = settings_.search == TreeSettings::Search::kAuto
+                            ? n * sort_factor < n_bins_[feature] * classes
+                            : settings_.search == TreeSettings::Search::kSort;
+      const int kind = known ? kKnownConstant : sort ? kSorted : kHistogram;
+      drawn_[m++] = feature << 2 | kind;
+      hist[n_hist] = feature;
+      n_hist += kind == kHistogram ? 1 : 0;
+      pending += known ? 0 : 1;
     }
     int group_begin = 0, group_end = 0, h = 0;
     for (int k = 0; k < m; ++k) {
-      const int feature = drawn_[k];
+      const int feature = drawn_[k] >> 2;
+      const int kind = drawn_[k] & 3;
       bool varies = false;
-      if (known_constant(feature)) {
-        varies = false;
-      } else if (h < n_hist && hist[h] == feature) {
+      if (kind == kHistogram) {
         if (h == group_end) {
           group_begin = h;
           group_end = std::min(n_hist, h + slots_);
@@ -293,7 +295,7 @@ TreeBuilder::Split TreeBuilder::FindSplit(size_t begin, size_t end, uint64_t con
         }
         varies = ScanHistogram(feature, h - group_begin, n, small_cells, best);
         ++h;
-      } else {
+      } else if (kind == kSorted) {
         varies = row_numbers_ ? EvaluateSorted<true>(feature, begin, n, best)
                               : EvaluateSorted<false>(feature, begin, n, best);
       }

@@ -141,7 +141,8 @@ class TreeBuilder {
   std::vector<uint64_t> histogram64_;
   std::vector<uint32_t> histogram32_;
   std::vector<uint8_t> seen_;
-  std::vector<int> drawn_;              // the features a node draws, in draw order
+  std::vector<int> drawn_;              // the features a node draws (see FindSplit)
+  std::vector<size_t> n_bins_;          // per feature
   std::vector<double> left_;            // weighted class counts left of a scan position
   std::vector<double> node_weights_;    // weighted class counts of the node being split
   std::vector<uint32_t> sorted_;        // code << 24 | position, for small nodes
