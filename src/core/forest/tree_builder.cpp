@@ -483,11 +483,12 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // would be a badly predicted branch per bin).
   uint64_t occupied[kMaxBins / 64];
   OccupiedBins(seen, occupied);
-  // The first and last occupied words and bins, with conditional moves (n > 0: some bin is
+  // The first and last occupied words and bins, without branches (n > 0: some bin is
   // occupied).
-  unsigned first_word = 3, last_word = 0;
-  for (unsigned word = 4; word-- > 0;) first_word = occupied[word] != 0 ? word : first_word;
-  for (unsigned word = 0; word < 4; ++word) last_word = occupied[word] != 0 ? word : last_word;
+  unsigned nonzero = 0;  // bit w: occupied[w] != 0
+  for (unsigned word = 0; word < 4; ++word) nonzero |= (occupied[word] != 0 ? 1u : 0u) << word;
+  const unsigned first_word = static_cast<unsigned>(__builtin_ctz(nonzero));
+  const unsigned last_word = 31 - static_cast<unsigned>(__builtin_clz(nonzero));
   const unsigned lo =
       first_word * 64 + static_cast<unsigned>(__builtin_ctzll(occupied[first_word]));
   const unsigned hi =
@@ -563,8 +564,14 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
                                   _mm_andnot_si128(better_i, best_bin_v));
       }
     }
+    // Without a branch (whether this feature won is unpredictable); best_v is the old best
+    // score unless the feature beat it.
     const int best_bin = _mm_cvtsi128_si32(best_bin_v);
-    if (best_bin >= 0) best = {true, feature, best_bin, _mm_cvtsd_f64(best_v)};
+    const bool won = best_bin >= 0;
+    best.found = best.found | won;
+    best.feature = won ? feature : best.feature;
+    best.bin = won ? best_bin : best.bin;
+    best.score = _mm_cvtsd_f64(best_v);
     return true;
   }
   if (K == 4 && unit_weights_ && counts_fit_int32_) {
