@@ -496,7 +496,15 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // The last occupied bin is no candidate (nothing would be right of it): cleared here, not
   // visited.
   seen[hi] = 0;
+#if defined(__SSE2__)
+  if (K == 4 && sizeof(Cell) == 4) {  // (std::fill became a call to memset)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(hist + hi * 4), _mm_setzero_si128());
+  } else {
+    std::fill(hist + hi * n_classes, hist + (hi + 1) * n_classes, Cell{0});
+  }
+#else
   std::fill(hist + hi * n_classes, hist + (hi + 1) * n_classes, Cell{0});
+#endif
   if (lo == hi) return false;
   occupied[last_word] &= ~(uint64_t{1} << (hi % 64));
 
@@ -567,10 +575,10 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
     // Without a branch (whether this feature won is unpredictable); best_v is the old best
     // score unless the feature beat it.
     const int best_bin = _mm_cvtsi128_si32(best_bin_v);
-    const bool won = best_bin >= 0;
-    best.found = best.found | won;
-    best.feature = won ? feature : best.feature;
-    best.bin = won ? best_bin : best.bin;
+    const int won = best_bin >= 0 ? -1 : 0;  // masks: the compiler branched on a bool
+    best.found = best.found | (won != 0);
+    best.feature = (feature & won) | (best.feature & ~won);
+    best.bin = (best_bin & won) | (best.bin & ~won);
     best.score = _mm_cvtsd_f64(best_v);
     return true;
   }
