@@ -144,8 +144,12 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     int depth;
     uint64_t constant;  // features known to be constant in the node (see FindSplit)
   };
-  std::vector<Work> stack{{0, 0, n_samples, 0, 0}};
-  totals_stack_.assign(n_classes, 0);
+  // Pending nodes, with their n_classes counts at the same depth of totals_stack_; indexed
+  // by hand (push_back was an out-of-line call per node).
+  std::vector<Work> stack(64);
+  size_t top = 0;
+  stack[top++] = {0, 0, n_samples, 0, 0};
+  totals_stack_.assign(stack.size() * n_classes, 0);
   for (size_t i = 0; i < n_samples; ++i) {
     const uint64_t head = records_[i * words];
     totals_stack_[LabelOf(head)] += CountOf(head);
@@ -154,12 +158,10 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
   std::vector<uint32_t> totals(n_classes), left_counts(n_classes), right_counts(n_classes);
   std::vector<double> weights(n_classes), child_weights(n_classes);
   const double* cw = class_weights_.data();
-  while (!stack.empty()) {
+  while (top > 0) {
     if (stop.load(std::memory_order_relaxed)) throw Interrupted();
-    const Work work = stack.back();
-    stack.pop_back();
-    std::copy(totals_stack_.end() - n_classes, totals_stack_.end(), totals.begin());
-    totals_stack_.resize(totals_stack_.size() - n_classes);
+    const Work work = stack[--top];
+    std::copy_n(totals_stack_.begin() + top * n_classes, n_classes, totals.begin());
 
     double total_w = 0;
     int classes_present = 0;
@@ -195,7 +197,8 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     tree.AddNode();
     tree.MakeSplit(work.node, split.feature, data_.bins[split.feature].upper_edges[split.bin],
                    left);
-    out.split_bins.resize(tree.nodes.size(), 0);
+    if (out.split_bins.size() < tree.nodes.size())  // by doubling; trimmed at the end
+      out.split_bins.resize(std::max(tree.nodes.size(), 2 * out.split_bins.size()), 0);
     out.split_bins[work.node] = static_cast<uint16_t>(split.bin);
 
     // Weighted Gini decrease W*G - W_l*G_l - W_r*G_r, with W*G = W - sum(s_c^2)/W.
@@ -214,13 +217,17 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
 
     // A feature constant in a node is constant in its children. Right first so the left subtree is
     // grown next: depth-first keeps the stack small.
-    stack.push_back({left + 1, middle, work.end, work.depth + 1, split.constant});
-    totals_stack_.insert(totals_stack_.end(), right_counts.begin(), right_counts.end());
-    stack.push_back({left, work.begin, middle, work.depth + 1, split.constant});
-    totals_stack_.insert(totals_stack_.end(), left_counts.begin(), left_counts.end());
+    if (top + 2 > stack.size()) {
+      stack.resize(2 * stack.size());
+      totals_stack_.resize(stack.size() * n_classes);
+    }
+    std::copy_n(right_counts.begin(), n_classes, totals_stack_.begin() + top * n_classes);
+    stack[top++] = {left + 1, middle, work.end, work.depth + 1, split.constant};
+    std::copy_n(left_counts.begin(), n_classes, totals_stack_.begin() + top * n_classes);
+    stack[top++] = {left, work.begin, middle, work.depth + 1, split.constant};
   }
   tree.ComputeDepth();
-  out.split_bins.resize(tree.nodes.size(), 0);
+  out.split_bins.resize(tree.nodes.size(), 0);  // (entries past the last split are 0)
   // The arrays grew by doubling: give back the unused capacity (up to half of each), which
   // a 200-tree forest of deep trees holds for as long as the model lives.
   tree.nodes.shrink_to_fit();
