@@ -28,23 +28,22 @@ constexpr size_t kWeightedSortFactor = 128;
 constexpr size_t kPrefetch = 24;
 constexpr size_t kPrefetchRows = 65536;
 
-// Sets bit b of occupied[b / 64] when seen[b] != 0, for all kMaxBins bins (seen has kMaxBins
-// entries; a feature's codes are below its bin count, the rest of seen stays zero). Whole
-// words in registers: no per-feature trip count to mispredict, no read-modify-write.
+// What the build stores in seen[code]: the top bit, which pmovmskb gathers directly.
+constexpr uint8_t kSeen = 0x80;
+
+// Sets bit b of occupied[b / 64] when seen[b] != 0 (seen[b] is 0 or kSeen), for all
+// kMaxBins bins (a feature's codes are below its bin count, the rest of seen stays zero).
+// Whole words in registers: no per-feature trip count to mispredict, no read-modify-write.
 void OccupiedBins(const uint8_t* seen, uint64_t* occupied) {
   static_assert(kMaxBins == 256, "four 64-bit words");
   for (int word = 0; word < 4; ++word) {
 #if defined(__SSE2__)
-    const __m128i zero = _mm_setzero_si128();
-    uint64_t empty = 0;
-    for (int group = 0; group < 4; ++group) {
-      const __m128i flags =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(seen + word * 64 + group * 16));
-      empty |= static_cast<uint64_t>(
-                   static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(flags, zero))))
-               << (group * 16);
-    }
-    occupied[word] = ~empty;
+    uint64_t bits = 0;
+    for (int group = 0; group < 4; ++group)
+      bits |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(
+                  reinterpret_cast<const __m128i*>(seen + word * 64 + group * 16)))))
+              << (group * 16);
+    occupied[word] = bits;
 #else
     uint64_t bits = 0;
     for (int b = 0; b < 64; ++b) bits |= static_cast<uint64_t>(seen[word * 64 + b] != 0) << b;
@@ -455,7 +454,7 @@ void TreeBuilder::BuildHistogramsOf(const int* features, size_t begin, size_t n)
       const unsigned code = kRowNumbers ? column[g][static_cast<uint32_t>(record[1])]
                                         : reinterpret_cast<const uint8_t*>(record + 1)[offset[g]];
       hist[g * stride + code * n_classes + label] += add;
-      seen[g * kMaxBins + code] = 1;
+      seen[g * kMaxBins + code] = kSeen;
     }
   }
 }
