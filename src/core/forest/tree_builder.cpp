@@ -28,6 +28,10 @@ constexpr size_t kWeightedSortFactor = 128;
 constexpr size_t kPrefetch = 24;
 constexpr size_t kPrefetchRows = 65536;
 
+// Loops over a handful of features, words or classes carry "#pragma GCC unroll": the
+// extension is built with -O2, where GCC 12 left them as loops (the histogram build ran
+// 2.3x the instructions of -O3's).
+
 // What the build stores in seen[code]: the top bit, which pmovmskb gathers directly.
 constexpr uint8_t kSeen = 0x80;
 
@@ -36,9 +40,11 @@ constexpr uint8_t kSeen = 0x80;
 // Whole words in registers: no per-feature trip count to mispredict, no read-modify-write.
 void OccupiedBins(const uint8_t* seen, uint64_t* occupied) {
   static_assert(kMaxBins == 256, "four 64-bit words");
+#pragma GCC unroll 8
   for (int word = 0; word < 4; ++word) {
 #if defined(__SSE2__)
     uint64_t bits = 0;
+#pragma GCC unroll 8
     for (int group = 0; group < 4; ++group)
       bits |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(
                   reinterpret_cast<const __m128i*>(seen + word * 64 + group * 16)))))
@@ -434,6 +440,7 @@ void TreeBuilder::BuildHistogramsOf(const int* features, size_t begin, size_t n)
   const uint64_t* record = records_.data() + begin * words;
   const uint8_t* column[G];
   int offset[G];
+#pragma GCC unroll 8
   for (int g = 0; g < G; ++g) {
     column[g] = kRowNumbers ? data_.column(features[g]) : nullptr;
     offset[g] = features[g];
@@ -448,8 +455,10 @@ void TreeBuilder::BuildHistogramsOf(const int* features, size_t begin, size_t n)
     const size_t label = LabelOf(head);
     const Cell add = static_cast<Cell>(Cell{1} << kShift | CountOf(head));
     if (kRowNumbers && i < prefetched)
+#pragma GCC unroll 8
       for (int g = 0; g < G; ++g)
         __builtin_prefetch(column[g] + static_cast<uint32_t>(record[kPrefetch * 2 + 1]));
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       const unsigned code = kRowNumbers ? column[g][static_cast<uint32_t>(record[1])]
                                         : reinterpret_cast<const uint8_t*>(record + 1)[offset[g]];
@@ -492,6 +501,7 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // The first and last occupied words and bins, without branches (n > 0: some bin is
   // occupied).
   unsigned nonzero = 0;  // bit w: occupied[w] != 0
+#pragma GCC unroll 8
   for (unsigned word = 0; word < 4; ++word) nonzero |= (occupied[word] != 0 ? 1u : 0u) << word;
   const unsigned first_word = static_cast<unsigned>(__builtin_ctz(nonzero));
   const unsigned last_word = 31 - static_cast<unsigned>(__builtin_clz(nonzero));
@@ -534,6 +544,7 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
     const __m128i mask16 = _mm_set1_epi32(0xFFFF);
     int node_total = 0;
     alignas(16) int32_t totals[4];
+#pragma GCC unroll 8
     for (int c = 0; c < 4; ++c) node_total += totals[c] = static_cast<int32_t>(node_weights_[c]);
     const __m128i t = _mm_load_si128(reinterpret_cast<const __m128i*>(totals));
     // (lw, rw) = (lw, total - lw) = (lw ^ 0, (lw ^ -1) + total + 1)
@@ -765,11 +776,13 @@ size_t TreeBuilder::PartitionRecords(size_t begin, size_t end, int feature, int 
       // Held in registers (a local array got stored to the stack as well).
 #if defined(__SSE2__)
       __m128i pairs[W / 2 > 0 ? W / 2 : 1];
+#pragma GCC unroll 8
       for (int k = 0; k < W / 2; ++k)
         pairs[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(record + 2 * k));
       const uint64_t last = record[W - 1];
       uint64_t* to_left = records + l * words;
       uint64_t* to_right = right + r * words;
+#pragma GCC unroll 8
       for (int k = 0; k < W / 2; ++k) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(to_left + 2 * k), pairs[k]);
         _mm_storeu_si128(reinterpret_cast<__m128i*>(to_right + 2 * k), pairs[k]);
