@@ -30,10 +30,15 @@ struct Tree {
   int depth = 0;  // depth of the deepest leaf (0 for a single leaf)
 
   uint32_t AddNode() {
-    nodes.push_back(
-        {std::numeric_limits<double>::infinity(), 0, static_cast<uint32_t>(nodes.size())});
+    const auto id = static_cast<uint32_t>(nodes.size());
+    // Fields stored in place: a temporary Node was written with three stores and reloaded
+    // as 16 bytes (a store-forwarding stall, ~1% of training).
+    Node& node = nodes.emplace_back();
+    node.threshold = std::numeric_limits<double>::infinity();
+    node.feature = 0;
+    node.index = id;
     leaf_number.push_back(0);
-    return static_cast<uint32_t>(nodes.size() - 1);
+    return id;
   }
   void MakeLeaf(uint32_t node, uint32_t leaf) {
     nodes[node] = {std::numeric_limits<double>::infinity(), 0, node};
