@@ -91,14 +91,21 @@ TunedDecision TuneDecisionWeights(const double* proba, const int* labels, size_t
         const double p = proba[i * n_classes + c];
         const double s = other_score[i];
         const int o = other_class[i];
-        // Wins are a suffix of the grid, so the first winning index is the number of
-        // values where c loses (counted branch-free: which ones win is unpredictable).
+        // Wins are a suffix of the grid, so the first winning index is the number of values
+        // where c loses: a binary search whose steps are selects, not branches (which
+        // way each goes is unpredictable).
         const bool loses_ties = c > o;
-        size_t lo = 0;
-        for (size_t g = 0; g < kGridSize; ++g) {
-          const double score = p * grid[g];
-          lo += static_cast<size_t>((score < s) | ((score == s) & loses_ties));
+        auto loses = [&](double w) {
+          const double score = p * w;
+          return (score < s) | ((score == s) & loses_ties);
+        };
+        const double* base = grid;
+        for (size_t len = kGridSize; len > 1;) {
+          const size_t half = len / 2;
+          base = loses(base[half]) ? base + half : base;
+          len -= half;
         }
+        const size_t lo = static_cast<size_t>(base - grid) + (loses(*base) ? 1 : 0);
         const size_t row = static_cast<size_t>(labels[i]) * n_classes;
         ++counts[row + o];
         ++switches[lo * cells + row + o];

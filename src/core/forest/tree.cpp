@@ -241,12 +241,17 @@ void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded
   const uint32_t* leaf_number = tree.leaf_number.data();
   auto row_of = [&](size_t i) { return codes + (ids ? size_t{ids[i]} : i) * n_features; };
   size_t begin = 0;
+  // The loops over a group are unrolled by hand-written pragmas: the extension is built with
+  // -O2, where GCC 12 keeps them as loops with the group's positions in memory (prediction
+  // ran at 0.5 M rows/s instead of 0.68 M with -O3's unrolling, 100 trees on 100k rows).
   for (; begin + kGroup <= count; begin += kGroup) {
     uint32_t at[kGroup] = {};
     const Code* row[kGroup];
+#pragma GCC unroll 8
     for (size_t k = 0; k < kGroup; ++k) row[k] = row_of(begin + k);
     for (int step = 0; step < depth; ++step) {
       uint32_t moved = 0;
+#pragma GCC unroll 8
       for (size_t k = 0; k < kGroup; ++k) {
         const CompiledNode node = n[at[k]];
         const uint32_t next = node.next + (row[k][node.feature] > node.cut ? 1u : 0u);
@@ -255,6 +260,7 @@ void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded
       }
       if (moved == 0) break;
     }
+#pragma GCC unroll 8
     for (size_t k = 0; k < kGroup; ++k) leaves[begin + k] = leaf_number[at[k]];
   }
   for (; begin < count; ++begin) {
