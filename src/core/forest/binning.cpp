@@ -1,10 +1,47 @@
 #include "core/forest/binning.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/forest/parallel.h"
 
 namespace ltv::forest {
+// LSD radix sort: 8 passes of 8 bits over order-preserving keys, skipping the passes whose
+// byte is the same in every key (the high bytes, mostly).
+void SortFiniteValues(std::vector<double>& values) {
+  const size_t n = values.size();
+  if (n < 64) {
+    std::sort(values.begin(), values.end());
+    return;
+  }
+  std::vector<uint64_t> keys(n), other(n);
+  size_t counts[8][256] = {};
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &values[i], sizeof bits);
+    // Negative values: all bits flipped (larger magnitude sorts first); positive: sign set.
+    const uint64_t key = bits ^ ((0 - (bits >> 63)) | (uint64_t{1} << 63));
+    keys[i] = key;
+#pragma GCC unroll 8
+    for (int d = 0; d < 8; ++d) ++counts[d][(key >> (8 * d)) & 0xFF];
+  }
+  for (int d = 0; d < 8; ++d) {
+    if (counts[d][(keys[0] >> (8 * d)) & 0xFF] == n) continue;  // one value of this byte
+    size_t offset[256];
+    for (size_t b = 0, sum = 0; b < 256; ++b) {
+      offset[b] = sum;
+      sum += counts[d][b];
+    }
+    for (size_t i = 0; i < n; ++i) other[offset[(keys[i] >> (8 * d)) & 0xFF]++] = keys[i];
+    keys.swap(other);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t key = keys[i];
+    const uint64_t bits = key ^ ((key >> 63) ? (uint64_t{1} << 63) : ~uint64_t{0});
+    std::memcpy(&values[i], &bits, sizeof bits);
+  }
+}
+
 namespace {
 
 // A threshold t with low <= t < high, so that "x <= t" separates the two values exactly.
@@ -16,7 +53,7 @@ double EdgeBetween(double low, double high) {
 
 FeatureBins ComputeBins(std::vector<double>& values, int max_bins) {
   FeatureBins bins;
-  std::sort(values.begin(), values.end());
+  SortFiniteValues(values);
   // Distinct values and how many rows hold each.
   std::vector<double> distinct;
   std::vector<size_t> counts;

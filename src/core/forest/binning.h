@@ -35,6 +35,11 @@ struct BinnedFeatures {
   const uint8_t* row(size_t r) const { return row_codes.data() + r * row_stride; }
 };
 
+// Sorts finite doubles ascending (-0.0 and +0.0 compare equal and end up side by side in
+// either order, as with std::sort); ~4x faster than std::sort on a feature's column (23
+// features of 2,265 or of 467,000 rows).
+void SortFiniteValues(std::vector<double>& values);
+
 // Bin edges come from the distinct values of each feature, greedily grouped into bins of
 // about n_rows / max_bins rows. Deterministic (features are independent, so `threads` never
 // changes the result); cancel.Check() is polled as in ParallelFor. row_codes is filled when

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -12,6 +14,7 @@
 #include "core/forest/importance.h"
 #include "core/forest/metrics.h"
 #include "core/forest/model_format.h"
+#include "core/forest/rng.h"
 #include "core/forest/synthetic.h"
 
 using namespace ltv::forest;
@@ -294,6 +297,40 @@ TEST(Train, CancelStopsPromptlyAndPropagates) {
   // 2000 trees would take a minute; five polls ~20 ms apart plus one tree per worker to
   // notice the stop flag is well under a few seconds even on a loaded machine.
   EXPECT_LT(seconds, 5.0);
+}
+
+TEST(Binning, SortFiniteValuesSortsLikeStdSort) {
+  Rng rng(5, 0);
+  const double specials[] = {0.0,
+                             -0.0,
+                             5e-324,
+                             -5e-324,
+                             1e-300,
+                             -1e-300,
+                             1.0,
+                             -1.0,
+                             1e300,
+                             -1e300,
+                             0.37,
+                             -0.37,
+                             1.7976931348623157e308,
+                             -1.7976931348623157e308};
+  for (size_t n : {0, 1, 2, 63, 64, 65, 1000, 5000}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      std::vector<double> values(n);
+      for (double& v : values) {
+        const uint64_t r = rng.Below(1u << 30);
+        v = kind == 0   ? specials[r % 14]                                // heavy ties
+            : kind == 1 ? (static_cast<double>(r) - (1 << 29)) * 1e-3     // mixed signs
+                        : static_cast<double>(r % 7) * (r % 2 ? 1 : -1);  // few values, ±0
+      }
+      std::vector<double> want = values;
+      std::sort(want.begin(), want.end());
+      SortFiniteValues(values);
+      ASSERT_EQ(values.size(), want.size());
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(values[i], want[i]) << "n " << n << " at " << i;
+    }
+  }
 }
 
 TEST(Binning, EdgesSeparateValuesAndCodesMatchThresholds) {
