@@ -248,11 +248,17 @@ def export(tag, n_features, path):
 # Contenders
 
 
+_FEATURE_NAMES = []
+
+
 def ours_sql(tag):
-    params = json.dumps(forest_params(1))
-    model_sql = (f"ltv.rf_train(v, y, '{params}'::jsonb || jsonb_build_object('feature_names', "
-                 f"to_jsonb(ltv.model_feature_names())))")
-    return model_sql, f"FROM bench_rows_{tag} WHERE split = 'train'"
+    """The training query. Its parameters are one constant: an aggregate's arguments are
+    evaluated for every row, and building them there (`'{...}'::jsonb ||
+    jsonb_build_object('feature_names', ...)`) cost ~5 us a row, 11 ms on UCI's 2,265 rows."""
+    if not _FEATURE_NAMES:
+        _FEATURE_NAMES.extend(json.loads(psql("SELECT to_jsonb(ltv.model_feature_names())", DB, True)))
+    params = json.dumps(dict(forest_params(1), feature_names=_FEATURE_NAMES))
+    return f"ltv.rf_train(v, y, '{params}')", f"FROM bench_rows_{tag} WHERE split = 'train'"
 
 
 def ours_train_round(tag, warm):
