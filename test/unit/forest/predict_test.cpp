@@ -79,6 +79,38 @@ void ExpectMatchesReference(const Forest& forest, const std::vector<double>& row
   }
 }
 
+// A two-class tree on feature 0 that is a chain: "x <= thresholds[i]" goes left to leaf i
+// (class 1 or 0 in turn), otherwise on to the next split; the last leaf is {0.5, 0.5}.
+Tree ChainTree(const std::vector<double>& thresholds) {
+  Tree tree;
+  tree.AddNode();
+  uint32_t node = 0, leaves = 0;
+  for (double threshold : thresholds) {
+    const uint32_t left = tree.AddNode();
+    tree.AddNode();
+    tree.MakeSplit(node, 0, threshold, left);
+    tree.MakeLeaf(left, leaves);
+    tree.leaf_proba.insert(tree.leaf_proba.end(), {leaves % 2 ? 1.0 : 0.0, leaves % 2 ? 0.0 : 1.0});
+    ++leaves;
+    node = left + 1;
+  }
+  tree.MakeLeaf(node, leaves);
+  tree.leaf_proba.insert(tree.leaf_proba.end(), {0.5, 0.5});
+  tree.ComputeDepth();
+  return tree;
+}
+
+// A two-class forest of one feature "x" made of the given trees.
+Forest OneFeatureForest(std::vector<Tree> trees) {
+  TrainingSummary summary;
+  summary.class_counts = {1, 1};
+  summary.class_weights = {1, 1};
+  summary.tuned_weights = {1, 1};
+  summary.impurity_importance = {1};
+  return Forest(ParseForestParams(std::string(R"({"n_classes": 2})")), {"x"}, 2, std::move(trees),
+                summary);
+}
+
 }  // namespace
 
 TEST(Predict, CompiledWalkMatchesDoubleThresholdsExactly) {
@@ -109,30 +141,11 @@ TEST(Predict, LoadedAndMergedForestsWithManyThresholdsUseTwoByteCodes) {
 TEST(Predict, TooManyThresholdsFallBackToTheDoubleWalk) {
   // One tree: a chain of 70000 splits on feature 0 (more distinct thresholds than 2-byte
   // codes can tell apart): no compiled form, same predictions.
-  constexpr uint32_t kSplits = 70000;
-  Tree tree;
-  tree.AddNode();
-  uint32_t node = 0, leaves = 0;
-  for (uint32_t i = 0; i < kSplits; ++i) {
-    const uint32_t left = tree.AddNode();
-    tree.AddNode();
-    tree.MakeSplit(node, 0, static_cast<double>(i), left);
-    tree.MakeLeaf(left, leaves++);
-    tree.leaf_proba.insert(tree.leaf_proba.end(), {i % 2 ? 1.0 : 0.0, i % 2 ? 0.0 : 1.0});
-    node = left + 1;
-  }
-  tree.MakeLeaf(node, leaves++);
-  tree.leaf_proba.insert(tree.leaf_proba.end(), {0.5, 0.5});
-  tree.ComputeDepth();
-  std::vector<Tree> trees{tree};
+  std::vector<double> thresholds(70000);
+  for (size_t i = 0; i < thresholds.size(); ++i) thresholds[i] = static_cast<double>(i);
+  std::vector<Tree> trees{ChainTree(thresholds)};
   EXPECT_FALSE(CompiledTrees(trees, 1).usable());
-  TrainingSummary summary;
-  summary.class_counts = {1, 1};
-  summary.class_weights = {1, 1};
-  summary.tuned_weights = {1, 1};
-  summary.impurity_importance = {1};
-  const Forest forest(ParseForestParams(std::string(R"({"n_classes": 2})")), {"x"}, 2,
-                      std::move(trees), summary);
+  const Forest forest = OneFeatureForest(std::move(trees));
   std::vector<double> rows;
   for (double x : {-1.0, 0.0, 0.5, 1.0, 12345.5, 69999.0, 69999.5, 1e9, kInf}) rows.push_back(x);
   ExpectMatchesReference(forest, rows);
@@ -142,34 +155,10 @@ TEST(Predict, LoadedThresholdsOfBothZeroSignsAreOneCut) {
   // Two trees of one feature: "x <= -0.0" and "x <= +0.0" are the same split (and one cut),
   // beside thresholds that differ only in their lowest or highest bits.
   std::vector<Tree> trees;
-  for (double first : {-0.0, 0.0}) {
-    Tree tree;
-    tree.AddNode();
-    uint32_t node = 0, leaves = 0;
-    for (double threshold : {first, 1.0, std::nextafter(1.0, 2.0), 1e300, -1e-300}) {
-      const uint32_t left = tree.AddNode();
-      tree.AddNode();
-      tree.MakeSplit(node, 0, threshold, left);
-      tree.MakeLeaf(left, leaves);
-      tree.leaf_proba.insert(tree.leaf_proba.end(),
-                             {leaves % 2 ? 1.0 : 0.0, leaves % 2 ? 0.0 : 1.0});
-      ++leaves;
-      node = left + 1;
-    }
-    tree.MakeLeaf(node, leaves);
-    tree.leaf_proba.insert(tree.leaf_proba.end(), {0.25, 0.75});
-    tree.ComputeDepth();
-    trees.push_back(tree);
-  }
-  const CompiledTrees compiled(trees, 1);
-  ASSERT_TRUE(compiled.usable());
-  TrainingSummary summary;
-  summary.class_counts = {1, 1};
-  summary.class_weights = {1, 1};
-  summary.tuned_weights = {1, 1};
-  summary.impurity_importance = {1};
-  const Forest forest(ParseForestParams(std::string(R"({"n_classes": 2})")), {"x"}, 2,
-                      std::move(trees), summary);
+  for (double first : {-0.0, 0.0})
+    trees.push_back(ChainTree({first, 1.0, std::nextafter(1.0, 2.0), 1e300, -1e-300}));
+  ASSERT_TRUE(CompiledTrees(trees, 1).usable());
+  const Forest forest = OneFeatureForest(std::move(trees));
   std::vector<double> rows;
   for (double x : {-kInf, -1.0, -1e-300, -0.0, 0.0, 5e-324, 0.5, 1.0, std::nextafter(1.0, 2.0), 2.0,
                    1e300, kInf})
