@@ -86,7 +86,7 @@ SELECT description, cleaning_report->>'encoding' AS encoding
 -- Forcing UTF-8 on such bytes rejects the row with its line number instead.
 SELECT ltv.import_csv('latin1_forced', convert_to('InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
 1,A,', 'UTF8') || '\xa3'::bytea || convert_to('5 VOUCHER,1,2011-01-01 00:00:00,5,1,UK
-2,B,ok,1,2011-01-01 00:00:00,5,1,UK
+2,A2,ok,1,2011-01-01 00:00:00,5,1,UK
 ', 'UTF8'), '{"encoding": "utf-8"}') > 0 AS imported;
 SELECT r.line_no, r.reason FROM ltv.rejected_rows r JOIN ltv.datasets d USING (dataset_id) WHERE d.name = 'latin1_forced';
 

@@ -33,6 +33,16 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
   DatasetOptions host = TakeHostOptions(options);  // "replace"
   csv::ImportOptions import_options = csv::ParseImportOptions(options);
   import_options.tokenize_on_thread = true;  // libcsv beside the interpretation of its records
+  if (!import_options.max_time_given) {
+    // No line from the future: up to the end of tomorrow (UTC), so that a shop in a zone ahead
+    // of UTC (up to +14 h) keeps today's lines. One line dated 9999 would otherwise move the
+    // default cutoff of every analysis there.
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    const int64_t today = now_us / kMicrosPerDay - (now_us < 0 && now_us % kMicrosPerDay ? 1 : 0);
+    import_options.max_time = (today + 2) * kMicrosPerDay;
+  }
   const int64_t max_bytes = static_cast<int64_t>(max_import_megabytes) << 20;
   if (static_cast<int64_t>(bytes.size()) > max_bytes)
     throw Error(ErrorKind::kLimitExceeded,
@@ -123,9 +133,29 @@ FileBytes ReadServerFile(const std::string& path) {
       if (n < 0) {
         int code = 0;
         std::string message = gzerror(file, &code);
-        throw Error(ErrorKind::kInvalidInput, "could not read file \"" + path + "\": " + message);
+        if (message.compare(0, path.size() + 2, path + ": ") == 0) message.erase(0, path.size() + 2);
+        // A CRC or length mismatch in the trailer lands here ("incorrect data check").
+        throw Error(ErrorKind::kInvalidInput,
+                    "could not read file \"" + path + "\": " + message + " after " +
+                        std::to_string(content.size()) + " bytes of CSV; nothing was imported",
+                    "", "Copy or download the file again; gzip -t checks a file.");
       }
-      if (n == 0) break;
+      if (n == 0) {
+        // gzread returns what it could inflate and then 0 at the end of the input, whether or
+        // not the stream was complete: a gzip file cut short (at any byte, or at a flush point
+        // with no trailer) only shows as Z_BUF_ERROR here. Importing that prefix would store a
+        // partial dataset as if it were whole, so it is an error.
+        int code = Z_OK;
+        gzerror(file, &code);
+        if (code == Z_BUF_ERROR)
+          throw Error(ErrorKind::kInvalidInput,
+                      "file \"" + path + "\" is truncated: its gzip stream ends without the " +
+                          "trailer after " + std::to_string(gzoffset(file)) +
+                          " compressed bytes (" + std::to_string(content.size()) +
+                          " bytes of CSV inflated); nothing was imported",
+                      "", "Copy or download the file again; gzip -t checks a file.");
+        break;
+      }
       content.Grew(static_cast<size_t>(n));
       if (content.size() > max_bytes)
         throw Error(ErrorKind::kLimitExceeded,

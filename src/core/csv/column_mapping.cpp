@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 
+#include "core/csv/excerpt.h"
 #include "core/error.h"
 
 namespace ltv::csv {
@@ -32,12 +33,17 @@ const std::initializer_list<const char*> kSynonyms[kColumnCount] = {
     {"country", "countryname", "countrycode"},
 };
 
+// The header for a message: at most 30 names, each an excerpt (a header line can hold 10,000
+// fields, or one field of 100 MB).
 std::string JoinHeader(const std::vector<std::string>& header) {
+  constexpr size_t kMaxNames = 30;
   std::string list;
-  for (const auto& h : header) {
+  for (size_t i = 0; i < header.size() && i < kMaxNames; ++i) {
     if (!list.empty()) list += ", ";
-    list += h.empty() ? "(empty)" : h;
+    list += header[i].empty() ? "(empty)" : Excerpt(header[i], 40);
   }
+  if (header.size() > kMaxNames)
+    list += " and " + std::to_string(header.size() - kMaxNames) + " more";
   return list;
 }
 
@@ -86,13 +92,13 @@ ColumnMapping MapColumns(const std::vector<std::string>& header,
       std::string known;
       for (const char* n : kColumnNames) known += (known.empty() ? "" : ", ") + std::string(n);
       throw Error(ErrorKind::kInvalidParameter,
-                  "unknown logical column \"" + logical + "\" in options.columns",
+                  "unknown logical column \"" + Excerpt(logical) + "\" in options.columns",
                   "Known logical columns: " + known + ".");
     }
     int idx = FindHeader(header, header_name);
     if (idx == ColumnMapping::kAbsent)
       throw Error(ErrorKind::kUndefinedColumn,
-                  "column \"" + header_name + "\" given in options.columns for \"" + logical +
+                  "column \"" + Excerpt(header_name) + "\" given in options.columns for \"" + logical +
                       "\" is not in the file; columns found: " + JoinHeader(header));
     mapping.index[col] = idx;
     taken[idx] = true;

@@ -13,6 +13,7 @@
 #include "core/csv/column_mapping.h"
 #include "core/csv/delimiter.h"
 #include "core/csv/encoding.h"
+#include "core/csv/excerpt.h"
 #include "core/csv/options_internal.h"
 #include "core/csv/record_reader.h"
 #include "core/csv/threaded_record_reader.h"
@@ -139,7 +140,16 @@ class Importer {
   void ProcessRecord(const RawRecord& rec);
   // Loads the record kept back by ProcessRecord, unless it repeats an earlier one.
   void FinishPending();
-  void Reject(const RawRecord& rec, std::string reason);
+  // `kind` is the reason without the record's values (it names the column), by which
+  // rejections are counted; `reason` is what ltv.rejected_rows shows.
+  void Reject(const RawRecord& rec, std::string kind, std::string reason);
+  void RejectPending(const RawRecord& rec) {
+    Reject(rec, std::move(reject_kind_), std::move(reject_reason_));
+  }
+  bool CheckLength(const RawRecord& rec, Column c, size_t max_bytes);
+  bool CheckBound(const RawRecord& rec, const char* what, const std::string& columns, double v,
+                  double lo, double hi);
+  void CheckOutcome() const;
   void Exclude(CleaningRule rule);
   std::string_view Field(const RawRecord& rec, Column c) const {
     int i = mapping_[c];
@@ -170,7 +180,14 @@ class Importer {
   bool order_decided_ = false;
   bool saw_slash_dates_ = false;
   SlashOrder slash_order_ = SlashOrder::kMonthFirst;
-  std::string reject_reason_;
+  std::string reject_reason_, reject_kind_;
+  std::optional<DateFormat> date_format_;
+  struct ReasonCount {
+    int64_t rows = 0;
+    int64_t example_line = 0;
+    std::string example;  // the first such row's reason
+  };
+  std::map<std::string, ReasonCount> rejected_by_kind_;
   DuplicateFilter duplicates_;
   DistinctCounter customers_read_, customers_loaded_;
   Transaction t_;  // reused so that loading a row does not allocate once capacity is there
@@ -184,7 +201,12 @@ class Importer {
   int64_t rule_counts_[kCleaningRuleCount] = {};
 };
 
-void Importer::Reject(const RawRecord& rec, std::string reason) {
+void Importer::Reject(const RawRecord& rec, std::string kind, std::string reason) {
+  ReasonCount& count = rejected_by_kind_[kind];
+  if (count.rows++ == 0) {
+    count.example_line = rec.line_no;
+    count.example = reason;
+  }
   RejectedRow row;
   row.line_no = rec.line_no;
   row.reason = std::move(reason);
@@ -207,8 +229,10 @@ bool Importer::ParseNumber(const RawRecord& rec, Column c, double* out) {
   if (ParseDecimal(v, decimal_comma_, out)) return true;
   const std::string& name = HeaderName(mapping_[c]);
   if (v.empty()) {
+    reject_kind_ = "empty column \"" + name + "\"";
     reject_reason_ = "column \"" + name + "\" (" + ColumnName(c) + ") is empty; expected a number";
   } else {
+    reject_kind_ = "unreadable number in column \"" + name + "\"";
     reject_reason_ = "column \"" + name + "\" (" + ColumnName(c) + "): cannot read " +
                      QuoteValue(v, encoding_) + " as a number; expected e.g. 6, -2 or 2.55" +
                      (decimal_comma_ ? " (or 2,55)" : "");
@@ -226,6 +250,13 @@ void Importer::DecideDateOrder(const RawRecord& rec) {
   RecordReader scan(body_.substr(start), report_.delimiter);
   RawRecord r;
   int date_index = mapping_[Column::kInvoiceTime];
+  // Without proof either way: month first for a/b/yyyy (US spreadsheets), day first for
+  // a.b.yyyy, which is how the countries writing dates with dots (Germany, Russia, ...) order
+  // them.
+  std::string_view first_date = Trim(rec.fields[date_index]);
+  size_t sep = first_date.find_first_of("/.");
+  slash_order_ = sep != std::string_view::npos && first_date[sep] == '.' ? SlashOrder::kDayFirst
+                                                                         : SlashOrder::kMonthFirst;
   int64_t n = 0;
   while (scan.Next(&r)) {
     if (++n % kCancelCheckInterval == 0) cancel_.Check();
@@ -236,14 +267,18 @@ void Importer::DecideDateOrder(const RawRecord& rec) {
       slash_order_ = SlashOrder::kDayFirst;
       return;
     }
-    if (second > 12 && first <= 12) return;
+    if (second > 12 && first <= 12) {
+      slash_order_ = SlashOrder::kMonthFirst;
+      return;
+    }
   }
 }
 
 bool Importer::ParseTime(const RawRecord& rec, TimestampMicros* out) {
   std::string_view v = Field(rec, Column::kInvoiceTime);
   DateForm form = DateForm::kIso;
-  DateParse result = ParseTimestamp(v, slash_order_, out, &form);
+  DateParse result = date_format_ ? ParseTimestampWithFormat(v, *date_format_, out)
+                                  : ParseTimestamp(v, slash_order_, out, &form);
   if (result == DateParse::kOk && form == DateForm::kSlash) {
     saw_slash_dates_ = true;
     if (!order_decided_) {
@@ -251,10 +286,32 @@ bool Importer::ParseTime(const RawRecord& rec, TimestampMicros* out) {
       result = ParseTimestamp(v, slash_order_, out, &form);
     }
   }
-  if (result == DateParse::kOk) return true;
   const std::string& name = HeaderName(mapping_[Column::kInvoiceTime]);
+  if (result == DateParse::kOk) {
+    if (*out >= options_.min_time && *out < options_.max_time) return true;
+    reject_kind_ = "date out of range in column \"" + name + "\"";
+    const bool early = *out < options_.min_time;
+    reject_reason_ = "column \"" + name + "\" (invoice_time): " + FormatTimestamp(*out) +
+                     (early ? " is before " + FormatTimestamp(options_.min_time) +
+                                  "; pass {\"min_date\": \"...\"} to allow earlier dates"
+                            : " is not before " + FormatTimestamp(options_.max_time) +
+                                  (options_.max_time_given
+                                       ? " (max_date)"
+                                       : ", a date in the future; pass {\"max_date\": \"...\"} "
+                                         "to allow later dates"));
+    return false;
+  }
   if (v.empty()) {
+    reject_kind_ = "empty column \"" + name + "\"";
     reject_reason_ = "column \"" + name + "\" (invoice_time) is empty; expected a date";
+    return false;
+  }
+  reject_kind_ = "unreadable date in column \"" + name + "\"";
+  if (date_format_) {
+    reject_reason_ = "column \"" + name + "\" (invoice_time): cannot read " +
+                     QuoteValue(v, encoding_) + " as a date of the form \"" + date_format_->text +
+                     "\" (date_format)" +
+                     (result == DateParse::kInvalidCalendar ? ": no such date or time" : "");
   } else if (result == DateParse::kInvalidCalendar) {
     reject_reason_ =
         "column \"" + name + "\" (invoice_time): " + QuoteValue(v, encoding_) +
@@ -267,6 +324,81 @@ bool Importer::ParseTime(const RawRecord& rec, TimestampMicros* out) {
                      " as a date; expected e.g. 2010-12-01 08:26:00 or 12/1/2010 8:26";
   }
   return false;
+}
+
+bool Importer::CheckBound(const RawRecord& rec, const char* what, const std::string& columns,
+                          double v, double lo, double hi) {
+  if (v >= lo && v <= hi) return true;
+  char value[64], bound[32];
+  std::snprintf(value, sizeof value, "%.17g", v);
+  std::snprintf(bound, sizeof bound, "%g", hi);
+  Reject(rec, std::string(what) + " out of range",
+         std::string(what) + " (" + columns + ") is " + value + "; the import accepts at most " +
+             bound + " in absolute value");
+  return false;
+}
+
+bool Importer::CheckLength(const RawRecord& rec, Column c, size_t max_bytes) {
+  if (!mapping_.Has(c)) return true;
+  std::string_view v = Field(rec, c);
+  if (v.size() <= max_bytes) return true;
+  const std::string& name = HeaderName(mapping_[c]);
+  Reject(rec, "value too long in column \"" + name + "\"",
+         "column \"" + name + "\" (" + ColumnName(c) + ") is " + std::to_string(v.size()) +
+             " bytes long; at most " + std::to_string(max_bytes) + " are accepted");
+  return false;
+}
+
+// Whole-file outcomes that make the import an error rather than a dataset: nothing loaded, or
+// one reason rejecting most rows (the file was most likely read the wrong way). The sink
+// has seen the rows by now; the host rolls them back with the error.
+void Importer::CheckOutcome() const {
+  const ReasonCount* top = nullptr;
+  const std::string* top_kind = nullptr;
+  for (const auto& [kind, count] : rejected_by_kind_)
+    if (!top || count.rows > top->rows) {
+      top = &count;
+      top_kind = &kind;
+    }
+  const bool date_problem = top_kind && top_kind->find("date") != std::string::npos;
+  const std::string hint =
+      date_problem ? "Name the date form with options {\"date_format\": \"...\"}, e.g. "
+                     "\"%Y%m%d\" or \"%d-%b-%Y %H:%M\"; see the import options in the README."
+                   : "Check the delimiter, encoding and column options against the file.";
+  auto example = [&] {
+    return "Line " + std::to_string(top->example_line) + ": " + Excerpt(top->example, 300);
+  };
+  // A file whose every row a cleaning rule excluded (say, no customer ids at all) still makes a
+  // dataset: its report names the rule for each row, which is not silent. Rejections are what
+  // the file could not say, so with nothing loaded they make the import an error.
+  if (report_.rows_loaded == 0 && report_.rows_rejected > 0) {
+    if (top && top->rows * 2 >= report_.rows_rejected + report_.rows_excluded)
+      throw Error(ErrorKind::kInvalidInput,
+                  "no row could be loaded: " + std::to_string(report_.rows_rejected) + " of " +
+                      std::to_string(report_.rows_read) + " rows were rejected, " +
+                      std::to_string(top->rows) + " of them for " + *top_kind +
+                      "; nothing was imported",
+                  example(), hint);
+    throw Error(ErrorKind::kInvalidInput,
+                "no row could be loaded: " + std::to_string(report_.rows_rejected) + " of " +
+                    std::to_string(report_.rows_read) + " rows were rejected and " +
+                    std::to_string(report_.rows_excluded) +
+                    " excluded by cleaning rules; nothing was imported",
+                example(), hint);
+  }
+  if (top && static_cast<double>(top->rows) >
+                 options_.max_rejected_share * static_cast<double>(report_.rows_read)) {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%",
+                  100.0 * static_cast<double>(top->rows) / static_cast<double>(report_.rows_read));
+    throw Error(ErrorKind::kInvalidInput,
+                std::to_string(top->rows) + " of " + std::to_string(report_.rows_read) +
+                    " rows (" + share + ") were rejected for " + *top_kind +
+                    "; nothing was imported",
+                example(),
+                hint + " To import the other rows anyway, raise {\"max_rejected_share\": ...} "
+                       "(default 0.5) up to 1.");
+  }
 }
 
 void Importer::ReadHeader(const RawRecord& rec) {
@@ -295,12 +427,14 @@ void Importer::ReadHeader(const RawRecord& rec) {
 
 void Importer::ProcessRecord(const RawRecord& rec) {
   if (rec.unterminated_quote) {
-    Reject(rec, "unterminated quoted field: a '\"' opened in this record is never closed");
+    Reject(rec, "unterminated quoted field",
+           "unterminated quoted field: a '\"' opened in this record is never closed");
     return;
   }
   if (rec.fields.size() != report_.header.size()) {
-    Reject(rec, "expected " + std::to_string(report_.header.size()) + " fields, found " +
-                    std::to_string(rec.fields.size()));
+    Reject(rec, "wrong number of fields",
+           "expected " + std::to_string(report_.header.size()) + " fields, found " +
+               std::to_string(rec.fields.size()));
     return;
   }
 
@@ -313,7 +447,7 @@ void Importer::ProcessRecord(const RawRecord& rec) {
   for (size_t i = 0; i < rec.fields.size(); ++i) {
     std::string_view f = rec.fields[i];
     if (std::memchr(f.data(), 0, f.size()) != nullptr) {
-      Reject(rec, "NUL byte (0x00) in column \"" + HeaderName(i) + "\"");
+      Reject(rec, "NUL byte", "NUL byte (0x00) in column \"" + HeaderName(i) + "\"");
       return;
     }
     if (check_utf8_) {
@@ -321,8 +455,9 @@ void Importer::ProcessRecord(const RawRecord& rec) {
       if (bad != std::string_view::npos) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(f[bad]));
-        Reject(rec, std::string("invalid UTF-8 byte ") + hex + " in column \"" + HeaderName(i) +
-                        "\" (encoding \"utf-8\" was given)");
+        Reject(rec, "invalid UTF-8",
+               std::string("invalid UTF-8 byte ") + hex + " in column \"" + HeaderName(i) +
+                   "\" (encoding \"utf-8\" was given)");
         return;
       }
     }
@@ -330,16 +465,14 @@ void Importer::ProcessRecord(const RawRecord& rec) {
 
   TimestampMicros time = 0;
   double quantity = 1, price = 0, amount = 0;
-  if (!ParseTime(rec, &time)) return Reject(rec, std::move(reject_reason_));
+  if (!ParseTime(rec, &time)) return RejectPending(rec);
   bool has_quantity = mapping_.Has(Column::kQuantity);
   bool has_price = mapping_.Has(Column::kUnitPrice);
   bool has_amount = mapping_.Has(Column::kAmount);
-  if (has_quantity && !ParseNumber(rec, Column::kQuantity, &quantity))
-    return Reject(rec, std::move(reject_reason_));
-  if (has_price && !ParseNumber(rec, Column::kUnitPrice, &price))
-    return Reject(rec, std::move(reject_reason_));
+  if (has_quantity && !ParseNumber(rec, Column::kQuantity, &quantity)) return RejectPending(rec);
+  if (has_price && !ParseNumber(rec, Column::kUnitPrice, &price)) return RejectPending(rec);
   if (has_amount) {
-    if (!ParseNumber(rec, Column::kAmount, &amount)) return Reject(rec, std::move(reject_reason_));
+    if (!ParseNumber(rec, Column::kAmount, &amount)) return RejectPending(rec);
     if (!has_quantity && amount < 0) quantity = -1;  // an amount-only return: one unit back
     if (!has_price) price = quantity != 0 ? std::fabs(amount / quantity) : 0;
   } else {
@@ -347,12 +480,26 @@ void Importer::ProcessRecord(const RawRecord& rec) {
     // Binary floating point makes 6 x 2.55 come out as 15.299999999999999; money has no
     // meaningful digits past the sixth decimal, so round there and 15.3 reads back as 15.3.
     if (std::fabs(amount) < 1e12) amount = std::round(amount * 1e6) / 1e6;
-    if (!std::isfinite(amount))
-      return Reject(rec, "quantity * unit_price (columns \"" +
-                             HeaderName(mapping_[Column::kQuantity]) + "\" and \"" +
-                             HeaderName(mapping_[Column::kUnitPrice]) +
-                             "\") is too large to represent");
   }
+  // Values that later stages cannot take (see kMaxAbsAmount): rejected here, by name.
+  if (has_quantity && !CheckBound(rec, "quantity", "\"" + HeaderName(mapping_[Column::kQuantity]) + "\"",
+                                  quantity, -kMaxAbsQuantity, kMaxAbsQuantity))
+    return;
+  if (has_price && !CheckBound(rec, "unit_price", "\"" + HeaderName(mapping_[Column::kUnitPrice]) + "\"",
+                               price, -kMaxUnitPrice, kMaxUnitPrice))
+    return;
+  if (!CheckBound(rec, "amount",
+                  has_amount ? "\"" + HeaderName(mapping_[Column::kAmount]) + "\""
+                             : "\"" + HeaderName(mapping_[Column::kQuantity]) + "\" x \"" +
+                                   HeaderName(mapping_[Column::kUnitPrice]) + "\"",
+                  amount, -kMaxAbsAmount, kMaxAbsAmount))
+    return;
+  if (!CheckLength(rec, Column::kCustomerId, kMaxKeyBytes) ||
+      !CheckLength(rec, Column::kInvoice, kMaxKeyBytes) ||
+      !CheckLength(rec, Column::kStockCode, kMaxKeyBytes) ||
+      !CheckLength(rec, Column::kCountry, kMaxKeyBytes) ||
+      !CheckLength(rec, Column::kDescription, kMaxDescriptionBytes))
+    return;
 
   // Cleaning rules, in order; the first match excludes the record.
   if (!has_customer) return Exclude(CleaningRule::kMissingCustomer);
@@ -430,6 +577,7 @@ ImportReport Importer::Run() {
   encoding_ = ResolveEncoding(canonical, invalid_at == std::string_view::npos);
   check_utf8_ = encoding_ == Encoding::kUtf8 && invalid_at != std::string_view::npos;
   report_.encoding = EncodingName(encoding_);
+  if (!options_.date_format.empty()) date_format_ = CompileDateFormat(options_.date_format);
   if (options_.date_order != DateOrder::kAuto) {
     order_decided_ = true;
     slash_order_ = options_.date_order == DateOrder::kDayFirst ? SlashOrder::kDayFirst
@@ -465,9 +613,14 @@ ImportReport Importer::Run() {
 
   for (int r = 0; r < kCleaningRuleCount; ++r)
     report_.excluded_by_rule[kCleaningRules[r]] = rule_counts_[r];
+  for (const auto& [kind, count] : rejected_by_kind_)
+    report_.rejected_by_reason[kind] = count.rows;
+  CheckOutcome();
   report_.customers_before_cleaning = customers_read_.size();
   report_.customers_loaded = customers_loaded_.size();
-  if (options_.date_order == DateOrder::kMonthFirst) {
+  if (date_format_) {
+    report_.date_order = "date_format";
+  } else if (options_.date_order == DateOrder::kMonthFirst) {
     report_.date_order = "mdy";
   } else if (options_.date_order == DateOrder::kDayFirst) {
     report_.date_order = "dmy";

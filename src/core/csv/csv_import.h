@@ -8,6 +8,7 @@
 // so that rows_read == loaded + excluded + rejected always holds.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,6 +23,18 @@ namespace ltv::csv {
 
 enum class DateOrder { kAuto, kMonthFirst, kDayFirst };
 
+// 1900-01-01 00:00:00 in TimestampMicros.
+constexpr TimestampMicros kDefaultMinTime = -2208988800LL * 1000000;
+
+// Bounds on the values of a line that is loaded (beyond them the line is rejected with a
+// reason): later stages sum amounts in integer micro-units (an amount of 1e13 overflowed a
+// bigint there) and index the customer id (a B-tree entry holds at most ~2.7 kB).
+constexpr double kMaxAbsAmount = 1e12;       // |amount| and |quantity x unit_price|
+constexpr double kMaxAbsQuantity = 1e9;      // |quantity|
+constexpr double kMaxUnitPrice = 1e12;       // unit_price
+constexpr size_t kMaxKeyBytes = 256;         // customer id, invoice, stock code, country
+constexpr size_t kMaxDescriptionBytes = 4096;  // description
+
 // The default list of non-product stock codes (postage, fees, manual adjustments, ...).
 // Matching is case-insensitive; a code ending in '*' matches by prefix ("gift_0001*").
 const std::vector<std::string>& DefaultNonProductCodes();
@@ -33,6 +46,22 @@ struct ImportOptions {
   // the first such date on: the first a > 12 means day-first, the first b > 12 (or neither
   // until the end) means month-first, as spreadsheets in the US export.
   DateOrder date_order = DateOrder::kAuto;
+  // Import option "date_format" (see DateFormat in value_parsing.h): when set, every date is
+  // read with it and no other form. Empty: the recognised forms (ISO 8601, a/b/yyyy,
+  // dd.mm.yyyy, yyyy/mm/dd, yyyymmdd[HHMMSS]).
+  std::string date_format;
+  // Invoice times outside [min_time, max_time) are rejected: one line dated 9999 would move
+  // every analysis's default cutoff there. Options "min_date" / "max_date"; the default lower
+  // bound is 1900-01-01, the upper bound is set by the host (ltv.import_csv: the start of the
+  // second day after the import, UTC, so that zones ahead of UTC keep today's lines).
+  TimestampMicros min_time = kDefaultMinTime;
+  TimestampMicros max_time = INT64_MAX;
+  bool max_time_given = false;  // "max_date" was in the options: the host keeps max_time
+  // The import is an error when one reason rejects more than this share of the rows read
+  // (option "max_rejected_share", 0..1): most likely the file was read the wrong way (date
+  // form, delimiter, columns), and a dataset of the few lines that happened to parse would
+  // mislead. Whatever the share, an import that loads no row at all is an error.
+  double max_rejected_share = 0.5;
   // logical column name -> header name in the file, e.g. {"customer_id": "Kunde"}
   std::map<std::string, std::string> column_map;
   // Stock codes excluded as non-products; an empty list turns the rule off.
@@ -72,6 +101,9 @@ struct ImportReport {
   int64_t rows_rejected = 0;
   int64_t returns_loaded = 0;  // loaded lines that are cancellations/returns (negative spend)
   std::map<std::string, int64_t> excluded_by_rule;  // rule name -> rows it removed
+  // Rejection reasons without their values (e.g. "unreadable date in column \"date\"") ->
+  // rows rejected for it.
+  std::map<std::string, int64_t> rejected_by_reason;
   // Distinct non-empty customer ids (normalised, e.g. "17850.0" -> "17850") among the rows
   // read that have the header's number of fields and no NUL / invalid byte in the id.
   int64_t customers_before_cleaning = 0;
@@ -96,7 +128,9 @@ struct ImportReport {
 //
 // Throws ltv::Error for whole-file problems: empty input, missing required column (the message
 // names it and lists the columns found, kind kUndefinedColumn), a limit exceeded, an unusable
-// option. Problems of single records never throw: they become rejected rows. Whatever
+// option, no row loaded, or one reason rejecting more than max_rejected_share of the rows
+// (kInvalidInput; the message names the reason and an example line). The sink has then seen
+// rows: the host must discard them (the SQL functions roll back). Problems of single records never throw: they become rejected rows. Whatever
 // cancel.Check() or the sink throws propagates unchanged.
 ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, ImportSink& sink,
                        CancelCheck& cancel = CancelCheck::None());

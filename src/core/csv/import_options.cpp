@@ -2,7 +2,9 @@
 #include <string>
 
 #include "core/csv/csv_import.h"
+#include "core/csv/excerpt.h"
 #include "core/csv/options_internal.h"
+#include "core/csv/value_parsing.h"
 #include "core/error.h"
 
 namespace ltv::csv {
@@ -24,7 +26,7 @@ std::string CanonicalEncodingName(const std::string& name) {
   if (lower == "latin-1" || lower == "latin1" || lower == "iso-8859-1" || lower == "iso8859-1")
     return "latin-1";
   if (lower == "windows-1252" || lower == "cp1252" || lower == "win1252") return "windows-1252";
-  throw Error(ErrorKind::kInvalidParameter, "import option \"encoding\" is \"" + name +
+  throw Error(ErrorKind::kInvalidParameter, "import option \"encoding\" is \"" + Excerpt(name) +
                                                 "\"; expected \"auto\", \"utf-8\", \"latin-1\" "
                                                 "or \"windows-1252\"");
 }
@@ -44,7 +46,7 @@ ImportOptions ParseImportOptions(const json::Value& options) {
   if (delimiter.size() > 1 || (delimiter.size() == 1 && delimiter != "," && delimiter != ";" &&
                                delimiter != "\t" && delimiter != "|"))
     throw Error(ErrorKind::kInvalidParameter,
-                "import option \"delimiter\" is \"" + delimiter +
+                "import option \"delimiter\" is \"" + Excerpt(delimiter) +
                     "\"; expected \",\", \";\", \"|\" or a tab (\"\\t\" or \"tab\")");
   out.delimiter = delimiter.empty() ? 0 : delimiter[0];
 
@@ -58,9 +60,29 @@ ImportOptions ParseImportOptions(const json::Value& options) {
   } else if (order == "dmy") {
     out.date_order = DateOrder::kDayFirst;
   } else {
-    throw Error(ErrorKind::kInvalidParameter, "import option \"date_order\" is \"" + order +
+    throw Error(ErrorKind::kInvalidParameter, "import option \"date_order\" is \"" +
+                                                  Excerpt(order) +
                                                   "\"; expected \"auto\", \"mdy\" or \"dmy\"");
   }
+
+  out.date_format = reader.String("date_format", "");
+  if (!out.date_format.empty()) CompileDateFormat(out.date_format);  // throws naming the problem
+
+  auto read_date = [&](const char* key, TimestampMicros* time) {
+    std::string text = reader.String(key, "");
+    if (text.empty()) return false;
+    if (ParseTimestamp(text, SlashOrder::kMonthFirst, time) != DateParse::kOk)
+      throw Error(ErrorKind::kInvalidParameter,
+                  std::string("import option \"") + key + "\" is \"" + Excerpt(text) +
+                      "\"; expected a date such as \"1900-01-01\" or \"2100-01-01 00:00:00\"");
+    return true;
+  };
+  read_date("min_date", &out.min_time);
+  out.max_time_given = read_date("max_date", &out.max_time);
+  if (out.max_time_given && out.max_time <= out.min_time)
+    throw Error(ErrorKind::kInvalidParameter,
+                "import option \"max_date\" must be later than \"min_date\" (default 1900-01-01)");
+  out.max_rejected_share = reader.Number("max_rejected_share", 0.5, 0, 1);
 
   if (const json::Value* columns = reader.Raw("columns")) {
     if (!columns->is_object())
@@ -71,7 +93,8 @@ ImportOptions ParseImportOptions(const json::Value& options) {
       if (!header.is_string())
         throw Error(
             ErrorKind::kInvalidParameter,
-            "import option \"columns\": the header name for \"" + logical + "\" must be a string");
+            "import option \"columns\": the header name for \"" + Excerpt(logical) +
+                "\" must be a string");
       out.column_map[logical] = header.as_string();
     }
   }
