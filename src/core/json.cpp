@@ -168,6 +168,13 @@ class Parser {
     if (Consume("false")) return Value(false);
     if (Consume("null")) return Value();
     if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber();
+    // A byte outside printable ASCII is shown in hex: one byte of a multi-byte character (or
+    // a control byte) would make the message itself invalid UTF-8.
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(c));
+      Fail(std::string("unexpected byte ") + hex);
+    }
     Fail(std::string("unexpected character '") + c + "'");
   }
   Value ParseNumber() {
@@ -180,7 +187,8 @@ class Parser {
     std::string token(text_.substr(start, pos_ - start));
     char* end = nullptr;
     double d = std::strtod(token.c_str(), &end);
-    if (end == token.c_str() || *end != '\0') Fail("bad number '" + token + "'");
+    if (end == token.c_str() || *end != '\0')
+      Fail("bad number '" + (token.size() > 40 ? token.substr(0, 40) + "..." : token) + "'");
     return Value(d);
   }
   static void AppendUtf8(uint32_t cp, std::string& out) {
@@ -365,11 +373,15 @@ int64_t OptionReader::Integer(std::string_view key, int64_t fallback, int64_t mi
   if (d != std::floor(d))
     throw Error(ErrorKind::kInvalidParameter,
                 what_ + " \"" + std::string(key) + "\" must be a whole number");
-  if (d < static_cast<double>(min) || d > static_cast<double>(max))
+  if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
+    // The value as given (%.17g): casting an out-of-range double such as 1e30 to int64_t is
+    // undefined and printed as -9223372036854775808.
+    char got[40];
+    std::snprintf(got, sizeof got, "%.17g", d);
     throw Error(ErrorKind::kInvalidParameter, what_ + " \"" + std::string(key) +
                                                   "\" must be between " + std::to_string(min) +
-                                                  " and " + std::to_string(max) + ", got " +
-                                                  std::to_string(static_cast<int64_t>(d)));
+                                                  " and " + std::to_string(max) + ", got " + got);
+  }
   return static_cast<int64_t>(d);
 }
 
@@ -388,7 +400,13 @@ void OptionReader::RejectUnknown() const {
     if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
       std::string list;
       for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
-      throw Error(ErrorKind::kInvalidParameter, "unknown " + what_ + " \"" + key + "\"",
+      // The key as an excerpt: an option object can carry a key of any length.
+      std::string shown = key.substr(0, 60);
+      while (!shown.empty() && shown.size() < key.size() &&
+             (static_cast<unsigned char>(key[shown.size()]) & 0xC0) == 0x80)
+        shown.pop_back();
+      if (shown.size() < key.size()) shown += "...";
+      throw Error(ErrorKind::kInvalidParameter, "unknown " + what_ + " \"" + shown + "\"",
                   "Known " + what_ + "s: " + list + ".");
     }
   }

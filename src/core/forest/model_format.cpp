@@ -401,8 +401,13 @@ Forest Deserialize(const uint8_t* data, size_t size) {
   r.Need(uint64_t{n_features} * 4, "feature names");
   std::vector<std::string> names;
   names.reserve(n_features);
-  for (uint32_t f = 0; f < n_features; ++f)
+  for (uint32_t f = 0; f < n_features; ++f) {
     names.push_back(r.String("feature name", kMaxNameBytes));
+    // Names reach jsonb (ltv.rf_info) and messages: invalid UTF-8 there makes a value that
+    // breaks a dump's restore. The message never quotes the bytes.
+    if (!IsValidUtf8(names.back()))
+      Corrupt("feature name " + std::to_string(f) + " is not valid UTF-8");
+  }
 
   const uint32_t n_classes = r.U32("class count");
   if (n_classes == 0 || n_classes > static_cast<uint32_t>(kMaxClasses))
@@ -410,11 +415,17 @@ Forest Deserialize(const uint8_t* data, size_t size) {
             std::to_string(kMaxClasses));
 
   const std::string params_text = r.String("parameters", kMaxNameBytes);
+  if (!IsValidUtf8(params_text)) Corrupt("stored parameters are not valid UTF-8");
   ForestParams params;
   try {
     params = ParseForestParams(params_text);
   } catch (const Error& e) {
-    Corrupt(std::string("stored parameters are invalid: ") + e.what());
+    // e.what() may quote the stored text: at most an excerpt of it (see params.cpp Shown).
+    std::string what = e.what();
+    size_t cut = std::min<size_t>(what.size(), 200);
+    while (cut < what.size() && cut > 0 && (static_cast<unsigned char>(what[cut]) & 0xC0) == 0x80)
+      --cut;
+    Corrupt("stored parameters are invalid: " + what.substr(0, cut));
   }
   if (params.n_classes != static_cast<int>(n_classes))
     Corrupt("stored parameters say " + std::to_string(params.n_classes) + " classes, header says " +

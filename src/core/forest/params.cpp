@@ -11,6 +11,15 @@ namespace {
 
 const char* const kWhat = "forest parameter";
 
+// A value quoted in a message, cut to 60 bytes at a character boundary: a parameter can be a
+// string of any length, and messages echo only an excerpt of what the user sent.
+std::string Shown(const std::string& s) {
+  if (s.size() <= 60) return s;
+  size_t cut = 60;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
 [[noreturn]] void Bad(const std::string& key, const std::string& problem) {
   throw Error(ErrorKind::kInvalidParameter, std::string(kWhat) + " \"" + key + "\" " + problem);
 }
@@ -29,7 +38,7 @@ void ReadMaxFeatures(const json::Value* v, ForestParams& p) {
       Bad("max_features",
           "must be \"sqrt\", \"log2\", \"all\", an integer >= 1 or a fraction "
           "in (0, 1], got \"" +
-              s + "\"");
+              Shown(s) + "\"");
     }
     return;
   }
@@ -59,7 +68,7 @@ void ReadClassWeight(const json::Value* v, ForestParams& p) {
       p.class_weight = ClassWeightMode::kBalanced;
     } else {
       Bad("class_weight",
-          "must be \"none\", \"balanced\" or an array of weights, got \"" + v->as_string() + "\"");
+          "must be \"none\", \"balanced\" or an array of weights, got \"" + Shown(v->as_string()) + "\"");
     }
     return;
   }
@@ -84,11 +93,54 @@ void ReadFeatureNames(const json::Value* v, ForestParams& p) {
     const json::Value& name = v->as_array()[i];
     if (!name.is_string())
       Bad("feature_names", "element " + std::to_string(i) + " must be a string");
+    // The model stores names of up to kMaxFeatureNameBytes bytes of UTF-8 (ltv.rf_info returns
+    // them as jsonb): a name the model could not load again is refused here.
+    if (name.as_string().size() > kMaxFeatureNameBytes || !IsValidUtf8(name.as_string()))
+      Bad("feature_names", "element " + std::to_string(i) + " must be valid UTF-8 of at most " +
+                               std::to_string(kMaxFeatureNameBytes) + " bytes");
     p.feature_names.push_back(name.as_string());
   }
 }
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c == 0) return false;  // NUL: not in Postgres text
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (p[i + k] & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
 
 int ForestParams::ResolveMtry(int n_features) const {
   int m = 1;
@@ -142,7 +194,7 @@ ForestParams ParseForestParams(const json::Value& params) {
   } else if (decision == "tuned") {
     p.decision = DecisionRule::kTuned;
   } else {
-    Bad("decision", "must be \"argmax\" or \"tuned\", got \"" + decision + "\"");
+    Bad("decision", "must be \"argmax\" or \"tuned\", got \"" + Shown(decision) + "\"");
   }
   ReadFeatureNames(r.Raw("feature_names"), p);
   if (r.Raw("n_classes")) p.n_classes = static_cast<int>(r.Integer("n_classes", 1, 1, kMaxClasses));

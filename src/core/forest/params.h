@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -37,6 +38,11 @@ enum class ClassWeightMode { kNone, kBalanced, kExplicit };
 enum class DecisionRule { kArgmax, kTuned };
 
 constexpr int kMaxClasses = 1024;
+// Longest feature name a model stores (the model format reads names of up to 64 kB).
+constexpr size_t kMaxFeatureNameBytes = 1024;
+
+// Whether `s` is well-formed UTF-8 without NUL (what Postgres text and jsonb accept).
+bool IsValidUtf8(std::string_view s);
 constexpr int kMaxBins = 256;
 
 struct ForestParams {
