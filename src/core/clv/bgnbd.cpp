@@ -272,23 +272,25 @@ double ProbabilityAlive(const BgNbdParams& p, double x, double t_x, double T) {
   return 1 / (1 + std::exp(l));
 }
 
-// E[Y(t)] without the P(alive) factor. With A = r + x, c = a + b + x - 1, a' = a - 1,
-// b' = c - A = a + b - 1 - r, u = t / (alpha + T), z = u / (1 + u), Pfaff's transformation
-// turns the paper's bracket into
-//   1 - (1 - z)^A 2F1(A, b + x; c; z) = 1 - (1 - z)^a' 2F1(a', b'; c; z),
-// and 2F1(a', b'; c; z) = 1 + a' S(z) with S(z) = sum_{k>=1} (a)_{k-1} (b')_k / ((c)_k k!) z^k.
-// So with R(z) = c S(z) = sum_{k>=1} (a)_{k-1} (b')_k / ((c + 1)_{k-1} k!) z^k,
-//   E[Y(t)] / P(alive) = c / a' * bracket = c (1 - (1 - z)^a') / a' - (1 - z)^a' R(z),
-// which has no singularity at a = 1 ((1 - (1 - z)^a') / a' -> -log(1 - z)) and none at c = 0.
-// R is summed directly for z <= 1/2 (terms shrink at least like 2^-k); beyond, it is carried
-// along a fixed grid 1 - z_j = 0.5 * 0.75^j by Taylor steps of the ODE it satisfies,
-//   z (1 - z) R'' + (c - (a' + b' + 1) z) R' - a' b' R = c b',
-// each step reaching a quarter of the way to the singular point z = 1 (so its series shrinks
-// like 4^-n). The grid depends only on the parameters and x, so every customer's value is the
-// same whichever others were scored before it.
+// E[Y(t)] without the P(alive) factor. With A = r + x, c = a + b + x - 1, a' = a - 1 and
+// u = t / (alpha + T) (so z = u / (1 + u)), Pfaff's transformation turns the paper's bracket
+// into  1 - (1 - z)^A 2F1(A, b + x; c; z) = 1 - 2F1(a', A; c; -u),  and since
+// (a')_k = a' (a)_{k-1} and c / (c)_k = 1 / (c + 1)_{k-1}:
+//   E[Y(t)] / P(alive) = c / a' * bracket = P(u)
+//     = sum_{k>=1} (-1)^(k+1) (a)_{k-1} (A)_k / ((c + 1)_{k-1} k!) u^k,
+// a series without the removable singularity at a = 1 and none at c = 0, whose coefficients
+// never grow with a or b ((a)_{k-1} / (c + 1)_{k-1} <= 1), so degenerate fits (a, b -> inf)
+// are fine too. It is summed directly where A u <= 1 and u <= 1/2 (the alternating terms then
+// shrink from the start: no cancellation); beyond, P is carried along the fixed grid
+// u_{j+1} = 1.25 u_j by Taylor steps of the ODE it satisfies,
+//   u (1 + u) P'' + (c + (a' + A + 1) u) P' + a' A P = c A,
+// whose singular points u = 0 and u = -1 are at least u_j away, so a step of at most u_j / 4
+// converges like 4^-n. On the disk of such a step |1 + u| >= 1, so nothing there is large
+// and the steps are stable. The grid depends only on the parameters and x: every customer's
+// value is the same whichever others were scored before it.
 struct ExpectedPurchases::Series {
-  double x, a, ap, bp, c, A;
-  std::vector<double> omz, R, dR;  // the grid: 1 - z_j, R(z_j), R'(z_j)
+  double x, a, ap, c, A;
+  std::vector<double> u, P, dP;  // the grid: u_j, P(u_j), P'(u_j)
 };
 
 namespace {
@@ -296,55 +298,47 @@ namespace {
 constexpr double kSeriesEpsilon = 1e-17;
 constexpr int kMaxTerms = 5000;
 
-// R and R' at z in [0, 1/2] by the power series.
-void DirectR(double a, double bp, double c, double z, double* value, double* derivative) {
-  if (z == 0) {
-    *value = 0;
-    *derivative = bp;
-    return;
-  }
-  double term = bp;  // (a)_0 (b')_1 / ((c + 1)_0 1!) z^1, kept without its z^k for R'
-  double zk = z;
-  double sum = term * zk, dsum = term;
+// P and P' at u (A u <= 1, u <= 1/2) by the power series.
+void DirectP(double a, double A, double c, double u, double* value, double* derivative) {
+  double coefficient = A;  // (a)_0 (A)_1 / ((c + 1)_0 1!), sign included, without u^k
+  double uk = u;           // u^k
+  double sum = coefficient * uk, dsum = coefficient;
   for (int k = 1; k < kMaxTerms; ++k) {
-    term *= (a + k - 1) * (bp + k) / ((c + k) * (k + 1));
-    const double dterm = term * zk * (k + 1);  // d/dz of term z^(k+1)
-    zk *= z;
-    const double t = term * zk;
-    sum += t;
+    coefficient *= -(a + k - 1) * (A + k) / ((c + k) * (k + 1));
+    const double dterm = coefficient * uk * (k + 1);  // d/du of coefficient u^(k+1)
+    uk *= u;
+    const double term = coefficient * uk;
+    sum += term;
     dsum += dterm;
-    if (t == 0 || (std::abs(t) <= kSeriesEpsilon * std::abs(sum) &&
-                   std::abs(dterm) <= kSeriesEpsilon * std::abs(dsum)))
+    if (term == 0 || (std::abs(term) <= kSeriesEpsilon * std::abs(sum) &&
+                      std::abs(dterm) <= kSeriesEpsilon * std::abs(dsum)))
       break;
   }
   *value = sum;
   *derivative = dsum;
 }
 
-// R and R' at 1 - omz, from (omz0, R0, dR0) with omz <= omz0, by the Taylor series of the ODE
-// around z0 = 1 - omz0 in h = omz0 - omz. g_n = f_n h^n with f_n the Taylor coefficients:
-//   f_{n+2} = ([n = 0] c b' + (n + a')(n + b') f_n - (n + 1)((1 - 2 z0) n + q0) f_{n+1})
-//             / (z0 (1 - z0) (n + 2)(n + 1)),  q0 = c - (a' + b' + 1) z0.
-void TaylorStep(double ap, double bp, double c, double omz0, double r0, double dr0, double omz,
+// P and P' at u0 + h from (u0, P0, P0') by the Taylor series of the ODE, g_n = f_n h^n:
+//   f_{n+2} = ([n = 0] c A - (n + 1)((1 + 2 u0) n + q0) f_{n+1} - (n + a')(n + A) f_n)
+//             / (u0 (1 + u0) (n + 2)(n + 1)),  q0 = c + (a' + A + 1) u0.
+void TaylorStep(double ap, double A, double c, double u0, double p0_value, double dp0, double h,
                 double* value, double* derivative) {
-  const double h = omz0 - omz;
   if (h == 0) {
-    *value = r0;
-    *derivative = dr0;
+    *value = p0_value;
+    *derivative = dp0;
     return;
   }
-  const double z0 = 1 - omz0;
-  const double p0 = z0 * omz0, p1 = omz0 - z0, q0 = c - (ap + bp + 1) * z0;
-  double g0 = r0, g1 = dr0 * h;
-  double sum = g0 + g1, dsum = dr0;
+  const double p0 = u0 * (1 + u0), p1 = 1 + 2 * u0, q0 = c + (ap + A + 1) * u0;
+  double g0 = p0_value, g1 = dp0 * h;
+  double sum = g0 + g1, dsum = dp0;
   for (int n = 0; n < kMaxTerms; ++n) {
-    double numerator = (n + ap) * (n + bp) * g0 * h * h - (n + 1) * (p1 * n + q0) * g1 * h;
-    if (n == 0) numerator += c * bp * h * h;
+    double numerator = -(n + 1) * (p1 * n + q0) * g1 * h - (n + ap) * (n + A) * g0 * h * h;
+    if (n == 0) numerator += c * A * h * h;
     const double g2 = numerator / (p0 * (n + 2) * (n + 1));
     sum += g2;
     dsum += (n + 2) * g2 / h;
-    if (std::abs(g2) <= kSeriesEpsilon * std::abs(sum) &&
-        std::abs(g1) <= kSeriesEpsilon * std::abs(sum) && n >= 2)
+    if (n >= 2 && std::abs(g2) <= kSeriesEpsilon * std::abs(sum) &&
+        std::abs(g1) <= kSeriesEpsilon * std::abs(sum))
       break;
     g0 = g1;
     g1 = g2;
@@ -366,51 +360,67 @@ ExpectedPurchases::Series& ExpectedPurchases::SeriesFor(double x) {
   series->x = x;
   series->a = p.a;
   series->ap = p.a - 1;
-  series->bp = p.a + p.b - 1 - p.r;
   series->c = p.a + p.b + x - 1;
   series->A = p.r + x;
-  double r = 0, dr = 0;
-  DirectR(series->a, series->bp, series->c, 0.5, &r, &dr);
-  series->omz.push_back(0.5);
-  series->R.push_back(r);
-  series->dR.push_back(dr);
+  const double start = std::min(0.5, 1 / series->A);
+  double value = 0, derivative = 0;
+  DirectP(series->a, series->A, series->c, start, &value, &derivative);
+  series->u.push_back(start);
+  series->P.push_back(value);
+  series->dP.push_back(derivative);
   Series& ref = *series;
   cache_.emplace(x, std::move(series));
   return ref;
 }
+
+namespace {
+
+// E_p[(1 - (1 + p u)^-A) / p] for p ~ Beta(a, B) by the second-order delta method around the
+// mean. Used where the series and its ODE are too stiff to carry: Beta(a, B) concentrated
+// (a + B >= 1e7, error ~ 1/(a + B)^2 relative), and as the last resort of degenerate fits
+// (parameters on the optimizer's bound, converged = false) where the exact form overflows.
+double ConcentratedBeta(double a, double B, double A, double u) {
+  const double n = a + B, p = a / n, var = a * B / (n * n * (n + 1));
+  const double l = std::log1p(p * u);
+  const double h = -std::expm1(-A * l);                             // 1 - (1 + p u)^-A
+  const double h1 = A * u * std::exp(-(A + 1) * l);                 // h'
+  const double h2 = -A * (A + 1) * u * u * std::exp(-(A + 2) * l);  // h''
+  const double g = h / p, g2 = h2 / p - 2 * h1 / (p * p) + 2 * h / (p * p * p);
+  const double value = g + 0.5 * var * g2;
+  return std::isfinite(value) ? value : g;
+}
+
+}  // namespace
 
 double ExpectedPurchases::Unconditional(double x, double T, double t) {
   if (t == 0) return 0;
   Series& s = (last_ && last_->x == x) ? *last_ : SeriesFor(x);
   last_ = &s;
   const double u = t / (params_.alpha + T);
-  const double log_omz = -std::log1p(u);  // log(1 - z)
-  const double omz = 1 / (1 + u), z = u / (1 + u);
-  double r = 0, dr = 0;
-  if (z <= 0.5) {
-    DirectR(s.a, s.bp, s.c, z, &r, &dr);
+  const double B = params_.b + x;
+  if (params_.a + B >= 1e7) return ConcentratedBeta(params_.a, B, s.A, u);
+  double value = 0, derivative = 0;
+  if (u <= s.u[0]) {
+    DirectP(s.a, s.A, s.c, u, &value, &derivative);
   } else {
-    // Extend the grid to the last point at or before z, then one step.
-    size_t j = 0;
-    while (true) {
-      if (j + 1 == s.omz.size()) {
-        const double next = 0.75 * s.omz[j];
-        if (next < omz) break;
-        double rn = 0, drn = 0;
-        TaylorStep(s.ap, s.bp, s.c, s.omz[j], s.R[j], s.dR[j], next, &rn, &drn);
-        s.omz.push_back(next);
-        s.R.push_back(rn);
-        s.dR.push_back(drn);
-      }
-      if (s.omz[j + 1] < omz) break;
-      ++j;
+    // Extend the grid to the last point at or below u (binary search once it is long enough),
+    // then one step.
+    while (s.u.back() * 1.25 <= u) {
+      const size_t j = s.u.size() - 1;
+      double next_value = 0, next_derivative = 0;
+      const double next = 1.25 * s.u[j];
+      TaylorStep(s.ap, s.A, s.c, s.u[j], s.P[j], s.dP[j], next - s.u[j], &next_value,
+                 &next_derivative);
+      s.u.push_back(next);
+      s.P.push_back(next_value);
+      s.dP.push_back(next_derivative);
     }
-    TaylorStep(s.ap, s.bp, s.c, s.omz[j], s.R[j], s.dR[j], omz, &r, &dr);
+    const size_t j =
+        static_cast<size_t>(std::upper_bound(s.u.begin(), s.u.end(), u) - s.u.begin()) - 1;
+    TaylorStep(s.ap, s.A, s.c, s.u[j], s.P[j], s.dP[j], u - s.u[j], &value, &derivative);
   }
-  const double y = s.ap * log_omz;
-  const double pow_omz = std::exp(y);                             // (1 - z)^a'
-  const double v = s.ap == 0 ? -log_omz : -std::expm1(y) / s.ap;  // (1 - (1 - z)^a') / a'
-  return std::max(0.0, s.c * v - pow_omz * r);
+  if (!std::isfinite(value)) return ConcentratedBeta(params_.a, B, s.A, u);
+  return value < 0 ? 0 : value;  // rounding below 0 near t = 0
 }
 
 double ExpectedPurchases::operator()(double x, double t_x, double T, double t) {

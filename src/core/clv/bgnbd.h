@@ -74,8 +74,9 @@ double ProbabilityAlive(const BgNbdParams& params, double x, double t_x, double 
 // E[number of purchases in (T, T + t] | x, t_x, T]: the paper's equation (10),
 //   (a + b + x - 1) / (a - 1) * [1 - ((alpha + T) / (alpha + T + t))^(r + x)
 //     * 2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))] * P(alive).
-// Evaluated in a form without the removable singularity at a = 1 nor cancellation near it
-// (see bgnbd.cpp), to ~1e-14 relative for every z = t / (alpha + T + t) in [0, 1). Keeps a
+// Evaluated as a series in u = t / (alpha + T) without the removable singularity at a = 1,
+// carried to large u by Taylor steps of its ODE (see bgnbd.cpp), to ~1e-12 relative for
+// every u >= 0, a and b (also a, b -> infinity in degenerate fits). Keeps a
 // per-x cache: reuse one object for many customers of the same parameters. Not thread-safe.
 class ExpectedPurchases {
  public:

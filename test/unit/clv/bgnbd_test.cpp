@@ -290,3 +290,25 @@ TEST(clvBgNbd, AggregatesDuplicates) {
 
 }  // namespace
 }  // namespace ltv::clv
+
+namespace ltv::clv {
+namespace {
+
+// Degenerate fits with a + b -> infinity (p all but fixed) use the delta method around the
+// Beta mean; it meets the exact series at the switch (a + b + x = 1e7).
+TEST(clvBgNbd, ConcentratedBetaMeetsSeries) {
+  for (double t : {0.5, 3.0, 5.0}) {
+    // a + b + x just below and just above 1e7 (b differs by 1: ~1e-7 of the value).
+    const double below = ExpectedPurchases({0.7, 10, 3e6, 7e6 - 2.5})(2, 20, 30, t);
+    const double above = ExpectedPurchases({0.7, 10, 3e6, 7e6 - 1.5})(2, 20, 30, t);
+    EXPECT_TRUE(std::isfinite(below));
+    EXPECT_NEAR(above / below, 1, 1e-6) << t;
+  }
+  // Large u with huge a and b: finite and positive (the series' ODE is too stiff there).
+  const double far = ExpectedPurchases({0.67, 1.6, 6.8e6, 3.9e7})(3, 10, 20, 26);
+  EXPECT_TRUE(std::isfinite(far));
+  EXPECT_GT(far, 0);
+}
+
+}  // namespace
+}  // namespace ltv::clv
