@@ -28,6 +28,11 @@ BEGIN
   IF p_name IS NULL OR btrim(p_name) = '' THEN
     RAISE EXCEPTION 'dataset name must not be empty' USING ERRCODE = '22023';
   END IF;
+  -- Imports under one name queue here until the first commits or aborts, so the check below
+  -- sees a concurrent import's dataset: two replace-uploads of a new name then replace one
+  -- another in turn, and without replace the second gets 42710 as documented, not a raw
+  -- unique violation from the INSERT. (The lock is per name and per transaction.)
+  PERFORM pg_advisory_xact_lock(hashtextextended('ltv.dataset ' || p_name, 0));
   SELECT dataset_id INTO v_id FROM ltv.datasets WHERE name = p_name;
   IF FOUND THEN
     IF NOT p_replace THEN
@@ -37,9 +42,17 @@ BEGIN
     END IF;
     PERFORM ltv.delete_dataset(v_id);
   END IF;
-  INSERT INTO ltv.datasets (name, source, options)
-  VALUES (p_name, p_source, coalesce(p_options, '{}'))
-  RETURNING dataset_id INTO v_id;
+  BEGIN
+    INSERT INTO ltv.datasets (name, source, options)
+    VALUES (p_name, p_source, coalesce(p_options, '{}'))
+    RETURNING dataset_id INTO v_id;
+  EXCEPTION WHEN unique_violation THEN
+    -- Still possible in REPEATABLE READ or SERIALIZABLE, whose snapshot predates the other
+    -- import's commit: the same error as above, so clients see one code for one problem.
+    RAISE EXCEPTION 'dataset "%" already exists (it was created by a concurrent import)', p_name
+      USING ERRCODE = '42710',
+            HINT = 'Retry the import, with {"replace": true} to replace it.';
+  END;
   -- The partition is filled before it is attached (see _finish_dataset): its index is then
   -- built in one sorted pass instead of row by row, and the CHECK constraint lets ATTACH
   -- skip the validation scan.

@@ -161,6 +161,10 @@ COMMENT ON COLUMN ltv.runs.settings IS 'The options as resolved for this run (de
 
 -- Marks runs whose worker is gone as failed and deletes what they had written. (A queued run
 -- without a pid is one that ltv.start_analysis is still setting up in its own transaction.)
+-- Every dead run is reaped, whatever p_dataset_id says (it names the dataset the caller is
+-- about, and is kept for the callers): a killed worker's feature rows and model (295,130 rows
+-- in one test) must not wait until someone next touches that dataset. The scan reads only
+-- the queued and running runs, so any analysis or status call can afford it.
 CREATE FUNCTION ltv._reap_runs(p_dataset_id bigint DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
@@ -173,7 +177,6 @@ BEGIN
   FOR v_run IN
     SELECT r.run_id FROM ltv.analysis_runs r
      WHERE r.mode = 'background' AND r.status IN ('queued', 'running')
-       AND (p_dataset_id IS NULL OR r.dataset_id = p_dataset_id)
        AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
      FOR UPDATE SKIP LOCKED
   LOOP

@@ -641,10 +641,24 @@ ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, Imp
                 "the file is " + std::to_string(bytes.size()) +
                     " bytes, more than max_bytes = " + std::to_string(options.max_bytes),
                 {}, "Raise the limit with options {\"max_bytes\": <n>} or 0 for no limit.");
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+      static_cast<unsigned char>(bytes[1]) == 0x8b)
+    throw Error(ErrorKind::kNotSupported, "the data is gzip-compressed, not CSV text", {},
+                "Decompress it first, or import the .gz file on the server with "
+                "ltv.import_csv_file, which reads gzip.");
   if (HasUtf16Or32Bom(bytes))
     throw Error(ErrorKind::kNotSupported, "the file is UTF-16 or UTF-32 encoded", {},
                 "Save it as UTF-8 (or Latin-1 / Windows-1252) CSV.");
   std::string_view body = StripUtf8Bom(bytes);
+  // A NUL byte in the first line: binary data (an image, a spreadsheet, an archive), which
+  // would otherwise be read as a Windows-1252 header of gibberish. (NUL in a data line only
+  // rejects that line.)
+  std::string_view first_line = body.substr(0, std::min<size_t>(body.find('\n'), 64 * 1024));
+  if (size_t nul = first_line.find('\0'); nul != std::string_view::npos)
+    throw Error(ErrorKind::kInvalidInput,
+                "the data is binary, not CSV text (a NUL byte at offset " + std::to_string(nul) +
+                    " of the first line)",
+                {}, "Export the data as CSV (comma, semicolon or tab separated text).");
   if (IsBlank(body)) throw Error(ErrorKind::kInvalidInput, "file is empty");
   auto importer = std::make_unique<Importer>(body, options, sink, cancel);
   return importer->Run();

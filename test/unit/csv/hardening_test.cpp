@@ -274,7 +274,7 @@ TEST(Excerpts, CutAtACharacterBoundaryAndTellTheSize) {
   std::string accents;
   for (int i = 0; i < 10; ++i) accents += "\xC3\xA9";
   EXPECT_EQ(Excerpt(accents, 5), "\xC3\xA9\xC3\xA9... (20 bytes)");
-  EXPECT_EQ(Excerpt(std::string("a\0b\xFF", 4)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(Excerpt(std::string("a\0b\xFF\x01\n", 6)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD??");
 }
 
 TEST(Excerpts, HugeHeaderNamesAreNotEchoed) {
@@ -290,6 +290,19 @@ TEST(Excerpts, HugeHeaderNamesAreNotEchoed) {
   ASSERT_TRUE(o.failed);
   EXPECT_LT(o.message.size(), 600u);
   EXPECT_NE(o.message.find("and 9971 more"), std::string::npos) << o.message;
+}
+
+TEST(ImportOutcome, GzipBytesAreNamed) {
+  Outcome o = RunImport(std::string("\x1f\x8b\x08\x00rest", 8));
+  ASSERT_TRUE(o.failed);
+  EXPECT_EQ(o.kind, ErrorKind::kNotSupported);
+  EXPECT_EQ(o.message, "the data is gzip-compressed, not CSV text");
+}
+
+TEST(ImportOutcome, BinaryDataIsNamed) {
+  Outcome o = RunImport(std::string("PK\x03\x04\x00\x00garbage\nmore", 18));
+  ASSERT_TRUE(o.failed);
+  EXPECT_EQ(o.message, "the data is binary, not CSV text (a NUL byte at offset 4 of the first line)");
 }
 
 TEST(Excerpts, OptionValuesAreCut) {
