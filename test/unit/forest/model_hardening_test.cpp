@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "core/error.h"
@@ -93,6 +94,33 @@ TEST(ParamMessages, OutOfRangeNumbersAreShownAsGiven) {
     ADD_FAILURE();
   } catch (const ltv::Error& e) {
     EXPECT_LT(std::string(e.what()).size(), 200u);
+  }
+}
+
+// Item 5: the class count is bounded by what trains quickly.
+TEST(ModelLimits, SixtyFourClassesTrainQuickly) {
+  TrainingSet set(2);
+  std::vector<double> values;
+  std::vector<int> labels;
+  for (int i = 0; i < 640; ++i) {
+    values.push_back(i % 17);
+    values.push_back(i % 5);
+    labels.push_back(i % 64);
+  }
+  set.AddRows(values.data(), labels.data(), labels.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  const Forest forest =
+      Train(set, ParseForestParams(std::string(R"({"n_classes": 64, "n_trees": 20, "decision": "tuned"})")),
+            ltv::CancelCheck::None());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(forest.n_classes(), 64);
+  EXPECT_LT(seconds, 5.0);  // ~0.1 s; the bound leaves room for a loaded machine
+  try {
+    ParseForestParams(std::string(R"({"n_classes": 65})"));
+    ADD_FAILURE();
+  } catch (const ltv::Error& e) {
+    EXPECT_STREQ(e.what(), "forest parameter \"n_classes\" must be between 1 and 64, got 65");
   }
 }
 
