@@ -34,13 +34,27 @@ function sendError(res, status, code, message, details = null, hint = null, head
   sendJson(res, status, JSON.stringify(errorBody(code, message, details, hint)), headers);
 }
 
-/** Reads the body up to limit bytes; resolves {text} or {tooLarge: true}. */
-function readBody(req, limit) {
+/** Reads the body up to limit bytes; resolves {text}, {tooLarge: true} or {idle: true}. */
+function readBody(req, limit, idleMs) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
     let done = false;
+    // A body that stops flowing is abandoned: the socket and what it buffered are freed.
+    let idle = null;
+    const armIdle = () => {
+      if (!idleMs) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        if (done) return;
+        done = true;
+        chunks.length = 0;
+        resolve({ idle: true });
+      }, idleMs);
+    };
+    armIdle();
     req.on('data', (chunk) => {
+      armIdle();
       if (done) return;
       size += chunk.length;
       if (size > limit) {
@@ -53,9 +67,11 @@ function readBody(req, limit) {
       chunks.push(chunk);
     });
     req.on('end', () => {
+      clearTimeout(idle);
       if (!done) { done = true; resolve({ text: Buffer.concat(chunks, size).toString('utf8') }); }
     });
-    req.on('error', (err) => { if (!done) { done = true; reject(err); } });
+    req.on('error', (err) => { clearTimeout(idle); if (!done) { done = true; reject(err); } });
+    req.on('close', () => clearTimeout(idle));
   });
 }
 
@@ -92,8 +108,15 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
     sendError(res, 415, 'PGRST107', `None of these media types are available: ${ctype}`);
     return;
   }
-  const body = await readBody(req, cfg.bodyLimitBytes);
+  const body = await readBody(req, cfg.bodyLimitBytes, cfg.bodyIdleTimeoutMs);
   if (body.tooLarge) { tooLarge(res, cfg, body.size); return; }
+  if (body.idle) {
+    sendError(res, 408, 'PGRSTX08', 'Request Timeout',
+      `No part of the request body arrived for ${cfg.bodyIdleTimeoutMs} ms.`, null,
+      { Connection: 'close' });
+    res.on('finish', () => req.destroy());
+    return;
+  }
 
   let args = {};
   const text = body.text.trim() === '' ? '{}' : body.text;
@@ -190,10 +213,11 @@ export function createApp(cfg, { pool } = {}) {
       }
     }
   });
-  // Large uploads: allow the time a 100 MB body needs on a slow link; the statement timeout
-  // bounds the database side.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60000;
+  // Large uploads get the time a 100 MB body needs on a slow link (requestTimeoutMs), and no
+  // more: a client that trickles a body is cut off (Node answers 408). The statement timeout
+  // bounds the database side; the response of a long call is not limited by these.
+  server.requestTimeout = cfg.requestTimeoutMs ?? 600000;
+  server.headersTimeout = Math.min(cfg.headersTimeoutMs ?? 30000, server.requestTimeout);
   server.keepAliveTimeout = 5000;
 
   async function close() {

@@ -22,6 +22,13 @@ export function loadConfig(env = process.env) {
     port: intFromEnv(env, 'LTV_WEB_PORT', 8080, { min: 0 }),
     bodyLimitBytes: Math.floor(bodyLimitMb * 1024 * 1024),
     statementTimeoutMs: intFromEnv(env, 'LTV_WEB_STATEMENT_TIMEOUT_MS', 300000, { min: 0 }),
+    // Slow clients: the whole request (headers and body) must arrive within requestTimeoutMs
+    // (10 minutes: a 100 MB upload at ~1.5 Mbit/s), and a body that stops flowing for
+    // bodyIdleTimeoutMs is cut off. Before, requestTimeout was 0 and a client sending one
+    // byte a minute held its socket (and its buffered body) forever.
+    requestTimeoutMs: intFromEnv(env, 'LTV_WEB_REQUEST_TIMEOUT_MS', 600000, { min: 1000 }),
+    headersTimeoutMs: intFromEnv(env, 'LTV_WEB_HEADERS_TIMEOUT_MS', 30000, { min: 1000 }),
+    bodyIdleTimeoutMs: intFromEnv(env, 'LTV_WEB_BODY_IDLE_TIMEOUT_MS', 60000, { min: 100 }),
     role: env.LTV_WEB_ROLE || 'ltv_web',
     schema: 'ltv_api',
     poolSize: intFromEnv(env, 'LTV_WEB_POOL_SIZE', 10, { min: 1 }),

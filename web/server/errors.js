@@ -63,13 +63,30 @@ export function httpStatusForSqlState(code, opts = {}) {
   }
 }
 
-/** PostgREST's error body: always the four keys, null when absent. */
+/**
+ * An excerpt of a message: Postgres quotes input values whole (a 20 kB string given for a
+ * bigint argument comes back whole in "invalid input syntax for type bigint: ..."), and the
+ * dashboard shows these texts to people. Cut at a code point, with the full length told.
+ */
+export function excerpt(text, max = 500) {
+  if (text === null || text === undefined) return null;
+  const s = String(text);
+  if (s.length <= max) return s;
+  let cut = '';
+  for (const ch of s) { // code points: a surrogate pair is never split
+    if (cut.length + ch.length > max) break;
+    cut += ch;
+  }
+  return `${cut}... (${s.length} characters)`;
+}
+
+/** PostgREST's error body: always the four keys, null when absent; texts cut to excerpts. */
 export function errorBody(code, message, details = null, hint = null) {
   return {
     code: code ?? null,
-    details: details ?? null,
-    hint: hint ?? null,
-    message: message ?? null,
+    details: excerpt(details),
+    hint: excerpt(hint),
+    message: excerpt(message),
   };
 }
 
