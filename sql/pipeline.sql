@@ -37,18 +37,30 @@ SELECT ltv.latest_run(:pipe_id) = :run1 AS latest_is_run1;
 SELECT (SELECT count(DISTINCT customer_id) FROM ltv.transactions WHERE dataset_id = :pipe_id)
        = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run1) AS every_customer_predicted,
        bool_and(abs(p_low + p_medium + p_high + p_vip - 1) < 1e-9) AS probabilities_sum_to_1,
-       bool_and(as_of = (SELECT date_trunc('day', last_purchase) + interval '1 day'
-                           FROM ltv.datasets WHERE dataset_id = :pipe_id)) AS as_of_day_after_end
+       bool_and(as_of = (SELECT last_purchase + interval '1 second'
+                           FROM ltv.datasets WHERE dataset_id = :pipe_id)) AS as_of_just_after_end
   FROM ltv.predictions WHERE run_id = :run1;
 
--- Stored predictions equal a fresh ltv.predict with the stored model (per-row path too).
-SELECT count(*) AS mismatches
-  FROM ltv.predictions p
-  JOIN ltv.customer_features cf ON cf.run_id = p.run_id AND cf.cutoff = p.as_of AND cf.customer_id = p.customer_id
-  JOIN ltv.models m ON m.run_id = p.run_id
- WHERE p.run_id = :run1
-   AND (ltv._class_bucket(ltv.rf_predict(m.model, ltv.feature_vector(cf))) <> p.bucket
-        OR abs((ltv.rf_predict_proba(m.model, ltv.feature_vector(cf)))[4] - p.p_vip) > 1e-12);
+-- Stored predictions equal what ltv.predict(run_id) computes afresh from the transactions
+-- (features recomputed, the run's served candidate applied).
+SELECT count(*) AS predictions, count(*) FILTER (WHERE p.bucket IS DISTINCT FROM f.bucket
+                                                   OR abs(p.p_low - f.p_low) > 1e-12 OR abs(p.p_vip - f.p_vip) > 1e-12) AS mismatches
+  FROM (SELECT * FROM ltv.predictions WHERE run_id = :run1) p FULL JOIN ltv.predict(:run1) f USING (customer_id);
+-- ltv.predict with the stored model scores any stored model by the feature names it records:
+-- the same as the per-row functions over the stored feature rows.
+SELECT count(*) AS scored,
+       count(*) FILTER (WHERE ltv._class_bucket(ltv.rf_predict(m.model, ltv.feature_vector(cf))) <> f.bucket
+                           OR abs((ltv.rf_predict_proba(m.model, ltv.feature_vector(cf)))[4] - f.p_vip) > 1e-12) AS mismatches
+  FROM ltv.models m
+  CROSS JOIN LATERAL ltv.predict(m.model, :pipe_id) f
+  JOIN ltv.customer_features cf ON cf.run_id = m.run_id AND cf.customer_id = f.customer_id
+   AND cf.cutoff = (SELECT (settings->>'as_of')::timestamp FROM ltv.runs WHERE run_id = :run1)
+ WHERE m.run_id = :run1;
+-- What the run serves and why is stored with the model.
+SELECT m.metrics->>'evaluation' AS evaluation, m.metrics ? 'served' AS has_served,
+       (SELECT array_agg(c->>'name' ORDER BY i) FROM jsonb_array_elements(m.metrics->'candidates') WITH ORDINALITY u(c, i) WHERE i <= 3) AS first_candidates,
+       (m.metrics->>'serves_naive')::boolean = (m.metrics->>'served' = 'naive') AS naive_flag_consistent
+  FROM ltv.models m WHERE m.run_id = :run1;
 
 -- The held-out split is stratified: per true bucket, round(25%) held out.
 SELECT true_bucket, count(*) AS customers, count(*) FILTER (WHERE split = 'test') AS held_out,
@@ -140,7 +152,7 @@ SELECT s.test_customers,
                            WHERE (c->>'support')::int > 0 OR (c->>'precision')::float8 > 0)) < 1e-12 AS macro_f1_is_mean,
        s.macro_f1 BETWEEN 0 AND 1 AS f1_in_range,
        abs(s.lift_macro_f1 - (s.macro_f1 - s.baseline_macro_f1)) < 1e-12 AS lift_consistent,
-       jsonb_array_length(s.feature_importance) = cardinality(ltv.model_feature_names()) AS importance_per_feature
+       jsonb_array_length(s.feature_importance) = cardinality(ltv.feature_names()) AS importance_per_feature
   FROM ltv.model_summary s WHERE s.run_id = :run1;
 SELECT t.b AS true_bucket,
        (SELECT jsonb_agg((s.baseline_confusion_matrix->(t.b - 1)->(p.b - 1))::int ORDER BY p.b)
@@ -178,10 +190,10 @@ SELECT (SELECT model FROM ltv.models WHERE run_id = :run1) = (SELECT model FROM 
        ltv.latest_run(:pipe_id) = :run2 AS latest_is_run2,
        (SELECT count(*) FROM ltv.runs WHERE dataset_id = :pipe_id) AS runs_kept;
 
--- Backtest mode (the generated data spans 13 months; a 3-month horizon leaves room).
+-- Out-of-time mode (the generated data spans 13 months; a 3-month horizon leaves room).
 SELECT ltv.run_analysis(:pipe_id, '{"evaluation": "backtest", "horizon": "3 months", "backtest_folds": 2, "stack_snapshots": 0, "forest": {"n_trees": 10}}') AS run3 \gset
-SELECT status, jsonb_array_length(backtest->'folds') AS folds,
-       (backtest->>'mean_macro_f1')::float8 BETWEEN 0 AND 1 AS mean_ok
+SELECT status, s.evaluation, s.folds, s.macro_f1 BETWEEN 0 AND 1 AS mean_ok,
+       jsonb_array_length(s.candidates->0->'folds') = s.folds AS per_fold_scores
   FROM ltv.model_summary s JOIN ltv.runs r USING (run_id) WHERE s.run_id = :run3;
 SELECT ltv.run_analysis(:pipe_id, '{"evaluation": "backtest", "backtest_folds": 1}') AS run_bt_short \gset
 SELECT status, error FROM ltv.runs WHERE run_id = :run_bt_short;

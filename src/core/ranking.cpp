@@ -39,6 +39,30 @@ std::vector<double> PercentRanks(const std::vector<double>& values) {
   return ranks;
 }
 
+std::vector<int32_t> RankBuckets(const std::vector<double>& values,
+                                 const std::vector<double>& quantiles) {
+  for (size_t q = 0; q < quantiles.size(); ++q)
+    if (!(quantiles[q] > 0 && quantiles[q] < 1) || (q > 0 && quantiles[q] < quantiles[q - 1]))
+      throw std::invalid_argument("RankBuckets: quantiles must be ascending fractions in (0, 1)");
+  const size_t n = values.size();
+  std::vector<int32_t> buckets(n, 0);
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return FloatLess(values[a], values[b]); });
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && FloatEqual(values[order[j + 1]], values[order[i]])) ++j;
+    // The average of the 1-based ranks i+1 .. j+1, over n.
+    const double rank = (static_cast<double>(i + j) / 2.0 + 1.0) / static_cast<double>(n);
+    int32_t bucket = 0;
+    for (double q : quantiles) bucket += rank > q ? 1 : 0;
+    for (size_t k = i; k <= j; ++k) buckets[order[k]] = bucket;
+    i = j + 1;
+  }
+  return buckets;
+}
+
 std::vector<bool> StratifiedHoldout(const std::vector<std::optional<int32_t>>& strata,
                                     const std::vector<int64_t>& keys,
                                     const std::vector<std::string_view>& tiebreaks,

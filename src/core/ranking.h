@@ -17,6 +17,14 @@ namespace ltv {
 // equal to NaN, as in Postgres.
 std::vector<double> PercentRanks(const std::vector<double>& values);
 
+// The bucket rule of quantile buckets (labels and the naive rule alike): each value's percent
+// rank is its average 1-based rank among all values (equal values share it) over n, as
+// pandas' rank(pct=True) gives; its bucket is the number of quantiles below that rank. With
+// quantiles {0.5, 0.8, 0.95}: rank <= 0.5 low (0), <= 0.8 medium, <= 0.95 high, above vip (3).
+// Equal values always share a bucket. NaN orders above every number, as in Postgres.
+std::vector<int32_t> RankBuckets(const std::vector<double>& values,
+                                 const std::vector<double>& quantiles);
+
 // The members to hold out, stratum by stratum: within a stratum, members ordered by key, then
 // by tiebreak bytes (as COLLATE "C" orders text); the first floor(count * fraction + 0.5) are
 // held out. A member without a stratum (nullopt) belongs to the stratum of those without.

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "core/features/customer_features.h"
+#include "core/features/registry.h"
 #include "pg/aggregate.h"
 #include "pg/convert.h"
 #include "pg/memory.h"
@@ -209,7 +210,22 @@ extern "C" Datum ltv_features_deserialfn(PG_FUNCTION_ARGS) {
 }
 
 namespace {
-constexpr int kFeatureColumns = 21;
+constexpr int kMaxColumns = 64;
+using ltv::features::FeatureDef;
+using ltv::features::FeatureRegistry;
+using ltv::features::FeatureSource;
+using ltv::features::FeatureType;
+
+// The aggregate's columns: the registry's kAggregate rows, then the cutoff.
+const std::vector<const FeatureDef*>& AggregateColumns() {
+  static const std::vector<const FeatureDef*> columns = [] {
+    std::vector<const FeatureDef*> out;
+    for (const FeatureDef& d : FeatureRegistry())
+      if (d.source == FeatureSource::kAggregate) out.push_back(&d);
+    return out;
+  }();
+  return columns;
+}
 
 // The blessed result descriptor, looked up once per query (the final function runs once per
 // customer) and kept in fn_extra.
@@ -219,10 +235,12 @@ TupleDesc ResultDescriptor(FunctionCallInfo fcinfo) {
   if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("ltv_features_finalfn must return a composite type")));
-  if (tupdesc->natts != kFeatureColumns)
+  const int expected = static_cast<int>(AggregateColumns().size()) + 1;
+  if (tupdesc->natts != expected || expected > kMaxColumns)
     ereport(ERROR,
             (errcode(ERRCODE_DATATYPE_MISMATCH),
-             errmsg("ltv.features has %d columns, expected %d", tupdesc->natts, kFeatureColumns)));
+             errmsg("ltv.features has %d columns, the feature registry %d", tupdesc->natts, expected),
+             errhint("The extension's SQL objects and its library are from different versions.")));
   MemoryContext previous = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
   tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
   MemoryContextSwitchTo(previous);
@@ -235,37 +253,22 @@ extern "C" Datum ltv_features_finalfn(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0)) PG_RETURN_NULL();
   FeatureState* state = reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
   TupleDesc tupdesc = ResultDescriptor(fcinfo);
-  Datum values[kFeatureColumns];
-  bool nulls[kFeatureColumns] = {false};
+  Datum values[kMaxColumns];
+  bool nulls[kMaxColumns] = {false};
   const ltv::features::CustomerFeatures f = state->accumulator.Finalize();  // noexcept
+  const auto& columns = AggregateColumns();
   int i = 0;
-  auto put_double = [&](double v, bool is_null = false) {
-    nulls[i] = is_null;
-    values[i++] = Float8GetDatum(v);
-  };
-  auto put_int = [&](double v) { values[i++] = Int32GetDatum(static_cast<int32>(v)); };
-  put_double(f.recency_days, !f.has_purchase);
-  put_int(f.frequency);
-  put_double(f.monetary);
-  put_double(f.avg_order_value);
-  put_double(f.tenure_days, !f.has_purchase);
-  put_double(f.spend_30d);
-  put_double(f.spend_90d);
-  put_double(f.spend_180d);
-  put_double(f.spend_365d);
-  put_int(f.orders_30d);
-  put_int(f.orders_90d);
-  put_int(f.orders_180d);
-  put_int(f.orders_365d);
-  put_double(f.trend_90d);
-  put_double(f.returns_amount);
-  put_int(f.returns_count);
-  put_int(f.distinct_products);
-  put_double(f.mean_days_between, f.frequency < 2);
-  nulls[i] = !f.has_purchase;
-  values[i++] = TimestampGetDatum(ToPgTime(f.first_purchase));
-  nulls[i] = !f.has_purchase;
-  values[i++] = TimestampGetDatum(ToPgTime(f.last_purchase));
+  for (const FeatureDef* d : columns) {
+    nulls[i] = d->is_null(f);
+    switch (d->type) {
+      case FeatureType::kDouble: values[i] = Float8GetDatum(d->value(f)); break;
+      case FeatureType::kInteger: values[i] = Int32GetDatum(static_cast<int32>(d->value(f))); break;
+      case FeatureType::kTimestamp:
+        values[i] = TimestampGetDatum(ToPgTime(d->time(f)));
+        break;
+    }
+    ++i;
+  }
   nulls[i] = false;
   values[i++] = TimestampGetDatum(ToPgTime(state->accumulator.cutoff()));
   HeapTuple tuple = heap_form_tuple(tupdesc, values, nulls);

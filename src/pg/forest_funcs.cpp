@@ -34,6 +34,7 @@ PG_FUNCTION_INFO_V1(ltv_rf_predict);
 PG_FUNCTION_INFO_V1(ltv_rf_predict_proba);
 PG_FUNCTION_INFO_V1(ltv_rf_info);
 PG_FUNCTION_INFO_V1(ltv_rf_check_params);
+PG_FUNCTION_INFO_V1(ltv_rf_feature_names);
 }
 
 namespace ltv::pg {
@@ -345,4 +346,28 @@ extern "C" Datum ltv_rf_check_params(PG_FUNCTION_ARGS) {
     return copy;
   });
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(normalized)));
+}
+
+// rf_feature_names(model bytea) RETURNS text[]: the names of the features the model was
+// trained on, in its input order (through the per-backend model cache).
+extern "C" Datum ltv_rf_feature_names(PG_FUNCTION_ARGS) {
+  Datum model_datum = PG_GETARG_DATUM(0);
+  size_t n = 0;
+  char** texts = nullptr;
+  ltv::pg::Guarded([&]() -> int {
+    auto model = LoadModelDatum(model_datum);
+    const auto& feature_names = model->feature_names();
+    n = feature_names.size();
+    texts = static_cast<char**>(PgCall([&] { return palloc(sizeof(char*) * (n + 1)); }));
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& name = feature_names[i];
+      char* copy = static_cast<char*>(PgCall([&] { return palloc(name.size() + 1); }));
+      std::memcpy(copy, name.c_str(), name.size() + 1);
+      texts[i] = copy;
+    }
+    return 0;
+  });
+  Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+  for (size_t i = 0; i < n; ++i) datums[i] = CStringGetTextDatum(texts[i]);
+  PG_RETURN_ARRAYTYPE_P(construct_array(datums, static_cast<int>(n), TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -16,6 +16,7 @@
 extern "C" {
 PG_FUNCTION_INFO_V1(ltv_percent_ranks);
 PG_FUNCTION_INFO_V1(ltv_stratified_holdout);
+PG_FUNCTION_INFO_V1(ltv_rank_buckets);
 }
 
 namespace {
@@ -165,5 +166,21 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
       ids[i] = std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
     }
     return ltv::StratifiedHoldout(strata, std::vector<int64_t>(keys, keys + n), ids, fraction);
+  }));
+}
+
+// ltv._rank_buckets(positions int[], values float8[], quantiles float8[]) -> int[]: the
+// quantile bucket (0..3) of each member, placed by position (core RankBuckets).
+extern "C" Datum ltv_rank_buckets(PG_FUNCTION_ARGS) {
+  const char* const fn = "ltv._rank_buckets";
+  int n = 0, n_values = 0, n_quantiles = 0;
+  const int32* positions = ElementsWithoutNulls<int32>(PG_GETARG_ARRAYTYPE_P(0), fn, "positions", &n);
+  const float8* values = ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), fn, "values", &n_values);
+  const float8* quantiles =
+      ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(2), fn, "quantiles", &n_quantiles);
+  RequireLength(fn, "values", n_values, n);
+  PG_RETURN_ARRAYTYPE_P(PlacedByPosition<int32>(positions, n, INT4OID, fn, [&] {
+    return ltv::RankBuckets(std::vector<double>(values, values + n),
+                            std::vector<double>(quantiles, quantiles + n_quantiles));
   }));
 }

@@ -1,28 +1,46 @@
 -- Stage 3 and 4: customer features as a parallel aggregate, proxy labels, baseline.
 
-CREATE TYPE ltv.features AS (
-  recency_days       double precision,
-  frequency          integer,
-  monetary           double precision,
-  avg_order_value    double precision,
-  tenure_days        double precision,
-  spend_30d          double precision,
-  spend_90d          double precision,
-  spend_180d         double precision,
-  spend_365d         double precision,
-  orders_30d         integer,
-  orders_90d         integer,
-  orders_180d        integer,
-  orders_365d        integer,
-  trend_90d          double precision,
-  returns_amount     double precision,
-  returns_count      integer,
-  distinct_products  integer,
-  mean_days_between  double precision,
-  first_purchase     timestamp,
-  last_purchase      timestamp,
-  cutoff             timestamp
-);
+-- The feature registry (src/core/features/registry.h) is the one list of features: the
+-- composite type below, the columns of ltv.customer_features, the model inputs and
+-- ltv.feature_vector are all created from it here, at install.
+CREATE FUNCTION ltv._feature_registry_json() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_feature_registry_json' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION ltv.feature_registry()
+RETURNS TABLE (ordinal integer, name text, sql_type text, source text, model_input boolean,
+               missing_value double precision, argument text, description text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT r.ordinal::integer, r.name, r.sql_type, r.source, r.model_input, r.missing_value,
+       r.argument, r.description
+  FROM ROWS FROM (jsonb_to_recordset(ltv._feature_registry_json())
+                  AS (name text, sql_type text, source text, model_input boolean,
+                      missing_value double precision, argument text, description text))
+       WITH ORDINALITY AS r(name, sql_type, source, model_input, missing_value, argument, description, ordinal)
+$$;
+COMMENT ON FUNCTION ltv.feature_registry() IS
+  'Every customer feature: its name, SQL type, how it is computed (aggregate, window, rank, clv), whether models use it, the model value for NULL, and what it means';
+
+-- The snapshot-level features (ranks among a snapshot's customers, the CLV fit), computed in
+-- C++ from the members' input columns: see core/features/derived.h.
+CREATE FUNCTION ltv._derived_inputs() RETURNS text[]
+AS 'MODULE_PATHNAME', 'ltv_derived_inputs' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ltv._derived_names() RETURNS text[]
+AS 'MODULE_PATHNAME', 'ltv_derived_names' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ltv._derived_features(positions integer[], inputs double precision[], horizon_days double precision)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'ltv_derived_features' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._derived_features(integer[], double precision[], double precision) IS
+  'Internal: row j = derived feature j (ltv._derived_names()) of the member at each position; inputs[i][c] = member i''s value of column c of ltv._derived_inputs()';
+
+-- ltv.features: what the aggregate returns, the registry's aggregate rows and the cutoff.
+DO $$
+BEGIN
+  EXECUTE (SELECT format('CREATE TYPE ltv.features AS (%s, cutoff timestamp)',
+                         string_agg(format('%I %s', r.name, r.sql_type), ', ' ORDER BY r.ordinal))
+             FROM ltv.feature_registry() r WHERE r.source = 'aggregate');
+END
+$$;
 COMMENT ON TYPE ltv.features IS 'Features of one customer as of a cutoff (see docs/features.md)';
 
 -- COST 10: one call per transaction line does about ten times the work of a built-in operator
@@ -54,25 +72,12 @@ CREATE AGGREGATE ltv.customer_features(invoice text, stock_code text, invoice_ti
 COMMENT ON AGGREGATE ltv.customer_features(text, text, timestamp, double precision, timestamp) IS
   'Features of a customer as of cutoff, over the customer''s transaction lines (lines at or after the cutoff are ignored). Use with GROUP BY customer_id.';
 
--- The model's input vector, in ltv.feature_names() order. Undefined values become -1.
-CREATE FUNCTION ltv.feature_vector(f ltv.features) RETURNS double precision[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$
-SELECT ARRAY[coalesce(f.recency_days, -1), f.frequency, f.monetary, f.avg_order_value,
-             coalesce(f.tenure_days, -1), f.spend_30d, f.spend_90d, f.spend_180d, f.spend_365d,
-             f.orders_30d, f.orders_90d, f.orders_180d, f.orders_365d, f.trend_90d,
-             f.returns_amount, f.returns_count, f.distinct_products,
-             coalesce(f.mean_days_between, -1)]::double precision[]
-$$;
-
+-- The model inputs, in the order of ltv.feature_vector (see 25_customer_features.sql).
 CREATE FUNCTION ltv.feature_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-SELECT ARRAY['recency_days', 'frequency', 'monetary', 'avg_order_value', 'tenure_days',
-             'spend_30d', 'spend_90d', 'spend_180d', 'spend_365d', 'orders_30d', 'orders_90d',
-             'orders_180d', 'orders_365d', 'trend_90d', 'returns_amount', 'returns_count',
-             'distinct_products', 'mean_days_between']
-$$;
+AS $$ SELECT array_agg(r.name ORDER BY r.ordinal) FROM ltv.feature_registry() r WHERE r.model_input $$;
+COMMENT ON FUNCTION ltv.feature_names() IS
+  'Names of the model inputs, in the order of ltv.feature_vector(ltv.customer_features)';
 
 -- Stage 4: buckets. cut_points are three ascending amounts c1 <= c2 <= c3:
 -- spend <= c1 low, <= c2 medium, <= c3 high, above vip. Ties at a cut point take the lower

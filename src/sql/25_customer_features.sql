@@ -1,54 +1,98 @@
 -- Materialised features and labels per dataset, cutoff (and run, once runs exist).
 
-CREATE TABLE ltv.customer_features (
-  dataset_id         bigint NOT NULL,  -- rows go with their dataset: see ltv._cascade_delete
-  run_id             bigint,
-  cutoff             timestamp NOT NULL,
-  horizon            interval NOT NULL,
-  customer_id        text NOT NULL,
-  recency_days       double precision,
-  frequency          integer NOT NULL,
-  monetary           double precision NOT NULL,
-  avg_order_value    double precision NOT NULL,
-  tenure_days        double precision,
-  spend_30d          double precision NOT NULL,
-  spend_90d          double precision NOT NULL,
-  spend_180d         double precision NOT NULL,
-  spend_365d         double precision NOT NULL,
-  orders_30d         integer NOT NULL,
-  orders_90d         integer NOT NULL,
-  orders_180d        integer NOT NULL,
-  orders_365d        integer NOT NULL,
-  trend_90d          double precision NOT NULL,
-  returns_amount     double precision NOT NULL,
-  returns_count      integer NOT NULL,
-  distinct_products  integer NOT NULL,
-  mean_days_between  double precision,
-  first_purchase     timestamp,
-  last_purchase      timestamp,
-  future_spend       double precision,
-  true_bucket        ltv.bucket,
-  baseline_spend     double precision NOT NULL,
-  baseline_bucket    ltv.bucket,
-  -- Where the customer stands among all customers at this cutoff (0 = lowest, 1 = highest):
-  -- comparable across cutoffs, unlike amounts, which move with the season.
-  baseline_spend_rank double precision NOT NULL DEFAULT 0,
-  monetary_rank       double precision NOT NULL DEFAULT 0,
-  frequency_rank      double precision NOT NULL DEFAULT 0,
-  spend_90d_rank      double precision NOT NULL DEFAULT 0,
-  split               text CHECK (split IN ('train', 'test'))
-);
+-- The columns of the features come from the registry (ltv.feature_registry()): the
+-- aggregate's columns, then the label columns, then the window, rank and CLV columns.
+DO $$
+BEGIN
+  EXECUTE format($t$
+    CREATE TABLE ltv.customer_features (
+      dataset_id         bigint NOT NULL,  -- rows go with their dataset: see ltv._cascade_delete
+      run_id             bigint,
+      cutoff             timestamp NOT NULL,
+      horizon            interval NOT NULL,
+      customer_id        text NOT NULL,
+      %s,
+      future_spend       double precision,
+      true_bucket        ltv.bucket,
+      baseline_bucket    ltv.bucket,
+      %s,
+      split              text CHECK (split IN ('train', 'test'))
+    )$t$,
+    (SELECT string_agg(format('%I %s', r.name, r.sql_type), ', ' ORDER BY r.ordinal)
+       FROM ltv.feature_registry() r WHERE r.source = 'aggregate'),
+    (SELECT string_agg(format('%I %s', r.name, r.sql_type), ', ' ORDER BY r.ordinal)
+       FROM ltv.feature_registry() r WHERE r.source <> 'aggregate'));
+  EXECUTE (SELECT string_agg(format('COMMENT ON COLUMN ltv.customer_features.%I IS %L', r.name, r.description), '; ')
+             FROM ltv.feature_registry() r);
+END
+$$;
 CREATE UNIQUE INDEX customer_features_key
   ON ltv.customer_features (dataset_id, coalesce(run_id, 0), cutoff, customer_id);
 COMMENT ON TABLE ltv.customer_features IS
-  'Features of each customer as of a cutoff, with the future spend over the horizon and its true bucket where the data covers the horizon, and the naive baseline''s bucket';
+  'Features of each customer as of a cutoff (columns from ltv.feature_registry()), with the future spend over the horizon and its true bucket where the data covers the horizon, and the naive baseline''s bucket';
 COMMENT ON COLUMN ltv.customer_features.future_spend IS
   'Net spend in [cutoff, cutoff + horizon); NULL when the data ends before cutoff + horizon';
 COMMENT ON COLUMN ltv.customer_features.split IS
   'For a run''s training snapshot: whether the customer was used for training or held out for evaluation';
-COMMENT ON COLUMN ltv.customer_features.baseline_spend IS
-  'Net spend in [cutoff - horizon, cutoff): the naive rule predicts the bucket of this amount';
 SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
+
+-- The model's input vector of a stored feature row: ltv.feature_names() in order, NULL as the
+-- registry's missing value. Generated from the registry; not STRICT so that the planner
+-- inlines it (a STRICT SQL function whose body is not strict is called row by row: 5x slower
+-- on a million rows).
+DO $$
+BEGIN
+  EXECUTE format($f$
+    CREATE FUNCTION ltv.feature_vector(cf ltv.customer_features) RETURNS double precision[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS 'SELECT ARRAY[%s]::double precision[]'$f$,
+    (SELECT string_agg(format('coalesce(cf.%I, %s)', r.name, r.missing_value), ', ' ORDER BY r.ordinal)
+       FROM ltv.feature_registry() r WHERE r.model_input));
+END
+$$;
+COMMENT ON FUNCTION ltv.feature_vector(ltv.customer_features) IS
+  'The model input vector of a stored feature row, in ltv.feature_names() order (NULL as the registry''s missing value)';
+
+-- The same vector from a feature row, by the names a model was trained on (a model records
+-- them; ltv.predict uses this to score any stored model). Unknown names are an error naming them.
+CREATE FUNCTION ltv._feature_vector_sql(p_names text[], p_alias text DEFAULT 'cf')
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_unknown text[];
+BEGIN
+  SELECT array_agg(n) INTO v_unknown FROM unnest(p_names) n
+   WHERE NOT EXISTS (SELECT 1 FROM ltv.feature_registry() r WHERE r.name = n AND r.model_input);
+  IF v_unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'the model uses features this version does not compute: %', array_to_string(v_unknown, ', ')
+      USING ERRCODE = '22023', HINT = 'See ltv.feature_registry() for the features of this version.';
+  END IF;
+  RETURN 'ARRAY[' || (SELECT string_agg(format('coalesce(%I.%I, %s)', p_alias, r.name, r.missing_value), ', ' ORDER BY k)
+                        FROM unnest(p_names) WITH ORDINALITY u(n, k)
+                        JOIN ltv.feature_registry() r ON r.name = u.n) || ']::double precision[]';
+END
+$$;
+
+-- low..vip as the class numbers 0..3 the forest uses, and back (NULL for NULL). Written as
+-- CASE over enum constants so that the planner inlines them into the per-row queries
+-- (enum_range is only STABLE, and neither STRICT nor non-IMMUTABLE bodies are inlined).
+CREATE FUNCTION ltv._bucket_class(b ltv.bucket) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE b WHEN 'low'::ltv.bucket THEN 0 WHEN 'medium'::ltv.bucket THEN 1
+                    WHEN 'high'::ltv.bucket THEN 2 WHEN 'vip'::ltv.bucket THEN 3 END $$;
+CREATE FUNCTION ltv._class_bucket(c integer) RETURNS ltv.bucket
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE c WHEN 0 THEN 'low'::ltv.bucket WHEN 1 THEN 'medium'::ltv.bucket
+                    WHEN 2 THEN 'high'::ltv.bucket WHEN 3 THEN 'vip'::ltv.bucket END $$;
+
+CREATE FUNCTION ltv._rank_buckets(positions integer[], vals double precision[], quantiles double precision[])
+RETURNS integer[]
+AS 'MODULE_PATHNAME', 'ltv_rank_buckets'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._rank_buckets(integer[], double precision[], double precision[]) IS
+  'Internal: result[positions[i]] = quantile bucket (0..3) of vals[i] by average percent rank (ties share it): the number of quantiles below rank/n';
 
 -- ltv.spend_bucket without its checks of the cut points, for use once they are checked:
 -- a SQL expression the planner inlines (spend_bucket is a PL/pgSQL call per row). Each
@@ -66,14 +110,16 @@ SELECT CASE WHEN spend IS NULL THEN NULL
 $$;
 
 -- Internal: stores snapshot number p_snapshot of the temp table ltv_snapshots_tmp (one row per
--- customer: row_position 1..n, customer_id, first_time, and per snapshot k the feature
--- columns suffixed _k, future_spend_k and baseline_spend_k), whose members are the customers
--- active before the cutoff (first_time < p_cutoff). Returns the summary materialize_features
--- returns. Two scans of the table: one into arrays (cut points, ranks, split and bucket counts
--- come from those), one for the INSERT.
+-- customer: row_position 1..n, customer_id, first_time, and per snapshot k the aggregate's and
+-- the window columns suffixed _k, and future_spend_k), whose members are the customers active
+-- before the cutoff (first_time < p_cutoff), into p_target (ltv.customer_features or a temp
+-- table like it). Returns the summary materialize_features returns. Two scans of the table:
+-- one into arrays (cut points, the split and the derived features come from those), one for
+-- the INSERT.
 CREATE FUNCTION ltv._store_snapshot(p_dataset_id bigint, p_cutoff timestamp, p_horizon interval,
                                     p_buckets jsonb, p_run_id bigint, p_test_fraction double precision,
-                                    p_seed bigint, p_observed boolean, p_snapshot integer)
+                                    p_seed bigint, p_observed boolean, p_snapshot integer,
+                                    p_target regclass DEFAULT 'ltv.customer_features')
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -84,39 +130,40 @@ DECLARE
   v_observed boolean := p_observed;
   v_rows bigint;
   v_cuts double precision[];
+  v_true_classes integer[];
+  v_base_classes integer[];
+  v_member_classes integer[];
   v_quantiles double precision[];
   v_counts jsonb := '{}';
   v_positions integer[];
   v_future double precision[];
   v_baseline double precision[];
-  v_monetary double precision[];
-  v_frequency double precision[];
-  v_spend_90d double precision[];
-  v_baseline_rank double precision[];
-  v_monetary_rank double precision[];
-  v_frequency_rank double precision[];
-  v_spend_90d_rank double precision[];
+  v_inputs double precision[];
+  v_derived double precision[];
   v_strata integer[];
   v_keys bigint[];
   v_ids text[];
   v_held_out boolean[];
+  v_input_sql text;
+  v_columns text;
+  v_values text;
 BEGIN
-  -- Where each customer ranks, and (with a test_fraction) the held-out split, are computed in
-  -- C++ (ltv._percent_ranks, ltv._stratified_holdout) from these arrays and read back by each
-  -- row's position: window sorts carrying the rows took 4 s per snapshot of a million
-  -- customers, and joining their results back by customer 2 s more. The split is drawn here
-  -- rather than by a later UPDATE (which would rewrite every row): per true bucket, the
-  -- customers first in a seeded hash order are held out (test_fraction of the bucket,
-  -- rounded half up), so it is stratified and reproducible.
+  -- The derived features (ranks among the snapshot's customers, the CLV fit) are computed in
+  -- C++ (ltv._derived_features) from the members' input columns and read back by each row's
+  -- position; so is the held-out split (ltv._stratified_holdout): window sorts carrying the
+  -- rows took 4 s per snapshot of a million customers. The split is drawn here rather than by
+  -- a later UPDATE (which would rewrite every row): per true bucket, the customers first in a
+  -- seeded hash order are held out (test_fraction of the bucket, rounded half up), so it is
+  -- stratified and reproducible.
+  SELECT string_agg(format('coalesce(t.%I_%s::double precision, ''NaN'')', i, p_snapshot), ', ' ORDER BY k)
+    INTO v_input_sql FROM unnest(ltv._derived_inputs()) WITH ORDINALITY u(i, k);
   EXECUTE format($q$
     SELECT count(*), array_agg(t.row_position), array_agg(t.future_spend_%1$s),
-           array_agg(t.baseline_spend_%1$s), array_agg(t.monetary_%1$s),
-           array_agg(t.frequency_%1$s::double precision), array_agg(t.spend_90d_%1$s),
+           array_agg(t.baseline_spend_%1$s), array_agg(ARRAY[%2$s]::double precision[]),
            array_agg(hashtextextended(t.customer_id, $2)) FILTER (WHERE $3),
            array_agg(t.customer_id) FILTER (WHERE $3)
-      FROM ltv_snapshots_tmp t WHERE t.first_time < $1$q$, p_snapshot)
-    INTO v_rows, v_positions, v_future, v_baseline, v_monetary, v_frequency, v_spend_90d,
-         v_keys, v_ids
+      FROM ltv_snapshots_tmp t WHERE t.first_time < $1$q$, p_snapshot, v_input_sql)
+    INTO v_rows, v_positions, v_future, v_baseline, v_inputs, v_keys, v_ids
     USING p_cutoff, p_seed, p_test_fraction IS NOT NULL;
 
   IF p_buckets ? 'amounts' THEN
@@ -132,48 +179,79 @@ BEGIN
   END IF;
 
   IF v_rows > 0 THEN
+    -- The bucket rule (one place each way): quantile buckets by average percent rank
+    -- (ltv._rank_buckets, core RankBuckets), fixed amounts by ltv._bucket_of. The naive rule
+    -- buckets the last window's spend by the same rule among the same customers, not by the
+    -- future's cut points, which are unknown when it is used.
+    IF v_quantiles IS NOT NULL THEN
+      IF v_observed THEN
+        v_true_classes := ltv._rank_buckets(v_positions, v_future, v_quantiles);
+        v_member_classes := ltv._rank_buckets(ARRAY(SELECT generate_series(1, v_rows::integer)), v_future, v_quantiles);
+      END IF;
+      v_base_classes := ltv._rank_buckets(v_positions, v_baseline, v_quantiles);
+    ELSIF v_observed THEN
+      v_member_classes := ARRAY(SELECT ltv._bucket_class(ltv._bucket_of(x, v_cuts))
+                                  FROM unnest(v_future) WITH ORDINALITY u(x, k) ORDER BY k);
+    END IF;
     IF v_observed THEN
-      SELECT jsonb_object_agg(b, n) INTO v_counts
-        FROM (SELECT ltv._bucket_of(x, v_cuts)::text AS b, count(*) AS n FROM unnest(v_future) x GROUP BY 1) c;
+      SELECT jsonb_object_agg(ltv._class_bucket(c)::text, n) INTO v_counts
+        FROM (SELECT c, count(*) AS n FROM unnest(v_member_classes) c GROUP BY c) x;
     END IF;
     IF p_test_fraction IS NOT NULL THEN
-      v_strata := ARRAY(SELECT CASE WHEN NOT v_observed OR x IS NULL THEN NULL
-                                    WHEN x <= v_cuts[1] THEN 0 WHEN x <= v_cuts[2] THEN 1
-                                    WHEN x <= v_cuts[3] THEN 2 ELSE 3 END
-                          FROM unnest(v_future) WITH ORDINALITY u(x, k) ORDER BY k);
+      v_strata := CASE WHEN v_observed THEN v_member_classes
+                       ELSE array_fill(NULL::integer, ARRAY[v_rows::integer]) END;
       v_held_out := ltv._stratified_holdout(v_positions, v_strata, v_keys, v_ids, p_test_fraction);
     END IF;
-    v_baseline_rank := ltv._percent_ranks(v_positions, v_baseline);
-    v_monetary_rank := ltv._percent_ranks(v_positions, v_monetary);
-    v_frequency_rank := ltv._percent_ranks(v_positions, v_frequency);
-    v_spend_90d_rank := ltv._percent_ranks(v_positions, v_spend_90d);
+    v_derived := ltv._derived_features(v_positions, v_inputs,
+                                       extract(epoch FROM p_horizon) / 86400.0);
   END IF;
   -- Free the inputs before the INSERT.
-  v_positions := NULL; v_future := NULL; v_baseline := NULL; v_monetary := NULL;
-  v_frequency := NULL; v_spend_90d := NULL; v_strata := NULL; v_keys := NULL; v_ids := NULL;
+  v_positions := NULL; v_future := NULL; v_baseline := NULL; v_inputs := NULL;
+  v_strata := NULL; v_keys := NULL; v_ids := NULL; v_member_classes := NULL;
 
+  -- Columns by the registry: the aggregate's and the window columns straight from the temp
+  -- table, the derived ones from row j of v_derived at the row's position.
+  SELECT string_agg(format('%I', r.name), ', ' ORDER BY r.ordinal),
+         string_agg(CASE WHEN r.source IN ('aggregate', 'window') THEN format('t.%I_%s', r.name, p_snapshot)
+                         ELSE format('$7[%s][t.row_position]', array_position(ltv._derived_names(), r.name)) END,
+                    ', ' ORDER BY r.ordinal)
+    INTO v_columns, v_values FROM ltv.feature_registry() r;
   EXECUTE format($q$
-    INSERT INTO ltv.customer_features
-    SELECT $1, $2, $3, $4, t.customer_id,
-           t.recency_days_%1$s, t.frequency_%1$s, t.monetary_%1$s, t.avg_order_value_%1$s, t.tenure_days_%1$s,
-           t.spend_30d_%1$s, t.spend_90d_%1$s, t.spend_180d_%1$s, t.spend_365d_%1$s,
-           t.orders_30d_%1$s, t.orders_90d_%1$s, t.orders_180d_%1$s, t.orders_365d_%1$s, t.trend_90d_%1$s,
-           t.returns_amount_%1$s, t.returns_count_%1$s, t.distinct_products_%1$s, t.mean_days_between_%1$s,
-           t.first_purchase_%1$s, t.last_purchase_%1$s,
+    INSERT INTO %3$s (dataset_id, run_id, cutoff, horizon, customer_id, %4$s,
+                      future_spend, true_bucket, baseline_bucket, split)
+    SELECT $1, $2, $3, $4, t.customer_id, %5$s,
            CASE WHEN $5 THEN t.future_spend_%1$s END,
-           CASE WHEN $5 THEN ltv._bucket_of(t.future_spend_%1$s, $6) END,
-           t.baseline_spend_%1$s,
-           ltv._bucket_of(t.baseline_spend_%1$s, $6),
-           $7[t.row_position], $8[t.row_position], $9[t.row_position], $10[t.row_position],
-           CASE WHEN $11 IS NULL THEN NULL WHEN $11[t.row_position] THEN 'test' ELSE 'train' END
-      FROM ltv_snapshots_tmp t WHERE t.first_time < $3$q$, p_snapshot)
-    USING p_dataset_id, p_run_id, p_cutoff, p_horizon, v_observed, v_cuts,
-          v_baseline_rank, v_monetary_rank, v_frequency_rank, v_spend_90d_rank, v_held_out;
+           CASE WHEN $5 THEN coalesce(ltv._class_bucket($9[t.row_position]), ltv._bucket_of(t.future_spend_%1$s, $6)) END,
+           coalesce(ltv._class_bucket($10[t.row_position]), ltv._bucket_of(t.baseline_spend_%1$s, $6)),
+           CASE WHEN $8 IS NULL THEN NULL WHEN $8[t.row_position] THEN 'test' ELSE 'train' END
+      FROM ltv_snapshots_tmp t WHERE t.first_time < $3$q$, p_snapshot, NULL, p_target, v_columns, v_values)
+    USING p_dataset_id, p_run_id, p_cutoff, p_horizon, v_observed, v_cuts, v_derived, v_held_out,
+          v_true_classes, v_base_classes;
 
   RETURN jsonb_build_object('dataset_id', p_dataset_id, 'cutoff', p_cutoff,
                             'horizon', p_horizon::text, 'customers', v_rows,
                             'labels_observed', v_observed, 'cut_points', to_jsonb(v_cuts),
                             'bucket_counts', v_counts);
+END
+$$;
+
+-- The registry's spend windows (source 'window'), as a SQL condition on t.invoice_time for a
+-- cutoff and horizon given as SQL expressions:
+--   baseline  [cutoff - horizon, cutoff): what the naive rule looks at;
+--   season    [cutoff - 1 year, cutoff - 1 year + horizon): the same season a year earlier.
+CREATE FUNCTION ltv._window_filter(p_window text, p_cutoff text, p_horizon text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_window = 'baseline' THEN
+    RETURN format('t.invoice_time >= %1$s - %2$s AND t.invoice_time < %1$s', p_cutoff, p_horizon);
+  ELSIF p_window = 'season' THEN
+    RETURN format('t.invoice_time >= %1$s - interval ''1 year'' AND t.invoice_time < %1$s - interval ''1 year'' + %2$s',
+                  p_cutoff, p_horizon);
+  END IF;
+  RAISE EXCEPTION 'unknown feature window "%"', p_window USING ERRCODE = 'XX000';
 END
 $$;
 
@@ -185,7 +263,8 @@ $$;
 -- twice saves seconds. Returns one summary per cutoff, in order.
 CREATE FUNCTION ltv._materialize_snapshots(p_dataset_id bigint, p_cutoffs timestamp[],
                                            p_horizon interval, p_buckets jsonb, p_run_id bigint,
-                                           p_test_fractions double precision[], p_seed bigint)
+                                           p_test_fractions double precision[], p_seed bigint,
+                                           p_target regclass DEFAULT 'ltv.customer_features')
 RETURNS jsonb[]
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -238,9 +317,11 @@ BEGIN
   END IF;
   v_last_cutoff := (SELECT max(c) FROM unnest(v_cutoffs) c);
 
-  DELETE FROM ltv.customer_features cf
-   WHERE cf.dataset_id = p_dataset_id AND cf.cutoff = ANY (v_cutoffs)
-     AND cf.run_id IS NOT DISTINCT FROM p_run_id;
+  IF p_target = 'ltv.customer_features'::regclass THEN
+    DELETE FROM ltv.customer_features cf
+     WHERE cf.dataset_id = p_dataset_id AND cf.cutoff = ANY (v_cutoffs)
+       AND cf.run_id IS NOT DISTINCT FROM p_run_id;
+  END IF;
 
   -- The dataset's own partition is queried directly: its statistics (gathered here if no
   -- ANALYZE ran yet) tell the planner how many customers to expect. Through the parent table
@@ -257,15 +338,18 @@ BEGIN
   END IF;
 
   -- Per cutoff i ($1[i]): the features, the future spend in [cutoff, cutoff + horizon) and the
-  -- baseline window's spend in [cutoff - horizon, cutoff). The spends are summed in exact
-  -- integer micro-units (amounts are stored rounded to 1e-6): a float sum would depend on the
-  -- order rows arrive in (parallel workers), and so would the labels. A customer belongs to
-  -- a snapshot when active before its cutoff (first_time < cutoff).
+  -- registry's window columns (ltv._window_filter). The spends are summed in exact integer
+  -- micro-units (amounts are stored rounded to 1e-6): a float sum would depend on the order
+  -- rows arrive in (parallel workers), and so would the labels. A customer belongs to a
+  -- snapshot when active before its cutoff (first_time < cutoff).
   FOR i IN 1 .. v_n LOOP
     v_columns := v_columns || format($c$,
          ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, $1[%1$s]) AS f%1$s,
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] AND t.invoice_time < $1[%1$s] + $2), 0)::double precision / 1e6 AS future_spend%1$s,
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] - $2 AND t.invoice_time < $1[%1$s]), 0)::double precision / 1e6 AS baseline_spend%1$s$c$, i);
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] AND t.invoice_time < $1[%1$s] + $2), 0)::double precision / 1e6 AS future_spend%1$s$c$, i)
+      || (SELECT string_agg(format($c$,
+         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE %s), 0)::double precision / 1e6 AS %I$c$,
+                                   ltv._window_filter(r.argument, format('$1[%s]', i), '$2'), r.name || i), '' ORDER BY r.ordinal)
+            FROM ltv.feature_registry() r WHERE r.source = 'window');
   END LOOP;
   v_aggregate := format($q$
   SELECT t.customer_id::text AS customer_id, min(t.invoice_time) AS first_time%s
@@ -278,7 +362,9 @@ BEGIN
   -- side (the features expanded from the aggregate's composite, suffixed _k); row_position,
   -- the row's place in the table (1..n), is how _store_snapshot reads its rank arrays back.
   SELECT string_agg(format(', (a.f%1$s).%2$I AS %3$I', k, f.attname, f.attname || '_' || k), '' ORDER BY k, f.attnum)
-           || string_agg(DISTINCT format(', a.future_spend%1$s AS future_spend_%1$s, a.baseline_spend%1$s AS baseline_spend_%1$s', k), '')
+           || string_agg(DISTINCT format(', a.future_spend%1$s AS future_spend_%1$s', k), '')
+           || (SELECT string_agg(format(', a.%I AS %I', r.name || k, r.name || '_' || k), '' ORDER BY k, r.ordinal)
+                 FROM generate_series(1, v_n) k, ltv.feature_registry() r WHERE r.source = 'window')
     INTO v_expanded
     FROM generate_series(1, v_n) k,
          pg_attribute f WHERE f.attrelid = 'ltv.features'::regclass AND f.attnum > 0 AND NOT f.attisdropped;
@@ -289,7 +375,8 @@ BEGIN
   FOR i IN 1 .. v_n LOOP
     v_results := v_results || ltv._store_snapshot(p_dataset_id, v_cutoffs[i], p_horizon, v_buckets, p_run_id,
                                                   p_test_fractions[i], p_seed,
-                                                  v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, i);
+                                                  v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, i,
+                                                  p_target);
   END LOOP;
   DROP TABLE ltv_snapshots_tmp;
   RETURN v_results;
@@ -337,3 +424,10 @@ COMMENT ON FUNCTION ltv._stratified_holdout(integer[], integer[], bigint[], text
 
 COMMENT ON FUNCTION ltv.materialize_features(bigint, timestamp, interval, jsonb, bigint, double precision, bigint) IS
   'Stores features, future spend, true bucket and baseline bucket of every customer active before the cutoff in ltv.customer_features (with a test_fraction, also a stratified seeded test/train split); returns the cut points and bucket counts';
+
+-- The scoring time of a dataset's predictions: just after its last purchase, so that the
+-- last window (what the naive rule and the window features look at) ends with the data
+-- (an analysis's as_of, and ltv.predict's default).
+CREATE FUNCTION ltv._default_as_of(last_purchase timestamp) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT last_purchase + interval '1 second' $$;

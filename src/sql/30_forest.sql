@@ -55,37 +55,7 @@ AS 'MODULE_PATHNAME', 'ltv_classification_metrics' LANGUAGE C IMMUTABLE STRICT P
 COMMENT ON FUNCTION ltv.classification_metrics(integer[], integer[], integer) IS
   'Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix (rows = truth, columns = prediction) of two label arrays, with scikit-learn''s conventions (a zero denominator gives 0)';
 
--- Predictions for every customer of a dataset as of a time (default: just after the last
--- purchase), from a model trained on ltv.feature_vector rows with labels 0..3 = low..vip.
-CREATE FUNCTION ltv.predict(model bytea, dataset_id bigint, as_of timestamp DEFAULT NULL)
-RETURNS TABLE (customer_id text, bucket ltv.bucket, p_low double precision,
-               p_medium double precision, p_high double precision, p_vip double precision)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-SET jit = off  -- compiling this plan costs ~250 ms and saves nothing
-AS $$
-DECLARE
-  v_as_of timestamp := as_of;
-BEGIN
-  IF v_as_of IS NULL THEN
-    SELECT d.last_purchase + interval '1 second' INTO v_as_of FROM ltv.datasets d WHERE d.dataset_id = predict.dataset_id;
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'dataset % does not exist', predict.dataset_id USING ERRCODE = 'P0002';
-    END IF;
-  END IF;
-  RETURN QUERY
-  WITH f AS (
-    SELECT t.customer_id::text AS id,
-           ltv.feature_vector(ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, v_as_of)) AS v
-      FROM ltv.transactions t
-     WHERE t.dataset_id = predict.dataset_id AND t.invoice_time < v_as_of
-     GROUP BY t.customer_id),
-  batch AS (SELECT array_agg(f.id ORDER BY f.id) AS ids, array_agg(f.v ORDER BY f.id) AS vs FROM f)
-  SELECT p.key, (enum_range(NULL::ltv.bucket))[p.class + 1],
-         p.probabilities[1], p.probabilities[2], p.probabilities[3], p.probabilities[4]
-    FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch(model, batch.ids, batch.vs) p
-   WHERE batch.ids IS NOT NULL;
-END
-$$;
-COMMENT ON FUNCTION ltv.predict(bytea, bigint, timestamp) IS
-  'Predicted bucket and class probabilities of every customer of a dataset with a transaction before as_of (default: just after the last purchase)';
+CREATE FUNCTION ltv.rf_feature_names(model bytea) RETURNS text[]
+AS 'MODULE_PATHNAME', 'ltv_rf_feature_names' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv.rf_feature_names(bytea) IS
+  'Names of the features a model was trained on, in its input order';

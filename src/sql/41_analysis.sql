@@ -1,42 +1,6 @@
 -- The analysis pipeline: option resolution, the stages, and the three entry points
 -- ltv.run_analysis (this session), ltv.start_analysis (background worker), ltv.cancel_analysis.
 
--- low..vip as the class numbers 0..3 the forest uses, and back (NULL for NULL). Written as
--- CASE over enum constants so that the planner inlines them into the per-row queries
--- (enum_range is only STABLE, and neither STRICT nor non-IMMUTABLE bodies are inlined).
-CREATE FUNCTION ltv._bucket_class(b ltv.bucket) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT CASE b WHEN 'low'::ltv.bucket THEN 0 WHEN 'medium'::ltv.bucket THEN 1
-                    WHEN 'high'::ltv.bucket THEN 2 WHEN 'vip'::ltv.bucket THEN 3 END $$;
-CREATE FUNCTION ltv._class_bucket(c integer) RETURNS ltv.bucket
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT CASE c WHEN 0 THEN 'low'::ltv.bucket WHEN 1 THEN 'medium'::ltv.bucket
-                    WHEN 2 THEN 'high'::ltv.bucket WHEN 3 THEN 'vip'::ltv.bucket END $$;
-
--- The pipeline's model inputs for a stored feature row: the 18 features of
--- ltv.feature_vector, the spend in the horizon-length window before the cutoff (what the
--- naive rule looks at), and four ranks among the customers at the same cutoff.
-CREATE FUNCTION ltv.model_feature_names() RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-SELECT ltv.feature_names() || ARRAY['baseline_spend', 'baseline_spend_rank', 'monetary_rank',
-                                    'frequency_rank', 'spend_90d_rank']
-$$;
-
--- Not STRICT: the planner inlines it then (a STRICT SQL function whose body is not strict,
--- like the coalesce here, is called row by row instead: 5x slower on a million rows).
-CREATE FUNCTION ltv.feature_vector(cf ltv.customer_features) RETURNS double precision[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-SELECT ARRAY[coalesce(cf.recency_days, -1), cf.frequency, cf.monetary, cf.avg_order_value,
-             coalesce(cf.tenure_days, -1), cf.spend_30d, cf.spend_90d, cf.spend_180d, cf.spend_365d,
-             cf.orders_30d, cf.orders_90d, cf.orders_180d, cf.orders_365d, cf.trend_90d,
-             cf.returns_amount, cf.returns_count, cf.distinct_products,
-             coalesce(cf.mean_days_between, -1),
-             cf.baseline_spend, cf.baseline_spend_rank, cf.monetary_rank, cf.frequency_rank,
-             cf.spend_90d_rank]::double precision[]
-$$;
-
 -- Checks the options of an analysis and fills in the defaults. Unknown keys and bad values
 -- are errors (22023) naming the option. See the README, "Analysis options".
 CREATE FUNCTION ltv._resolve_options(p_dataset ltv.datasets, p_options jsonb)
@@ -47,7 +11,8 @@ AS $$
 DECLARE
   c_known constant text[] := ARRAY['cutoff', 'horizon', 'buckets', 'test_fraction', 'seed',
                                    'evaluation', 'backtest_folds', 'backtest_step',
-                                   'stack_snapshots', 'stack_step', 'forest', 'min_customers'];
+                                   'stack_snapshots', 'stack_step', 'forest', 'min_customers',
+                                   'candidates'];
   v_opts jsonb := coalesce(p_options, '{}');
   v_key text;
   v_horizon interval;
@@ -62,6 +27,8 @@ DECLARE
   v_forest jsonb;
   v_min_customers integer;
   v_buckets jsonb;
+  v_candidates jsonb;
+  v_large boolean := p_dataset.customers > 100000;
 BEGIN
   IF jsonb_typeof(v_opts) <> 'object' THEN
     RAISE EXCEPTION 'analysis options must be a JSON object, got %', v_opts USING ERRCODE = '22023';
@@ -85,9 +52,15 @@ BEGIN
     RAISE EXCEPTION 'option "horizon" must be positive, got %', v_horizon USING ERRCODE = '22023';
   END IF;
   BEGIN
-    v_cutoff := coalesce((v_opts->>'cutoff')::timestamp, p_dataset.last_purchase - v_horizon);
+    v_cutoff := (v_opts->>'cutoff')::timestamp;
   EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'option "cutoff" must be a timestamp such as "2011-06-01", got %', v_opts->'cutoff' USING ERRCODE = '22023';
+    RAISE EXCEPTION 'option "cutoff" must be a timestamp such as "2011-06-01", got %', left(v_opts->>'cutoff', 100) USING ERRCODE = '22023';
+  END;
+  BEGIN
+    v_cutoff := coalesce(v_cutoff, p_dataset.last_purchase - v_horizon);
+  EXCEPTION WHEN others THEN
+    RAISE EXCEPTION 'option "horizon" (%) reaches before any representable time', v_horizon USING ERRCODE = '22023',
+      HINT = 'Use a horizon such as "6 months".';
   END;
   IF v_cutoff <= p_dataset.first_purchase THEN
     RAISE EXCEPTION 'cutoff % is not after the first purchase of dataset % (%): there is no history to learn from',
@@ -125,18 +98,35 @@ BEGIN
   IF v_seed::double precision <> (ltv._number_option(v_opts, 'seed', 42, 0, 2147483647)) THEN
     RAISE EXCEPTION 'option "seed" must be a whole number' USING ERRCODE = '22023';
   END IF;
-  v_evaluation := coalesce(v_opts->>'evaluation', 'split');
-  IF v_evaluation NOT IN ('split', 'backtest') THEN
-    RAISE EXCEPTION 'option "evaluation" must be "split" or "backtest", got %', v_opts->'evaluation' USING ERRCODE = '22023';
+  -- "auto": out of time where the data allows (see ltv._run_plan), else a customer split.
+  -- ("backtest" is the name earlier versions used for out of time.)
+  v_evaluation := coalesce(v_opts->>'evaluation', 'auto');
+  IF v_evaluation = 'backtest' THEN v_evaluation := 'out_of_time'; END IF;
+  IF v_evaluation NOT IN ('auto', 'out_of_time', 'split') THEN
+    RAISE EXCEPTION 'option "evaluation" must be "auto", "out_of_time" or "split", got %', v_opts->'evaluation' USING ERRCODE = '22023';
   END IF;
-  v_folds := ltv._number_option(v_opts, 'backtest_folds', 3, 1, 12)::integer;
-  -- Stacked snapshots pay off on small data (measured on Online Retail, README); on large
-  -- datasets the extra rows cost minutes for no measurable gain, so the default is off there.
-  v_stack := ltv._number_option(v_opts, 'stack_snapshots',
-                                CASE WHEN p_dataset.customers > 100000 THEN 0 ELSE 3 END, 0, 24)::integer;
+  -- The size policy (one place): above 100,000 customers one out-of-time fold and no monthly
+  -- stacking (each extra snapshot of a million customers costs seconds to store and to train
+  -- on); the season-aligned snapshot a year before each scoring date is always used.
+  v_folds := ltv._number_option(v_opts, 'backtest_folds', CASE WHEN v_large THEN 1 ELSE 3 END, 1, 12)::integer;
+  -- Monthly snapshots stacked before each training cutoff, back a year on small data (the
+  -- season a year earlier is then in the training set twice over: its own snapshot and the
+  -- aligned one).
+  v_stack := ltv._number_option(v_opts, 'stack_snapshots', CASE WHEN v_large THEN 0 ELSE 12 END, 0, 24)::integer;
+  v_candidates := v_opts->'candidates';
+  IF v_candidates IS NOT NULL THEN
+    IF jsonb_typeof(v_candidates) <> 'array' OR jsonb_array_length(v_candidates) = 0
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_candidates) c WHERE jsonb_typeof(c) <> 'string') THEN
+      RAISE EXCEPTION 'option "candidates" must be a non-empty array of candidate names, got %', left(v_candidates::text, 200)
+        USING ERRCODE = '22023';
+    END IF;
+    -- Names are checked by the one function that knows them (core/selection).
+    PERFORM ltv._assign_candidate(c, '{}', '{}', '{}', '{}', '{}', '{1,0,0,0}')
+       FROM jsonb_array_elements_text(v_candidates) c;
+  END IF;
   v_min_customers := ltv._number_option(v_opts, 'min_customers', 20, 4, 1000000000)::integer;
   BEGIN
-    v_backtest_step := coalesce(v_opts->>'backtest_step', '1 month')::interval;
+    v_backtest_step := coalesce(v_opts->>'backtest_step', '2 months')::interval;
     v_stack_step := coalesce(v_opts->>'stack_step', '1 month')::interval;
   EXCEPTION WHEN others THEN
     RAISE EXCEPTION 'options "backtest_step" and "stack_step" must be intervals such as "1 month"' USING ERRCODE = '22023';
@@ -159,7 +149,7 @@ BEGIN
                                  'max_features', CASE WHEN p_dataset.customers > 100000 THEN 'sqrt' ELSE 'all' END,
                                  'class_weight', 'balanced', 'decision', 'tuned', 'seed', v_seed)
               || v_forest
-              || jsonb_build_object('n_classes', 4, 'feature_names', to_jsonb(ltv.model_feature_names()));
+              || jsonb_build_object('n_classes', 4, 'feature_names', to_jsonb(ltv.feature_names()));
   v_forest := ltv.rf_check_params(v_forest) - 'feature_names';
 
   RETURN jsonb_build_object(
@@ -167,8 +157,8 @@ BEGIN
     'test_fraction', v_test_fraction, 'seed', v_seed, 'evaluation', v_evaluation,
     'backtest_folds', v_folds, 'backtest_step', v_backtest_step::text,
     'stack_snapshots', v_stack, 'stack_step', v_stack_step::text,
-    'forest', v_forest, 'min_customers', v_min_customers,
-    'as_of', date_trunc('day', p_dataset.last_purchase) + interval '1 day');
+    'forest', v_forest, 'min_customers', v_min_customers, 'candidates', v_candidates,
+    'as_of', ltv._default_as_of(p_dataset.last_purchase));
 END
 $$;
 
@@ -304,8 +294,87 @@ BEGIN
 END
 $$;
 
+-- The run's plan: which snapshots it stores and what each is for (stored in settings.plan).
+--   mode "out_of_time": fold k = 1..backtest_folds evaluates at E_k = cutoff - (k - 1) *
+--     backtest_step, with a model trained on the snapshots whose labels ended by E_k:
+--     E_k - horizon, then stack_snapshots more every stack_step before it, and E_k - 1 year
+--     (the same season a year earlier). Fold 0 is the served model, trained the same way for
+--     the scoring time as_of: on cutoff (= as_of - horizon, the last fully observed one),
+--     the stacked ones before it and as_of - 1 year.
+--   mode "customer_split" (data too short for a single out-of-time fold, or asked for): one
+--     fold at cutoff scoring held-out customers, the model trained on the others (their rows
+--     at cutoff and at the stacked snapshots); that model is also the served one.
+-- A training snapshot needs 30 days of history before it (earlier ones are left out).
+CREATE FUNCTION ltv._run_plan(v_run ltv.analysis_runs)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_s jsonb := v_run.settings;
+  v_cutoff timestamp := (v_s->>'cutoff')::timestamp;
+  v_horizon interval := (v_s->>'horizon')::interval;
+  v_as_of timestamp := (v_s->>'as_of')::timestamp;
+  v_step interval := (v_s->>'backtest_step')::interval;
+  v_first timestamp;
+  v_folds jsonb := '[]';
+  v_eval timestamp;
+  v_train timestamp[];
+  v_mode text;
+  k integer;
+BEGIN
+  SELECT d.first_purchase + interval '30 days' INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
+  IF v_s->>'evaluation' <> 'split' THEN
+    FOR k IN 1 .. (v_s->>'backtest_folds')::integer LOOP
+      v_eval := v_cutoff - (k - 1) * v_step;
+      v_train := ltv._training_cutoffs(v_eval, v_horizon, (v_s->>'stack_snapshots')::integer,
+                                       (v_s->>'stack_step')::interval, v_first);
+      EXIT WHEN v_train = '{}';
+      v_folds := v_folds || jsonb_build_array(jsonb_build_object('fold', k, 'evaluate_at', v_eval, 'train_at', to_jsonb(v_train)));
+    END LOOP;
+  END IF;
+  IF jsonb_array_length(v_folds) > 0 THEN
+    v_mode := 'out_of_time';
+    v_train := ltv._training_cutoffs(v_as_of, v_horizon, (v_s->>'stack_snapshots')::integer,
+                                     (v_s->>'stack_step')::interval, v_first);
+    -- as_of - horizon can fall a few hours after cutoff (as_of is the day after the last
+    -- purchase): train on cutoff itself, the last snapshot whose labels are fully observed.
+    v_train := ARRAY(SELECT least(c, v_cutoff) FROM unnest(v_train) c);
+  ELSIF v_s->>'evaluation' = 'out_of_time' THEN
+    RAISE EXCEPTION 'the data does not span enough time for an out-of-time evaluation: a model scored at % must be trained on a snapshot at least 30 days after the first purchase (%) and one horizon (%) before it',
+      v_cutoff, v_first - interval '30 days', v_horizon USING ERRCODE = '22023',
+      HINT = 'Use a shorter "horizon", or "evaluation": "split".';
+  ELSE
+    v_mode := 'customer_split';
+    v_train := ARRAY[v_cutoff] || ARRAY(SELECT v_cutoff - j * (v_s->>'stack_step')::interval
+                                          FROM generate_series(1, (v_s->>'stack_snapshots')::integer) j
+                                         WHERE v_cutoff - j * (v_s->>'stack_step')::interval > v_first - interval '30 days'
+                                         ORDER BY j);
+    v_folds := jsonb_build_array(jsonb_build_object('fold', 1, 'evaluate_at', v_cutoff, 'train_at', to_jsonb(v_train)));
+  END IF;
+  RETURN jsonb_build_object('mode', v_mode, 'folds', v_folds, 'train_at', to_jsonb(v_train), 'score_at', v_as_of);
+END
+$$;
+
+-- Training cutoffs for a model that scores at p_at: the last snapshot whose labels ended by
+-- p_at (p_at - horizon), p_stack more every p_step before it, and p_at - 1 year (the season
+-- being predicted, a year earlier); those before p_min are left out. Newest first.
+CREATE FUNCTION ltv._training_cutoffs(p_at timestamp, p_horizon interval, p_stack integer,
+                                      p_step interval, p_min timestamp)
+RETURNS timestamp[]
+LANGUAGE sql IMMUTABLE
+AS $$
+SELECT coalesce(array_agg(c ORDER BY c DESC), '{}')
+  FROM (SELECT DISTINCT c FROM (
+          SELECT p_at - p_horizon - j * p_step AS c FROM generate_series(0, p_stack) j
+          UNION ALL
+          SELECT p_at - interval '1 year' WHERE p_at - interval '1 year' <= p_at - p_horizon) x
+         WHERE c >= p_min) y
+$$;
+
 -- One stage of a run. Every stage reads the run's settings and writes rows tagged with the
--- run id; the settings it adds (cut points) go back into ltv.analysis_runs.settings.
+-- run id; what it adds to the settings (plan, cut points, shares) goes back into
+-- ltv.analysis_runs.settings.
 CREATE FUNCTION ltv._run_stage(p_run_id bigint, p_stage text)
 RETURNS void
 LANGUAGE plpgsql
@@ -313,106 +382,89 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_run ltv.analysis_runs;
-  v_s jsonb;
-  v_cutoff timestamp;
-  v_horizon interval;
-  v_result jsonb;
 BEGIN
   SELECT * INTO STRICT v_run FROM ltv.analysis_runs WHERE run_id = p_run_id;
-  v_s := v_run.settings;
-  v_cutoff := (v_s->>'cutoff')::timestamp;
-  v_horizon := (v_s->>'horizon')::interval;
   CASE p_stage
-  WHEN 'features' THEN
-    PERFORM ltv._stage_features(v_run, v_cutoff, v_horizon);
-  WHEN 'labels' THEN
-    PERFORM ltv._stage_labels(v_run, v_cutoff);
-  WHEN 'training' THEN
-    PERFORM ltv._stage_training(v_run);
-  WHEN 'evaluation' THEN
-    PERFORM ltv._stage_evaluation(v_run, v_cutoff, v_horizon);
-  WHEN 'scoring' THEN
-    -- Stored by the features stage, from the same scan as the training snapshot.
-    IF NOT v_s ? 'scoring' THEN
-      v_result := ltv.materialize_features(v_run.dataset_id, (v_s->>'as_of')::timestamp, v_horizon,
-                                           v_s->'buckets', p_run_id);
-      UPDATE ltv.analysis_runs SET settings = settings || jsonb_build_object('scoring', v_result)
-       WHERE run_id = p_run_id;
-    END IF;
-  WHEN 'predictions' THEN
-    PERFORM ltv._stage_predictions(v_run);
+  WHEN 'features' THEN PERFORM ltv._stage_features(v_run);
+  WHEN 'labels' THEN PERFORM ltv._stage_labels(v_run);
+  WHEN 'training' THEN PERFORM ltv._stage_training(v_run);
+  WHEN 'evaluation' THEN PERFORM ltv._stage_evaluation(v_run);
+  WHEN 'scoring' THEN NULL;  -- the scoring snapshot is stored by the features stage, same scan
+  WHEN 'predictions' THEN PERFORM ltv._stage_predictions(v_run);
   ELSE
     RAISE EXCEPTION 'unknown analysis stage "%"', p_stage USING ERRCODE = 'XX000';
   END CASE;
 END
 $$;
 
--- Features and labels at the training cutoff, the stacked earlier snapshots, and the scoring
--- snapshot (features as of the run's as_of time, for the predictions), all from one scan of
--- the dataset's transactions (ltv._materialize_snapshots): the scoring stage finds its
--- snapshot stored already.
-CREATE FUNCTION ltv._stage_features(v_run ltv.analysis_runs, v_cutoff timestamp, v_horizon interval)
+-- Every snapshot of the plan (training, evaluation and scoring cutoffs) from one scan of the
+-- dataset's transactions (ltv._materialize_snapshots). In customer_split mode the snapshot
+-- at the cutoff also draws the held-out split.
+CREATE FUNCTION ltv._stage_features(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_s jsonb := v_run.settings;
-  v_cutoffs timestamp[] := ARRAY[v_cutoff];
-  v_fractions double precision[] := ARRAY[(v_s->>'test_fraction')::double precision];
+  v_plan jsonb := ltv._run_plan(v_run);
+  v_cutoff timestamp := (v_s->>'cutoff')::timestamp;
+  v_cutoffs timestamp[];
+  v_fractions double precision[];
   v_results jsonb[];
-  v_snapshots jsonb := '[]';
-  v_first timestamp;
-  v_at timestamp;
+  v_summary jsonb := '{}';
   k integer;
 BEGIN
-  SELECT d.first_purchase INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
-  FOR k IN 1 .. (v_s->>'stack_snapshots')::integer LOOP
-    v_at := v_cutoff - k * (v_s->>'stack_step')::interval;
-    EXIT WHEN v_at <= v_first;
-    v_cutoffs := v_cutoffs || v_at;
-    v_fractions := v_fractions || NULL::double precision;
+  SELECT array_agg(DISTINCT c ORDER BY c DESC) INTO v_cutoffs FROM (
+    SELECT jsonb_array_elements_text(v_plan->'train_at')::timestamp AS c
+    UNION ALL SELECT (f->>'evaluate_at')::timestamp FROM jsonb_array_elements(v_plan->'folds') f
+    UNION ALL SELECT jsonb_array_elements_text(f->'train_at')::timestamp FROM jsonb_array_elements(v_plan->'folds') f
+    UNION ALL SELECT (v_plan->>'score_at')::timestamp) x;
+  v_fractions := ARRAY(SELECT CASE WHEN v_plan->>'mode' = 'customer_split' AND c = v_cutoff
+                                   THEN (v_s->>'test_fraction')::double precision END
+                         FROM unnest(v_cutoffs) WITH ORDINALITY u(c, i) ORDER BY i);
+  v_results := ltv._materialize_snapshots(v_run.dataset_id, v_cutoffs, (v_s->>'horizon')::interval, v_s->'buckets',
+                                          v_run.run_id, v_fractions, (v_s->>'seed')::bigint);
+  FOR k IN 1 .. cardinality(v_results) LOOP
+    v_summary := v_summary || jsonb_build_object(v_cutoffs[k]::text, v_results[k] - 'dataset_id' - 'cutoff' - 'horizon');
   END LOOP;
-  v_cutoffs := v_cutoffs || (v_s->>'as_of')::timestamp;
-  v_fractions := v_fractions || NULL::double precision;
-  v_results := ltv._materialize_snapshots(v_run.dataset_id, v_cutoffs, v_horizon, v_s->'buckets', v_run.run_id,
-                                          v_fractions, (v_s->>'seed')::bigint);
-  IF (v_results[1]->>'customers')::bigint < (v_s->>'min_customers')::bigint THEN
+  IF (v_summary->v_cutoff::text->>'customers')::bigint < (v_s->>'min_customers')::bigint THEN
     RAISE EXCEPTION 'too few customers to train a model: % had purchases before the cutoff %, at least % are needed',
-      v_results[1]->>'customers', v_cutoff, v_s->>'min_customers' USING ERRCODE = '22023',
+      v_summary->v_cutoff::text->>'customers', v_cutoff, v_s->>'min_customers' USING ERRCODE = '22023',
       HINT = 'Import more data, or lower the option "min_customers".';
   END IF;
-  FOR k IN 2 .. cardinality(v_results) - 1 LOOP
-    v_snapshots := v_snapshots || jsonb_build_array(v_results[k]);
-  END LOOP;
   UPDATE ltv.analysis_runs
-     SET settings = settings || jsonb_build_object('training', v_results[1], 'stacked', v_snapshots,
-                                                   'scoring', v_results[cardinality(v_results)])
+     SET settings = settings || jsonb_build_object('plan', v_plan, 'snapshots', v_summary,
+                                                   'training', v_summary->v_cutoff::text,
+                                                   'scoring', v_summary->(v_plan->>'score_at'))
    WHERE run_id = v_run.run_id;
 END
 $$;
 
--- The held-out split was drawn when the training snapshot was stored (materialize_features
--- with test_fraction and seed: stratified by true bucket, reproducible). Customers held out
--- there are left out of the stacked snapshots too.
+-- Labels: the bucket shares the rank candidates assign (the shares of the true buckets at the
+-- last fully observed snapshot), and in customer_split mode the training split of the
+-- stacked snapshots (customers held out at the cutoff are left out of them too).
 -- (The feature rows were written in this run, before any ANALYZE: the planner thinks there
 -- is one row and would pick a nested loop.)
-CREATE FUNCTION ltv._stage_labels(v_run ltv.analysis_runs, v_cutoff timestamp)
+CREATE FUNCTION ltv._stage_labels(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET enable_nestloop = off
 AS $$
 DECLARE
+  v_cutoff timestamp := (v_run.settings->>'cutoff')::timestamp;
   v_classes integer;
   v_test bigint;
 BEGIN
-  UPDATE ltv.customer_features cf SET split = 'train'
-   WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff < v_cutoff
-     AND cf.true_bucket IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM ltv.customer_features t
-                      WHERE t.dataset_id = v_run.dataset_id AND coalesce(t.run_id, 0) = v_run.run_id
-                        AND t.cutoff = v_cutoff AND t.customer_id = cf.customer_id AND t.split = 'test');
+  IF v_run.settings->'plan'->>'mode' = 'customer_split' THEN
+    UPDATE ltv.customer_features cf SET split = 'train'
+     WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff < v_cutoff
+       AND cf.true_bucket IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM ltv.customer_features t
+                        WHERE t.dataset_id = v_run.dataset_id AND coalesce(t.run_id, 0) = v_run.run_id
+                          AND t.cutoff = v_cutoff AND t.customer_id = cf.customer_id AND t.split = 'test');
+  END IF;
   SELECT count(DISTINCT true_bucket), count(*) FILTER (WHERE split = 'test') INTO v_classes, v_test
     FROM ltv.customer_features cf
    WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = v_cutoff;
@@ -420,11 +472,40 @@ BEGIN
     RAISE EXCEPTION 'every customer falls in the same bucket at cutoff %: there is nothing to learn', v_cutoff
       USING ERRCODE = '22023', HINT = 'Check the bucket cut points, or use more data.';
   END IF;
-  IF v_test = 0 THEN
+  IF v_run.settings->'plan'->>'mode' = 'customer_split' AND v_test = 0 THEN
     RAISE EXCEPTION 'the held-out set is empty' USING ERRCODE = '22023',
       HINT = 'Raise the option "test_fraction" or use more data.';
   END IF;
+  UPDATE ltv.analysis_runs
+     SET settings = settings || jsonb_build_object('shares', ltv._bucket_shares(v_run, ltv._shares_cutoff(
+                                  (v_run.settings->>'as_of')::timestamp,
+                                  ARRAY(SELECT jsonb_array_elements_text(v_run.settings->'plan'->'train_at')::timestamp))))
+   WHERE run_id = v_run.run_id;
 END
+$$;
+
+-- The labelled snapshot whose bucket shares the rank candidates give out when scoring at p_at:
+-- the one a year earlier (the same season: how many customers buy nothing at all moves with
+-- the season, and every such customer is low) when it is among the training cutoffs, else the
+-- newest training cutoff.
+CREATE FUNCTION ltv._shares_cutoff(p_at timestamp, p_train_at timestamp[])
+RETURNS timestamp
+LANGUAGE sql IMMUTABLE
+AS $$
+SELECT CASE WHEN p_at - interval '1 year' = ANY (p_train_at) THEN p_at - interval '1 year'
+            ELSE (SELECT max(c) FROM unnest(p_train_at) c) END
+$$;
+
+-- Shares of the true buckets (low..vip) among the run's customers at a labelled cutoff.
+CREATE FUNCTION ltv._bucket_shares(v_run ltv.analysis_runs, p_cutoff timestamp)
+RETURNS double precision[]
+LANGUAGE sql STABLE
+AS $$
+SELECT ARRAY[count(*) FILTER (WHERE true_bucket = 'low'), count(*) FILTER (WHERE true_bucket = 'medium'),
+             count(*) FILTER (WHERE true_bucket = 'high'), count(*) FILTER (WHERE true_bucket = 'vip')]::double precision[]
+  FROM ltv.customer_features cf
+ WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = p_cutoff
+   AND cf.true_bucket IS NOT NULL
 $$;
 
 -- Forest parameters for a training set of p_rows rows. Above 100,000 rows, unless the options
@@ -454,23 +535,21 @@ BEGIN
 END
 $$;
 
--- The stored feature rows a run trains on: its training split (all snapshots up to the
--- training cutoff), or, for a backtest fold, every labelled row at p_cutoff. (A plain SQL
--- function: the planner inlines it, so the index on dataset, run and cutoff still applies;
--- the cutoff bound keeps the later scoring snapshot's rows out of the index scan.)
-CREATE FUNCTION ltv._training_rows(v_run ltv.analysis_runs, p_cutoff timestamp)
+-- The stored feature rows a model trains on: the labelled rows at the given cutoffs; in
+-- customer_split mode only the training split. (A plain SQL function: the planner inlines it,
+-- so the index on dataset, run and cutoff still applies.)
+CREATE FUNCTION ltv._training_rows(v_run ltv.analysis_runs, p_cutoffs timestamp[])
 RETURNS SETOF ltv.customer_features
 LANGUAGE sql STABLE  -- no SET clause: a function with one is never inlined
 AS $$
 SELECT * FROM ltv.customer_features cf
  WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id
-   AND cf.cutoff <= coalesce(p_cutoff, (v_run.settings->>'cutoff')::timestamp)
-   AND CASE WHEN p_cutoff IS NULL THEN cf.split = 'train'
-            ELSE cf.cutoff = p_cutoff AND cf.true_bucket IS NOT NULL END
+   AND cf.cutoff = ANY (p_cutoffs) AND cf.true_bucket IS NOT NULL
+   AND (v_run.settings->'plan'->>'mode' <> 'customer_split' OR cf.split = 'train')
 $$;
 
--- Trains the run's forest on ltv._training_rows(v_run, p_cutoff).
-CREATE FUNCTION ltv._train_model(v_run ltv.analysis_runs, p_cutoff timestamp,
+-- Trains the run's forest on ltv._training_rows(v_run, p_cutoffs).
+CREATE FUNCTION ltv._train_model(v_run ltv.analysis_runs, p_cutoffs timestamp[],
                                  OUT model bytea, OUT parameters jsonb, OUT training_rows bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -478,14 +557,18 @@ AS $$
 DECLARE
   v_params jsonb;
 BEGIN
-  SELECT count(*) INTO training_rows FROM ltv._training_rows(v_run, p_cutoff);
+  SELECT count(*) INTO training_rows FROM ltv._training_rows(v_run, p_cutoffs);
+  IF training_rows < (v_run.settings->>'min_customers')::bigint THEN
+    RAISE EXCEPTION 'too few labelled customers to train a model: % at cutoffs %, at least % are needed',
+      training_rows, p_cutoffs, v_run.settings->>'min_customers' USING ERRCODE = '22023';
+  END IF;
   parameters := ltv._training_params(v_run, training_rows);
   -- Built once: an aggregate's arguments are evaluated for every row, and building this
   -- jsonb took ~5 us a row (2.3 s of training on a million customers).
-  v_params := parameters || jsonb_build_object('feature_names', to_jsonb(ltv.model_feature_names()));
+  v_params := parameters || jsonb_build_object('feature_names', to_jsonb(ltv.feature_names()));
   SELECT ltv.rf_train(ltv.feature_vector(cf), ltv._bucket_class(cf.true_bucket), v_params)
     INTO model
-    FROM ltv._training_rows(v_run, p_cutoff) cf;
+    FROM ltv._training_rows(v_run, p_cutoffs) cf;
 END
 $$;
 
@@ -496,163 +579,254 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_trained record;
+  v_cutoffs timestamp[] := ARRAY(SELECT jsonb_array_elements_text(v_run.settings->'plan'->'train_at')::timestamp);
 BEGIN
-  v_trained := ltv._train_model(v_run, NULL);
+  v_trained := ltv._train_model(v_run, v_cutoffs);
   INSERT INTO ltv.models (run_id, dataset_id, parameters, feature_names, training_rows, model)
-  VALUES (v_run.run_id, v_run.dataset_id, v_trained.parameters, ltv.model_feature_names(),
+  VALUES (v_run.run_id, v_run.dataset_id, v_trained.parameters, ltv.feature_names(),
           v_trained.training_rows, v_trained.model);
 END
 $$;
 
--- Scores of the model and of the naive baseline on the held-out customers (and, in backtest
--- mode, on later snapshots with models trained on earlier ones).
-CREATE FUNCTION ltv._stage_evaluation(v_run ltv.analysis_runs, v_cutoff timestamp, v_horizon interval)
+-- The candidates' inputs for the customers of a dataset at one cutoff, from a feature table
+-- (ltv.customer_features, or a temp table like it for ltv.predict), in customer order: the
+-- naive rule's bucket and spend, the forest's decision, expected class and probabilities
+-- (n x 4), the CLV expected spend, and (where observed) the true bucket and future spend. The
+-- model's input vector is built by the names the model was trained on.
+CREATE FUNCTION ltv._snapshot_inputs(p_model bytea, p_source regclass, p_dataset_id bigint, p_run_id bigint,
+                                     p_cutoff timestamp, p_test_only boolean,
+                                     OUT ids text[], OUT truth integer[], OUT future double precision[],
+                                     OUT naive_bucket integer[], OUT naive_score double precision[],
+                                     OUT model_class integer[], OUT model_score double precision[],
+                                     OUT clv_score double precision[], OUT probabilities double precision[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'  -- ltv.rf_predict_batch's rows stay in memory (a million customers spilled at 64MB)
+AS $$
+DECLARE
+  v_vector text := ltv._feature_vector_sql(ltv.rf_feature_names(p_model), 'cf');
+BEGIN
+  EXECUTE format($q$
+  WITH rows AS (
+    SELECT cf.customer_id, %s AS v, ltv._bucket_class(cf.true_bucket) AS t,
+           cf.future_spend AS fs, ltv._bucket_class(cf.baseline_bucket) AS nb, cf.baseline_spend AS ns,
+           coalesce(cf.clv_expected_spend, 0) AS cs
+      FROM %s cf
+     WHERE cf.dataset_id = $1 AND coalesce(cf.run_id, 0) = coalesce($2, 0) AND cf.cutoff = $3
+       AND (NOT $4 OR cf.split = 'test')),
+  batch AS (SELECT array_agg(customer_id ORDER BY customer_id) AS ids, array_agg(v ORDER BY customer_id) AS vs FROM rows),
+  scored AS (SELECT p.key, p.class, p.probabilities FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch($5, batch.ids, batch.vs) p
+              WHERE batch.ids IS NOT NULL)
+  SELECT array_agg(r.customer_id ORDER BY r.customer_id), array_agg(r.t ORDER BY r.customer_id),
+         array_agg(r.fs ORDER BY r.customer_id), array_agg(r.nb ORDER BY r.customer_id),
+         array_agg(r.ns ORDER BY r.customer_id), array_agg(s.class ORDER BY r.customer_id),
+         array_agg(s.probabilities[2] + 2 * s.probabilities[3] + 3 * s.probabilities[4] ORDER BY r.customer_id),
+         array_agg(r.cs ORDER BY r.customer_id), array_agg(s.probabilities ORDER BY r.customer_id)
+    FROM rows r JOIN scored s ON s.key = r.customer_id$q$, v_vector, p_source)
+    INTO ids, truth, future, naive_bucket, naive_score, model_class, model_score, clv_score, probabilities
+    USING p_dataset_id, p_run_id, p_cutoff, p_test_only, p_model;
+  IF ids IS NULL THEN
+    RAISE EXCEPTION 'no customers to score at %', p_cutoff USING ERRCODE = '22023';
+  END IF;
+END
+$$;
+
+-- Evaluation: every candidate of core/selection scored out of time (or on held-out customers
+-- in customer_split mode) fold by fold; the best by mean macro F1 is served, the naive rule
+-- when nothing beats it. ltv.models.metrics keeps the whole table; its top-level scores
+-- (macro_f1, baseline, lift_macro_f1, per_class, confusion_matrix) are the served candidate's
+-- and the naive rule's over the same customers (means over folds; matrices pooled).
+CREATE FUNCTION ltv._stage_evaluation(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  v_plan jsonb := v_run.settings->'plan';
+  v_served_model bytea;
   v_model bytea;
-  v_eval jsonb;
-  v_info jsonb;
-  v_metrics jsonb;
-  v_backtest jsonb;
-BEGIN
-  SELECT m.model INTO STRICT v_model FROM ltv.models m WHERE m.run_id = v_run.run_id;
-  v_eval := ltv._evaluate(v_model, v_run.dataset_id, v_run.run_id, v_cutoff, true);
-  v_info := ltv.rf_info(v_model);
-  v_metrics := v_eval || jsonb_build_object(
-    'evaluation', 'split',
-    'feature_importance', v_info->'feature_importance',
-    'out_of_bag', v_info->'training',
-    'decision', v_info->'params'->'decision');
-  IF v_run.settings->>'evaluation' = 'backtest' THEN
-    v_backtest := ltv._backtest(v_run, v_cutoff, v_horizon);
-    v_metrics := v_metrics || jsonb_build_object('evaluation', 'backtest', 'backtest', v_backtest);
-  END IF;
-  UPDATE ltv.models SET metrics = v_metrics WHERE run_id = v_run.run_id;
-END
-$$;
-
--- Model and baseline scores on the stored feature rows of a run at a cutoff: the held-out
--- rows (p_test_only) or all rows with an observed label.
-CREATE FUNCTION ltv._evaluate(p_model bytea, p_dataset_id bigint, p_run_id bigint,
-                              p_cutoff timestamp, p_test_only boolean)
-RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-SET work_mem = '256MB'  -- as _stage_predictions: the prediction rows stay in memory
-AS $$
-DECLARE
-  v_truth integer[];
-  v_pred integer[];
-  v_base integer[];
-  v_model jsonb;
-  v_baseline jsonb;
-BEGIN
-  WITH rows AS (
-    SELECT cf.customer_id, ltv.feature_vector(cf) AS v, ltv._bucket_class(cf.true_bucket) AS truth,
-           ltv._bucket_class(cf.baseline_bucket) AS base
-      FROM ltv.customer_features cf
-     WHERE cf.dataset_id = p_dataset_id AND coalesce(cf.run_id, 0) = p_run_id AND cf.cutoff = p_cutoff
-       AND cf.true_bucket IS NOT NULL AND (NOT p_test_only OR cf.split = 'test')),
-  -- (No ORDER BY in these aggregates: arrays built from the same rows line up, and sorting
-  -- a million feature vectors twice cost seconds.)
-  batch AS (SELECT array_agg(customer_id) AS ids, array_agg(v) AS vs FROM rows)
-  SELECT array_agg(r.truth), array_agg(p.class), array_agg(r.base)
-    INTO v_truth, v_pred, v_base
-    FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch(p_model, batch.ids, batch.vs) p
-    JOIN rows r ON r.customer_id = p.key
-   WHERE batch.ids IS NOT NULL;
-  IF v_truth IS NULL THEN
-    RAISE EXCEPTION 'no customers with an observed label to evaluate at %', p_cutoff USING ERRCODE = '22023';
-  END IF;
-  v_model := ltv.classification_metrics(v_truth, v_pred, 4);
-  v_baseline := ltv.classification_metrics(v_truth, v_base, 4);
-  RETURN jsonb_build_object(
-    'cutoff', p_cutoff,
-    'test_customers', cardinality(v_truth),
-    'macro_f1', v_model->'macro_f1',
-    'accuracy', v_model->'accuracy',
-    'per_class', v_model->'per_class',
-    'confusion_matrix', v_model->'confusion_matrix',
-    'baseline', v_baseline,
-    'lift_macro_f1', (v_model->>'macro_f1')::double precision - (v_baseline->>'macro_f1')::double precision);
-END
-$$;
-
--- Temporal backtest: for each fold k, a model trained on the snapshot one horizon before the
--- evaluation cutoff (cutoff - k * step) is scored on every customer at that cutoff.
-CREATE FUNCTION ltv._backtest(v_run ltv.analysis_runs, v_cutoff timestamp, v_horizon interval)
-RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  v_s jsonb := v_run.settings;
-  v_first timestamp;
-  v_eval_at timestamp;
-  v_train_at timestamp;
-  v_model bytea;
-  v_folds jsonb := '[]';
   v_fold jsonb;
-  k integer;
+  v_in record;
+  v_k integer := 0;
+  v_labels text[] := '{}';
+  v_fold_of integer[] := '{}';
+  v_truth integer[] := '{}';
+  v_future double precision[] := '{}';
+  v_nb integer[] := '{}';
+  v_ns double precision[] := '{}';
+  v_mc integer[] := '{}';
+  v_ms double precision[] := '{}';
+  v_cs double precision[] := '{}';
+  v_shares double precision[] := '{}';
+  v_fold_shares double precision[];
+  v_result jsonb;
+  v_chosen text;
+  v_allowed jsonb := nullif(v_run.settings->'candidates', 'null'::jsonb);
+  v_served integer[] := '{}';
+  v_served_metrics jsonb;
+  v_naive_metrics jsonb;
+  v_entry jsonb;
+  v_naive jsonb;
+  v_info jsonb;
+  v_train_at timestamp[];
 BEGIN
-  SELECT d.first_purchase INTO v_first FROM ltv.datasets d WHERE d.dataset_id = v_run.dataset_id;
-  FOR k IN 0 .. (v_s->>'backtest_folds')::integer - 1 LOOP
-    v_eval_at := v_cutoff - k * (v_s->>'backtest_step')::interval;
-    v_train_at := v_eval_at - v_horizon;
-    IF v_train_at <= v_first + interval '30 days' THEN
-      IF k = 0 THEN
-        RAISE EXCEPTION 'the data does not span enough time for a temporal backtest: training at % needs at least 30 days of history before it (the data starts %)',
-          v_train_at, v_first USING ERRCODE = '22023',
-          HINT = 'Use a shorter "horizon", fewer "backtest_folds", or "evaluation": "split".';
-      END IF;
-      EXIT;
+  SELECT m.model INTO STRICT v_served_model FROM ltv.models m WHERE m.run_id = v_run.run_id;
+  FOR v_fold IN SELECT f FROM jsonb_array_elements(v_plan->'folds') f LOOP
+    v_train_at := ARRAY(SELECT jsonb_array_elements_text(v_fold->'train_at')::timestamp);
+    IF v_plan->>'mode' = 'customer_split' THEN
+      v_model := v_served_model;
+      v_fold_shares := ARRAY(SELECT jsonb_array_elements_text(v_run.settings->'shares')::double precision);
+    ELSE
+      BEGIN
+        v_model := (ltv._train_model(v_run, v_train_at)).model;
+      EXCEPTION WHEN invalid_parameter_value THEN
+        CONTINUE;  -- too few labelled customers that far back: the fold is left out
+      END;
+      v_fold_shares := ltv._bucket_shares(v_run, ltv._shares_cutoff((v_fold->>'evaluate_at')::timestamp, v_train_at));
     END IF;
-    IF k > 0 THEN
-      PERFORM ltv.materialize_features(v_run.dataset_id, v_eval_at, v_horizon, v_s->'buckets', v_run.run_id);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM ltv.customer_features cf WHERE cf.dataset_id = v_run.dataset_id
-                     AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = v_train_at) THEN
-      PERFORM ltv.materialize_features(v_run.dataset_id, v_train_at, v_horizon, v_s->'buckets', v_run.run_id);
-    END IF;
-    v_model := (ltv._train_model(v_run, v_train_at)).model;
-    v_fold := ltv._evaluate(v_model, v_run.dataset_id, v_run.run_id, v_eval_at, false);
-    v_folds := v_folds || jsonb_build_array(v_fold || jsonb_build_object('trained_at', v_train_at));
+    v_in := ltv._snapshot_inputs(v_model, 'ltv.customer_features', v_run.dataset_id, v_run.run_id,
+                                 (v_fold->>'evaluate_at')::timestamp, v_plan->>'mode' = 'customer_split');
+    v_k := v_k + 1;
+    v_labels := v_labels || (v_fold->>'evaluate_at');
+    v_fold_of := v_fold_of || array_fill(v_k, ARRAY[cardinality(v_in.ids)]);
+    v_truth := v_truth || v_in.truth;
+    v_future := v_future || v_in.future;
+    v_nb := v_nb || v_in.naive_bucket;
+    v_ns := v_ns || v_in.naive_score;
+    v_mc := v_mc || v_in.model_class;
+    v_ms := v_ms || v_in.model_score;
+    v_cs := v_cs || v_in.clv_score;
+    v_shares := v_shares || v_fold_shares;
   END LOOP;
-  RETURN jsonb_build_object(
-    'folds', v_folds,
-    'mean_macro_f1', (SELECT avg((f->>'macro_f1')::double precision) FROM jsonb_array_elements(v_folds) f),
-    'mean_baseline_macro_f1', (SELECT avg((f->'baseline'->>'macro_f1')::double precision) FROM jsonb_array_elements(v_folds) f));
+  IF v_k = 0 THEN
+    RAISE EXCEPTION 'no evaluation fold had enough labelled customers to train on' USING ERRCODE = '22023',
+      HINT = 'Use more data, a shorter "horizon", or "evaluation": "split".';
+  END IF;
+  v_result := ltv._evaluate_candidates(v_fold_of, v_labels, v_truth, v_future, v_nb, v_ns, v_mc, v_ms, v_cs,
+                                       v_shares, (v_run.settings->>'seed')::bigint, 1000);
+  -- The choice (core/selection): best mean macro F1, the naive rule unless something beats
+  -- it. With the option "candidates" the choice is among those only (and the naive rule is the
+  -- fallback only when listed).
+  IF v_allowed IS NULL THEN
+    v_chosen := v_result->>'chosen';
+  ELSE
+    SELECT c->>'name' INTO v_chosen FROM jsonb_array_elements(v_result->'candidates') WITH ORDINALITY u(c, i)
+     WHERE v_allowed ? (c->>'name')
+     ORDER BY (c->>'mean_macro_f1')::double precision DESC, i LIMIT 1;
+    IF v_chosen IS NULL THEN
+      RAISE EXCEPTION 'none of the candidates % is available in this run', v_allowed USING ERRCODE = '22023';
+    END IF;
+    IF v_allowed ? 'naive' AND v_chosen <> 'naive'
+       AND NOT ((SELECT (c->'lift_ci90'->>0)::double precision FROM jsonb_array_elements(v_result->'candidates') c
+                  WHERE c->>'name' = v_chosen) > 0) THEN
+      v_chosen := 'naive';
+    END IF;
+  END IF;
+  SELECT c INTO v_entry FROM jsonb_array_elements(v_result->'candidates') c WHERE c->>'name' = v_chosen;
+  SELECT c INTO v_naive FROM jsonb_array_elements(v_result->'candidates') c WHERE c->>'name' = 'naive';
+  -- The served candidate's buckets fold by fold, for its pooled confusion matrix.
+  FOR k IN 1 .. v_k LOOP
+    v_served := v_served || ltv._assign_candidate(v_chosen,
+      ARRAY(SELECT v_nb[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
+      ARRAY(SELECT v_ns[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
+      ARRAY(SELECT v_mc[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
+      ARRAY(SELECT v_ms[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
+      ARRAY(SELECT v_cs[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
+      v_shares[4 * k - 3 : 4 * k]);
+  END LOOP;
+  v_served_metrics := ltv.classification_metrics(v_truth, v_served, 4);
+  v_naive_metrics := ltv.classification_metrics(v_truth, v_nb, 4);
+  v_info := ltv.rf_info(v_served_model);
+  UPDATE ltv.models SET metrics = jsonb_build_object(
+      'evaluation', v_plan->>'mode',
+      'served', v_chosen,
+      'serves_naive', v_chosen = 'naive',
+      'served_reason', CASE WHEN v_chosen = 'naive' AND v_allowed IS NULL THEN v_result->>'reason'
+                            WHEN v_allowed IS NOT NULL THEN 'chosen among the candidates the options allow'
+                            ELSE v_result->>'reason' END,
+      'cutoff', v_plan->'folds'->0->>'evaluate_at',
+      'folds', v_k,
+      'test_customers', cardinality(v_truth),
+      'macro_f1', v_entry->'mean_macro_f1',
+      'accuracy', v_served_metrics->'accuracy',
+      'per_class', v_served_metrics->'per_class',
+      'confusion_matrix', v_served_metrics->'confusion_matrix',
+      'baseline', v_naive_metrics || jsonb_build_object('macro_f1', v_naive->'mean_macro_f1'),
+      'lift_macro_f1', v_entry->'mean_lift',
+      'lift_ci90', v_entry->'lift_ci90',
+      'spearman', v_entry->'mean_spearman',
+      'gini', v_entry->'mean_gini',
+      'candidates', v_result->'candidates',
+      'feature_importance', v_info->'feature_importance',
+      'out_of_bag', v_info->'training',
+      'decision', v_info->'params'->'decision')
+   WHERE run_id = v_run.run_id;
 END
 $$;
 
--- (work_mem 256MB: ltv.rf_predict_batch returns its rows through a tuplestore, which spilled a
--- million customers' predictions to disk at the usual 4-64MB. The setting holds for this
--- function's statements only; no hash or sort node here comes near it.)
+-- What a run serves for the customers of a feature table at a cutoff: the served candidate's
+-- bucket, with the forest's class probabilities when the candidate uses the forest, and
+-- otherwise how the evaluation's customers given that bucket were truly spread (a column of
+-- the served candidate's confusion matrix, normalized). The predictions stage stores these
+-- for the run's as_of; ltv.predict(run_id) computes them for any time.
+CREATE FUNCTION ltv._served(p_run_id bigint, p_source regclass, p_run_rows bigint, p_cutoff timestamp)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, p_low double precision, p_medium double precision,
+               p_high double precision, p_vip double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run ltv.analysis_runs;
+  v_model bytea;
+  v_metrics jsonb;
+  v_in record;
+  v_buckets integer[];
+  v_served text;
+  v_calibrated double precision[];
+BEGIN
+  SELECT * INTO STRICT v_run FROM ltv.analysis_runs r WHERE r.run_id = p_run_id;
+  SELECT m.model, m.metrics INTO STRICT v_model, v_metrics FROM ltv.models m WHERE m.run_id = p_run_id;
+  v_served := v_metrics->>'served';
+  v_in := ltv._snapshot_inputs(v_model, p_source, v_run.dataset_id, p_run_rows, p_cutoff, false);
+  v_buckets := ltv._assign_candidate(v_served, v_in.naive_bucket, v_in.naive_score, v_in.model_class,
+                                     v_in.model_score, v_in.clv_score,
+                                     ARRAY(SELECT jsonb_array_elements_text(v_run.settings->'shares')::double precision));
+  IF NOT ltv._candidate_uses_forest(v_served) THEN
+    -- column b of the confusion matrix (rows = truth), normalized: P(truth = t | served = b)
+    v_calibrated := ARRAY(
+      SELECT coalesce((v_metrics->'confusion_matrix'->t->>b)::double precision
+                      / nullif((SELECT sum((row->>b)::double precision) FROM jsonb_array_elements(v_metrics->'confusion_matrix') row), 0),
+                      CASE WHEN t = b THEN 1 ELSE 0 END)
+        FROM generate_series(0, 3) b, generate_series(0, 3) t ORDER BY b, t);
+  END IF;
+  RETURN QUERY
+  SELECT v_in.ids[i], ltv._class_bucket(v_buckets[i]),
+         coalesce(v_calibrated[4 * v_buckets[i] + 1], v_in.probabilities[i][1]),
+         coalesce(v_calibrated[4 * v_buckets[i] + 2], v_in.probabilities[i][2]),
+         coalesce(v_calibrated[4 * v_buckets[i] + 3], v_in.probabilities[i][3]),
+         coalesce(v_calibrated[4 * v_buckets[i] + 4], v_in.probabilities[i][4])
+    FROM generate_subscripts(v_in.ids, 1) i;
+END
+$$;
+
 CREATE FUNCTION ltv._stage_predictions(v_run ltv.analysis_runs)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET work_mem = '256MB'
 AS $$
 DECLARE
-  v_model bytea;
   v_as_of timestamp := (v_run.settings->>'as_of')::timestamp;
 BEGIN
-  SELECT m.model INTO STRICT v_model FROM ltv.models m WHERE m.run_id = v_run.run_id;
   INSERT INTO ltv.predictions (run_id, dataset_id, customer_id, as_of, bucket, p_low, p_medium, p_high, p_vip)
-  WITH batch AS (
-    SELECT array_agg(cf.customer_id) AS ids, array_agg(ltv.feature_vector(cf)) AS vs
-      FROM ltv.customer_features cf
-     WHERE cf.dataset_id = v_run.dataset_id AND coalesce(cf.run_id, 0) = v_run.run_id AND cf.cutoff = v_as_of)
-  SELECT v_run.run_id, v_run.dataset_id, p.key, v_as_of, ltv._class_bucket(p.class),
-         p.probabilities[1], p.probabilities[2], p.probabilities[3], p.probabilities[4]
-    FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch(v_model, batch.ids, batch.vs) p
-   WHERE batch.ids IS NOT NULL;
+  SELECT v_run.run_id, v_run.dataset_id, s.customer_id, v_as_of, s.bucket, s.p_low, s.p_medium, s.p_high, s.p_vip
+    FROM ltv._served(v_run.run_id, 'ltv.customer_features', v_run.run_id, v_as_of) s;
 END
 $$;
+
+-- Whether a candidate's buckets come from the forest (its probabilities then go with them).
+CREATE FUNCTION ltv._candidate_uses_forest(p_candidate text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT p_candidate = 'classifier' OR p_candidate LIKE '%model%' $$;
 
 -- Runs every stage of an analysis in this transaction and returns the run id. A run that
 -- fails is recorded as failed with the reason (and a WARNING); its partial results are

@@ -10,6 +10,10 @@ SELECT r.dataset_id, max(r.run_id) AS run_id
  GROUP BY r.dataset_id;
 COMMENT ON VIEW ltv.latest_runs IS 'The newest succeeded analysis run of each dataset';
 
+-- Its feature columns come from the registry (every model input, under its registry name).
+DO $do$
+BEGIN
+  EXECUTE format($v$
 CREATE VIEW ltv.customer_detail AS
 SELECT p.dataset_id,
        p.run_id,
@@ -23,25 +27,19 @@ SELECT p.dataset_id,
        date_trunc('month', cf.first_purchase)::date AS cohort_month,
        cf.first_purchase,
        cf.last_purchase,
-       cf.recency_days,
        cf.frequency AS orders,
        cf.monetary AS past_spend,
-       cf.avg_order_value,
-       cf.tenure_days,
-       cf.spend_30d, cf.spend_90d, cf.spend_180d, cf.spend_365d,
-       cf.orders_30d, cf.orders_90d, cf.orders_180d, cf.orders_365d,
-       cf.trend_90d,
-       cf.returns_amount,
-       cf.returns_count,
-       cf.distinct_products,
-       cf.mean_days_between,
+       %s,
        cf.baseline_bucket
   FROM ltv.predictions p
   JOIN ltv.analysis_runs r ON r.run_id = p.run_id AND r.status = 'succeeded'
   LEFT JOIN ltv.latest_runs l ON l.dataset_id = p.dataset_id
   JOIN ltv.customer_features cf
     ON cf.dataset_id = p.dataset_id AND coalesce(cf.run_id, 0) = p.run_id
-   AND cf.cutoff = p.as_of AND cf.customer_id = p.customer_id;
+   AND cf.cutoff = p.as_of AND cf.customer_id = p.customer_id$v$,
+    (SELECT string_agg(format('cf.%I', r.name), ', ' ORDER BY r.ordinal) FROM ltv.feature_registry() r WHERE r.model_input));
+END
+$do$;
 COMMENT ON VIEW ltv.customer_detail IS
   'One row per customer and succeeded run: predicted bucket of next-horizon spend, class probabilities, and the customer''s history as of the end of the data';
 COMMENT ON COLUMN ltv.customer_detail.bucket IS 'Predicted bucket of the customer''s spend over the next horizon (default 6 months)';
@@ -114,7 +112,15 @@ SELECT m.dataset_id,
        m.metrics->'confusion_matrix' AS confusion_matrix,
        m.metrics->'baseline'->'confusion_matrix' AS baseline_confusion_matrix,
        m.metrics->'feature_importance' AS feature_importance,
-       m.metrics->'backtest' AS backtest,
+       m.metrics->>'evaluation' AS evaluation,
+       m.metrics->>'served' AS served,
+       coalesce((m.metrics->>'serves_naive')::boolean, false) AS serves_naive,
+       m.metrics->>'served_reason' AS served_reason,
+       (m.metrics->>'folds')::integer AS folds,
+       m.metrics->'lift_ci90' AS lift_ci90,
+       (m.metrics->>'spearman')::double precision AS spearman,
+       (m.metrics->>'gini')::double precision AS gini,
+       m.metrics->'candidates' AS candidates,
        m.parameters,
        r.timings,
        r.finished_at
@@ -122,7 +128,12 @@ SELECT m.dataset_id,
   JOIN ltv.analysis_runs r ON r.run_id = m.run_id AND r.status = 'succeeded'
   LEFT JOIN ltv.latest_runs l ON l.dataset_id = m.dataset_id;
 COMMENT ON VIEW ltv.model_summary IS
-  'Per succeeded run: the model''s and the naive baseline''s scores on the same held-out customers, the lift, per-class scores, confusion matrices (rows = true bucket, columns = predicted), feature importance, parameters and stage timings';
-COMMENT ON COLUMN ltv.model_summary.macro_f1 IS 'Mean of the per-bucket F1 scores of the model on the held-out customers';
+  'Per succeeded run: how the served predictions and the naive rule scored on the run''s evaluation (out of time when the data allows), the lift with its 90% interval, every candidate''s scores, which one is served and why, per-class scores, confusion matrices (rows = true bucket, columns = predicted), feature importance, parameters and stage timings';
+COMMENT ON COLUMN ltv.model_summary.macro_f1 IS 'Mean over the evaluation folds of the per-bucket F1 scores of what the run serves';
 COMMENT ON COLUMN ltv.model_summary.baseline_macro_f1 IS 'The same for the simple rule "bucket of the spend in the last horizon-length window"';
-COMMENT ON COLUMN ltv.model_summary.lift_macro_f1 IS 'macro_f1 - baseline_macro_f1: positive when the model beats the simple rule';
+COMMENT ON COLUMN ltv.model_summary.evaluation IS 'out_of_time (trained on the past, scored on what happened next) or customer_split (held-out customers, for data too short)';
+COMMENT ON COLUMN ltv.model_summary.served IS 'The candidate whose buckets the run serves: naive, classifier, model_rank, clv_rank or blend_<a>_<b>_<weight of a>';
+COMMENT ON COLUMN ltv.model_summary.serves_naive IS 'True when nothing beat the simple rule, which is then what the run serves';
+COMMENT ON COLUMN ltv.model_summary.lift_ci90 IS '90% bootstrap interval (over customers) of lift_macro_f1';
+COMMENT ON COLUMN ltv.model_summary.candidates IS 'Every candidate''s mean and per-fold macro F1, lift, Spearman correlation and normalized Gini of its score against future spend';
+COMMENT ON COLUMN ltv.model_summary.lift_macro_f1 IS 'macro_f1 - baseline_macro_f1: positive when the served predictions beat the simple rule';

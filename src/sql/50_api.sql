@@ -345,14 +345,9 @@ BEGIN
   SELECT * INTO v_detail FROM ltv.customer_detail d
    WHERE d.run_id = v_run AND d.customer_id = btrim(customer.customer_id);
   IF FOUND THEN
-    v_features := json_build_object(
-      'recency_days', v_detail.recency_days, 'frequency', v_detail.orders, 'monetary', v_detail.past_spend,
-      'avg_order_value', v_detail.avg_order_value, 'tenure_days', v_detail.tenure_days,
-      'spend_30d', v_detail.spend_30d, 'spend_90d', v_detail.spend_90d, 'spend_180d', v_detail.spend_180d,
-      'spend_365d', v_detail.spend_365d, 'orders_30d', v_detail.orders_30d, 'orders_90d', v_detail.orders_90d,
-      'orders_180d', v_detail.orders_180d, 'orders_365d', v_detail.orders_365d, 'trend_90d', v_detail.trend_90d,
-      'returns_amount', v_detail.returns_amount, 'returns_count', v_detail.returns_count,
-      'distinct_products', v_detail.distinct_products, 'mean_days_between', v_detail.mean_days_between);
+    -- Every model input by its registry name (ltv.feature_registry()).
+    v_features := (SELECT json_object_agg(r.name, to_jsonb(v_detail)->r.name ORDER BY r.ordinal)
+                     FROM ltv.feature_registry() r WHERE r.model_input);
   END IF;
   RETURN json_build_object(
     'dataset_id', customer.dataset_id,
@@ -434,7 +429,17 @@ BEGIN
     'baseline_confusion_matrix', json_build_object('labels', enum_range(NULL::ltv.bucket), 'rows', 'true bucket',
                                                    'columns', 'predicted bucket', 'matrix', m.baseline_confusion_matrix),
     'feature_importance', m.feature_importance,
-    'backtest', m.backtest,
+    'evaluation', m.evaluation,
+    'served', m.served,
+    'serves_naive', m.serves_naive,
+    'served_reason', m.served_reason,
+    'folds', m.folds,
+    'lift_ci90', m.lift_ci90,
+    'spearman', m.spearman,
+    'gini', m.gini,
+    'candidates', (SELECT json_agg(json_build_object('name', c->>'name', 'macro_f1', (c->>'mean_macro_f1')::double precision,
+                                                     'lift', (c->>'mean_lift')::double precision, 'lift_ci90', c->'lift_ci90'))
+                     FROM jsonb_array_elements(m.candidates) c),
     'parameters', m.parameters,
     'timings_ms', m.timings);
 END

@@ -1,4 +1,5 @@
 #include "core/features/customer_features.h"
+#include "core/features/registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -206,21 +207,23 @@ class Reader {
 
 uint64_t HashKey(std::string_view text) { return HashKeyInline(text); }
 
+// Both derive from the registry (core/features/registry.h): its per-customer model inputs.
 const std::vector<std::string_view>& FeatureNames() {
-  static const std::vector<std::string_view> names = {
-      "recency_days",  "frequency",         "monetary",         "avg_order_value", "tenure_days",
-      "spend_30d",     "spend_90d",         "spend_180d",       "spend_365d",      "orders_30d",
-      "orders_90d",    "orders_180d",       "orders_365d",      "trend_90d",       "returns_amount",
-      "returns_count", "distinct_products", "mean_days_between"};
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (const FeatureDef& d : FeatureRegistry())
+      if (d.source == FeatureSource::kAggregate && d.model_input) out.push_back(d.name);
+    return out;
+  }();
   return names;
 }
 
 std::vector<double> ToVector(const CustomerFeatures& f) {
-  return {f.recency_days,      f.frequency,        f.monetary,       f.avg_order_value,
-          f.tenure_days,       f.spend_30d,        f.spend_90d,      f.spend_180d,
-          f.spend_365d,        f.orders_30d,       f.orders_90d,     f.orders_180d,
-          f.orders_365d,       f.trend_90d,        f.returns_amount, f.returns_count,
-          f.distinct_products, f.mean_days_between};
+  std::vector<double> out;
+  for (const FeatureDef& d : FeatureRegistry())
+    if (d.source == FeatureSource::kAggregate && d.model_input)
+      out.push_back(d.is_null(f) ? d.missing : d.value(f));
+  return out;
 }
 
 FeatureAccumulator::FeatureAccumulator(TimestampMicros cutoff,

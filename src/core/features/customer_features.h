@@ -19,7 +19,8 @@
 
 namespace ltv::features {
 
-// The features, in this order, are also the forest's input columns.
+// One customer's features as of a cutoff. What SQL and the models see of them, in which order
+// and under which names, is the registry's business (core/features/registry.h).
 struct CustomerFeatures {
   double recency_days = 0;     // cutoff - last purchase line, in days (fractional)
   double frequency = 0;        // distinct invoices with a positive-amount line
