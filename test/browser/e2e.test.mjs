@@ -11,6 +11,7 @@ import { HERE, ROOT, baseUrl, sql } from './lib.mjs';
 
 const require = createRequire(path.join(ROOT, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
+const { candidateLabel, checkLabel } = await import(path.join(ROOT, 'web/src/lib/quality.js'));
 
 const ART = process.env.LTV_E2E_ARTIFACTS || path.join(HERE, 'artifacts');
 const TMP = process.env.LTV_E2E_TMP || fs.mkdtempSync('/tmp/ltv-e2e-');
@@ -271,6 +272,43 @@ test('model quality in plain words, confusion matrix behind "details"', async ()
   assert.equal(Number(first.replace(/,/g, '')), s.j.confusion_matrix.matrix[0][0]);
   await page.locator('[data-testid=model-details]').scrollIntoViewIfNeeded();
   await shot('08-insights-model-details');
+});
+
+test('model quality names what the run serves; the simple-rule notice follows serves_naive', async () => {
+  assert.ok(runId, 'needs the analysis');
+  const [s] = await sql('SELECT ltv_api.model_summary($1)::jsonb AS j', [datasetId]);
+  const j = s.j;
+  assert.equal(typeof j.served, 'string', 'model_summary names the served candidate');
+  const check = async (summary) => {
+    await page.goto('about:blank'); // a fresh load: the same URL with a hash would not refetch
+    await page.goto(`${baseUrl()}/#/insights/${datasetId}`);
+    await page.waitForSelector('[data-testid=served-label]');
+    assert.equal(await page.textContent('[data-testid=served-label]'), candidateLabel(summary.served).label);
+    assert.equal(await page.locator('[data-testid=naive-notice]').count(), summary.serves_naive ? 1 : 0,
+      `simple-rule notice iff serves_naive (${summary.serves_naive})`);
+    assert.equal(await page.locator('[data-verdict]').count(), summary.serves_naive ? 0 : 1);
+    if (checkLabel(summary.evaluation)) {
+      assert.match(await page.textContent('[data-testid=served-check]'), new RegExp(`^${checkLabel(summary.evaluation)}`, 'i'));
+    }
+  };
+  // The real answer.
+  await check(j);
+  await shot(j.serves_naive ? '08b-model-quality-serves-naive' : '08b-model-quality-served');
+  // The real answer with the other outcome: the page follows serves_naive, not the data.
+  const other = j.serves_naive
+    ? { ...j, served: 'blend_model_naive_0.50', serves_naive: false, lift_macro_f1: 0.05, lift_ci90: [0.01, 0.09] }
+    : { ...j, served: 'naive', serves_naive: true, lift_macro_f1: 0, lift_ci90: [0, 0] };
+  const handler = async (route) => {
+    const res = await route.fetch();
+    assert.equal(res.status(), 200);
+    await route.fulfill({ response: res, json: other });
+  };
+  await page.route('**/rpc/model_summary', handler);
+  try {
+    await check(other);
+  } finally {
+    await page.unroute('**/rpc/model_summary', handler);
+  }
 });
 
 test('customer detail shows the predicted bucket of ltv.predictions', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Dashboard tests in CI: server tests (node:test) and end-to-end tests in headless Chromium
-# (playwright-core driving Debian's /usr/bin/chromium) against the real extension.
+# Dashboard tests in CI: unit tests, the model-quality card against crafted API answers (no
+# database), server tests (node:test) and end-to-end tests in headless Chromium (playwright-core
+# driving Debian's /usr/bin/chromium) against the real extension.
 #
 # Needs: PG* env (PGHOST, PGPORT, PGUSER, ...) pointing at a running PostgreSQL 15 cluster where
 # the login user may CREATE DATABASE and CREATE EXTENSION retail_ltv (a superuser), with the
@@ -75,8 +76,13 @@ psql -X -qAt -d "${PGDATABASE:-postgres}" -c 'SELECT 1' >/dev/null || die "canno
 # (a) Build the dashboard.
 "$ROOT/web/scripts/build.sh" || die "web build failed"
 
-# Unit tests need no database.
+mkdir -p "$ART"
+rm -f "$ART"/*.png
+export LTV_E2E_ARTIFACTS=$ART LTV_E2E_TMP=$WORK
+
+# Unit tests and the model-quality card against crafted API answers need no database.
 run_node_tests unit "$HERE/unit.test.mjs"
+run_node_tests insights "$HERE/insights.test.mjs"
 
 # (b) A fresh database with the extension.
 dropdb --if-exists "$DB" >/dev/null 2>&1
@@ -105,8 +111,6 @@ export LTV_TEST_URL=$url
 run_node_tests server "$HERE/server.test.mjs"
 
 # (e) End-to-end in headless Chromium.
-mkdir -p "$ART"
-rm -f "$ART"/*.png
 full=${LTV_BROWSER_FULL_CSV:-$ROOT/../shared/data/online_retail.csv.gz}
 if [[ -f "$full" ]]; then
   gzip -dc "$full" >"$WORK/online_retail.csv" || die "cannot unpack $full"
@@ -116,7 +120,6 @@ else
   gzip -dc "$HERE/fixtures/online_retail_sample.csv.gz" >"$WORK/online_retail_sample.csv"
   export LTV_E2E_CSV="$WORK/online_retail_sample.csv"
 fi
-export LTV_E2E_ARTIFACTS=$ART LTV_E2E_TMP=$WORK
 run_node_tests e2e "$HERE/e2e.test.mjs"
 
 if ((failed > 0)); then

@@ -1,5 +1,5 @@
 // Unit tests of the server's pure parts (error mapping, overload choice, SQL text) and of the
-// dashboard's file decoding. No database needed.
+// dashboard's file decoding and model-quality wording. No database needed.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -9,6 +9,7 @@ const errors = await import(path.join(ROOT, 'web/server/errors.js'));
 const rpcMod = await import(path.join(ROOT, 'web/server/rpc.js'));
 const decode = await import(path.join(ROOT, 'web/src/lib/decode.js'));
 const api = await import(path.join(ROOT, 'web/src/lib/api.js'));
+const quality = await import(path.join(ROOT, 'web/src/lib/quality.js'));
 
 test('SQLSTATE -> HTTP status follows PostgREST', () => {
   const cases = {
@@ -80,4 +81,62 @@ test('missing-column errors are explained with the column name', () => {
   assert.match(e.title, /customer_id/);
   assert.match(e.text, /CustomerID/);
   assert.match(e.text, /InvoiceNo, Country/);
+});
+
+test('served candidates in plain words', () => {
+  const { candidateLabel } = quality;
+  const naive = candidateLabel('naive');
+  assert.equal(naive.kind, 'naive');
+  assert.match(naive.label, /^The simple rule: .*last 6 months/);
+  const blend = candidateLabel('blend_model_naive_0.50');
+  assert.equal(blend.kind, 'prediction');
+  assert.equal(blend.label, 'Our prediction: a blend of the learned model and recent spending');
+  assert.equal(blend.mix, '50% the learned model, 50% recent spending');
+  assert.equal(blend.short, 'Learned model + recent spending (50/50)');
+  assert.equal(candidateLabel('blend_clv_naive_0.75').mix, '75% the buying-pattern model, 25% recent spending');
+  assert.equal(candidateLabel('blend_model_clv_0.25').label, 'Our prediction: a blend of the learned model and the buying-pattern model');
+  assert.equal(candidateLabel('blend_model_clv_0.25').short, 'Learned model + buying-pattern model (25/75)');
+  assert.equal(candidateLabel('classifier').label, "Our prediction: the learned model's own choice of group");
+  assert.equal(candidateLabel('model_rank').label, 'Our prediction: customers ranked by the learned model');
+  assert.match(candidateLabel('clv_rank').label, /^Our prediction: .*buying-pattern model/);
+  for (const name of ['naive', 'classifier', 'model_rank', 'clv_rank', 'blend_model_naive_0.25', 'blend_clv_naive_0.50', 'blend_model_clv_0.75']) {
+    const l = candidateLabel(name);
+    assert.ok(!l.label.includes(name) && !/_/.test(l.label) && !/_/.test(l.short), `${name} has a plain label: ${l.label} / ${l.short}`);
+  }
+  // Unknown or malformed names are shown as they are, never crash.
+  assert.equal(candidateLabel('stacked_v2').label, 'Our prediction (stacked_v2)');
+  assert.equal(candidateLabel('blend_model_model_0.50').label, 'Our prediction (blend_model_model_0.50)');
+  assert.equal(candidateLabel('blend_model_naive_1.50').kind, 'prediction');
+  assert.equal(candidateLabel(null).label, 'Our prediction');
+  assert.equal(candidateLabel(undefined).short, 'Prediction');
+});
+
+test('how the run was checked, the lift and the verdict in plain words', () => {
+  const { checkLabel, fmtPoints, liftText, verdictOf, rankCandidates, usesLearnedModel } = quality;
+  assert.equal(checkLabel('out_of_time'), 'checked on the months after the training data');
+  assert.equal(checkLabel('customer_split'), 'checked on customers held out');
+  assert.equal(checkLabel(undefined), null);
+  assert.equal(fmtPoints(0.052), '+5.2');
+  assert.equal(fmtPoints(-0.0149), '−1.5');
+  assert.equal(fmtPoints(0), '0.0');
+  assert.equal(fmtPoints(null), '–');
+  assert.equal(liftText(0.05, [0.02, 0.08]), '+5.0 points (likely between +2.0 and +8.0)');
+  assert.equal(liftText(0.05, null), '+5.0 points');
+  assert.equal(liftText(0.05, [null, 0.1]), '+5.0 points');
+  assert.equal(liftText(null, [0, 1]), null);
+  assert.equal(verdictOf({ serves_naive: true, served: 'naive', lift_macro_f1: 0 }), 'naive');
+  assert.equal(verdictOf({ serves_naive: false, lift_macro_f1: 0.05, lift_ci90: [0.02, 0.08] }), 'better');
+  assert.equal(verdictOf({ serves_naive: false, lift_macro_f1: 0.05, lift_ci90: [-0.01, 0.1] }), 'unsure');
+  assert.equal(verdictOf({ serves_naive: false, lift_macro_f1: 0.004 }), 'same');
+  assert.equal(verdictOf({ model: { macro_f1: 0.4 }, baseline: { macro_f1: 0.5 } }), 'worse', 'older summaries without lift_macro_f1');
+  assert.equal(verdictOf(null), null);
+  const ranked = rankCandidates([
+    { name: 'naive', macro_f1: 0.4 }, { name: 'classifier', macro_f1: 0.45 }, { name: 'model_rank', macro_f1: 0.45 }, { name: 'x', macro_f1: null },
+  ], 'model_rank');
+  assert.deepEqual(ranked.map((c) => c.name), ['model_rank', 'classifier', 'naive', 'x']);
+  assert.deepEqual(rankCandidates(undefined), []);
+  assert.equal(usesLearnedModel('blend_model_naive_0.50'), true);
+  assert.equal(usesLearnedModel('classifier'), true);
+  assert.equal(usesLearnedModel('blend_clv_naive_0.50'), false);
+  assert.equal(usesLearnedModel('naive'), false);
 });

@@ -1,12 +1,24 @@
 -- DEV ONLY: a stand-in for the extension's ltv_api schema, with the shapes of docs/api.md, for
 -- working on the dashboard before (or without) the real API. Never shipped, never used by the
--- tests. Needs the extension installed in the database (it uses ltv.import_csv and the
--- imported transactions); buckets are a fake "rank of past spend", runs advance with the
--- clock (one stage per second).
+-- tests (test/browser/insights.test.mjs answers the page with crafted JSON instead). Needs the
+-- extension installed in the database (it uses ltv.import_csv and the imported transactions) and
+-- replaces the extension's own ltv_api there (a dev database only); buckets are a fake "rank of past spend", runs advance with the clock (one stage per second).
 --   psql -d DB -v ON_ERROR_STOP=1 -f web/dev/mock_api.sql
 BEGIN;
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ltv_web') THEN CREATE ROLE ltv_web NOLOGIN; END IF;
+END $$;
+-- The extension ships the real ltv_api: detach it (in this database only) so it can be replaced.
+DO $$ DECLARE f regprocedure;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'retail_ltv'
+              WHERE d.deptype = 'e' AND d.classid = 'pg_namespace'::regclass
+                AND d.objid = (SELECT oid FROM pg_namespace WHERE nspname = 'ltv_api')) THEN
+    FOR f IN SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'ltv_api' LOOP
+      EXECUTE format('ALTER EXTENSION retail_ltv DROP FUNCTION %s', f);
+    END LOOP;
+    ALTER EXTENSION retail_ltv DROP SCHEMA ltv_api;
+  END IF;
 END $$;
 DROP SCHEMA IF EXISTS ltv_api CASCADE;
 DROP SCHEMA IF EXISTS ltv_mock CASCADE;
@@ -178,24 +190,50 @@ BEGIN
       FROM ltv.transactions t WHERE t.dataset_id = customer.dataset_id AND t.customer_id = customer.customer_id));
 END $$;
 
+-- The run "serves" the simple rule (serves_naive) for datasets whose name contains "naive",
+-- else a blend of the model and the simple rule; evaluation is customer_split for datasets whose
+-- name contains "short", else out_of_time.
 CREATE FUNCTION ltv_api.model_summary(dataset_id bigint, run_id bigint DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE rid bigint := ltv_mock.need_run(dataset_id);
+  nm text := (SELECT d.name FROM ltv.datasets d WHERE d.dataset_id = model_summary.dataset_id);
+  naive boolean := nm ILIKE '%naive%';
+  cm json := '[[300,40,8,2],[50,120,30,3],[5,30,60,10],[0,2,10,30]]';
+  bcm json := '[[280,50,15,5],[60,100,40,3],[10,30,55,10],[0,5,12,25]]';
 BEGIN
   RETURN json_build_object('dataset_id', dataset_id, 'run_id', rid, 'cutoff', '2011-06-09T12:50:00', 'horizon', '6 mons',
     'test_customers', 700,
-    'model', json_build_object('macro_f1', 0.52, 'accuracy', 0.66, 'per_class', json_build_array(
+    'model', json_build_object('macro_f1', CASE WHEN naive THEN 0.47 ELSE 0.52 END, 'accuracy', CASE WHEN naive THEN 0.61 ELSE 0.66 END,
+      'per_class', json_build_array(
         json_build_object('bucket', 'low', 'precision', 0.8, 'recall', 0.85, 'f1', 0.82, 'support', 350),
         json_build_object('bucket', 'medium', 'precision', 0.5, 'recall', 0.55, 'f1', 0.52, 'support', 203),
         json_build_object('bucket', 'high', 'precision', 0.55, 'recall', 0.5, 'f1', 0.52, 'support', 105),
         json_build_object('bucket', 'vip', 'precision', 0.66, 'recall', 0.71, 'f1', 0.68, 'support', 42))),
     'baseline', json_build_object('macro_f1', 0.47, 'accuracy', 0.61, 'per_class', '[]'::json),
-    'lift_macro_f1', 0.05, 'right_per_10', json_build_object('model', 6.6, 'baseline', 6.1),
+    'lift_macro_f1', CASE WHEN naive THEN 0 ELSE 0.05 END,
+    'right_per_10', json_build_object('model', CASE WHEN naive THEN 6.1 ELSE 6.6 END, 'baseline', 6.1),
     'confusion_matrix', json_build_object('labels', json_build_array('low','medium','high','vip'), 'rows', 'true bucket',
-        'columns', 'predicted bucket', 'matrix', '[[300,40,8,2],[50,120,30,3],[5,30,60,10],[0,2,10,30]]'::json),
+        'columns', 'predicted bucket', 'matrix', CASE WHEN naive THEN bcm ELSE cm END),
     'baseline_confusion_matrix', json_build_object('labels', json_build_array('low','medium','high','vip'), 'rows', 'true bucket',
-        'columns', 'predicted bucket', 'matrix', '[[280,50,15,5],[60,100,40,3],[10,30,55,10],[0,5,12,25]]'::json),
+        'columns', 'predicted bucket', 'matrix', bcm),
     'feature_importance', '[{"feature":"spend_365d","importance":0.21},{"feature":"monetary","importance":0.15},{"feature":"frequency","importance":0.1}]'::json,
+    'evaluation', CASE WHEN nm ILIKE '%short%' THEN 'customer_split' ELSE 'out_of_time' END,
+    'served', CASE WHEN naive THEN 'naive' ELSE 'blend_model_naive_0.50' END,
+    'serves_naive', naive,
+    'served_reason', CASE WHEN naive THEN 'no candidate beat the naive rule out of time: the naive rule is served'
+                          ELSE 'highest mean macro F1 out of time, above the naive rule' END,
+    'folds', CASE WHEN nm ILIKE '%short%' THEN 1 ELSE 3 END,
+    'lift_ci90', CASE WHEN naive THEN '[0, 0]'::json ELSE '[0.021, 0.083]'::json END,
+    'spearman', 0.61, 'gini', 0.72,
+    'candidates', CASE WHEN naive THEN '[{"name":"naive","macro_f1":0.47,"lift":0,"lift_ci90":[0,0]},
+        {"name":"classifier","macro_f1":0.45,"lift":-0.02,"lift_ci90":[-0.05,0.01]},
+        {"name":"blend_model_naive_0.50","macro_f1":0.46,"lift":-0.01,"lift_ci90":[-0.03,0.01]},
+        {"name":"clv_rank","macro_f1":0.44,"lift":-0.03,"lift_ci90":[-0.06,0.0]}]'::json
+      ELSE '[{"name":"naive","macro_f1":0.47,"lift":0,"lift_ci90":[0,0]},
+        {"name":"classifier","macro_f1":0.49,"lift":0.02,"lift_ci90":[-0.01,0.05]},
+        {"name":"model_rank","macro_f1":0.5,"lift":0.03,"lift_ci90":[0.0,0.06]},
+        {"name":"blend_model_naive_0.50","macro_f1":0.52,"lift":0.05,"lift_ci90":[0.021,0.083]},
+        {"name":"clv_rank","macro_f1":0.44,"lift":-0.03,"lift_ci90":[-0.06,0.0]}]'::json END,
     'parameters', '{"n_trees":200}'::json, 'timings_ms', '{"features":812.4}'::json);
 END $$;
 

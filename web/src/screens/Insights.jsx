@@ -3,6 +3,7 @@ import { Bar, BarChart, CartesianGrid, Cell, Legend, ResponsiveContainer, Toolti
 import { BucketBadge, Button, Card, Empty, ErrorBox, Spinner } from '../components/ui.jsx';
 import { BUCKETS, BUCKET_COLOR, BUCKET_LABEL, BUCKET_TEXT, featureLabel } from '../lib/buckets.js';
 import { fmtDate, fmtInt, fmtMoney, fmtMonth, fmtNum, fmtPct, isoDay } from '../lib/format.js';
+import { candidateLabel, checkLabel, fmtPoints, liftText, rankCandidates, usesLearnedModel, verdictOf } from '../lib/quality.js';
 import { navigate, rememberDataset } from '../lib/router.js';
 import { useRpc } from '../lib/useRpc.js';
 
@@ -189,6 +190,68 @@ function Matrix({ cm, title }) {
   );
 }
 
+const VERDICT_TEXT = {
+  better: 'Our prediction does better than the simple rule when each group counts equally.',
+  unsure: 'Our prediction did a little better than the simple rule in the check, but the difference may be luck.',
+  same: 'On this data our prediction does about as well as the simple rule.',
+  worse: 'On this data our prediction does worse than the simple rule; treat its groups with care.',
+};
+
+function checkedHow(m) {
+  const n = fmtInt(m.test_customers);
+  const dates = m.folds > 1 ? ` We repeated this at ${fmtInt(m.folds)} different dates.` : '';
+  if (m.evaluation === 'out_of_time') {
+    return `We made predictions as of ${fmtDate(m.cutoff)} using only what was known then, and compared them with what customers really spent in the following 6 months (${n} customers checked).${dates}`;
+  }
+  if (m.evaluation === 'customer_split' || m.evaluation === 'split') {
+    return `We hid ${n} customers while learning, predicted their group as of ${fmtDate(m.cutoff)}, and compared with what they really spent in the following 6 months.${dates}`;
+  }
+  return `We hid the last 6 months of ${n} customers from the model (everything after ${fmtDate(m.cutoff)}), asked it to predict their group, and compared with what they really spent.`;
+}
+
+function Candidates({ m }) {
+  const rows = rankCandidates(m.candidates, m.served);
+  if (rows.length === 0) return null;
+  return (
+    <div>
+      <p className="mb-1 text-sm font-medium text-slate-700">All the predictions we compared</p>
+      <p className="mb-2 text-xs text-slate-500">
+        Balanced score out of 100 (higher is better) and the gain over the simple rule, with the range it likely lies in (90% of the time).
+      </p>
+      <div className="overflow-x-auto">
+        <table className="w-full min-w-[30rem] text-sm" data-testid="candidates-table">
+          <thead>
+            <tr className="border-b text-left text-slate-500">
+              <th className="py-2 pr-2 font-medium">Prediction</th>
+              <th className="py-2 pr-2 text-right font-medium">Balanced score</th>
+              <th className="py-2 pr-2 text-right font-medium">Gain over the simple rule</th>
+              <th className="py-2 text-right font-medium">Likely range</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c) => {
+              const inUse = c.name === m.served;
+              const ci = Array.isArray(c.lift_ci90) ? c.lift_ci90 : null;
+              return (
+                <tr key={c.name} className={`border-b border-slate-100 ${inUse ? 'bg-emerald-50 font-medium' : ''}`}
+                  data-candidate={c.name} data-served={inUse ? 'true' : 'false'}>
+                  <td className="py-1.5 pr-2" title={c.name}>
+                    {candidateLabel(c.name).short}
+                    {inUse && <span className="ml-2 rounded bg-emerald-600 px-1.5 py-0.5 text-xs text-white">in use</span>}
+                  </td>
+                  <td className="py-1.5 pr-2 text-right tabular-nums">{c.macro_f1 == null ? '–' : fmtNum(c.macro_f1 * 100)}</td>
+                  <td className="py-1.5 pr-2 text-right tabular-nums">{c.name === 'naive' ? '—' : fmtPoints(c.lift)}</td>
+                  <td className="py-1.5 text-right tabular-nums">{c.name === 'naive' || !ci ? '—' : `${fmtPoints(ci[0])} to ${fmtPoints(ci[1])}`}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
 function ModelQuality({ datasetId }) {
   const { data: m, error, loading, reload } = useRpc('model_summary', { dataset_id: datasetId });
   const [open, setOpen] = useState(false);
@@ -197,11 +260,37 @@ function ModelQuality({ datasetId }) {
   if (!m) return null;
   const model = (m.right_per_10 && m.right_per_10.model) ?? (m.model && m.model.accuracy * 10);
   const base = (m.right_per_10 && m.right_per_10.baseline) ?? (m.baseline && m.baseline.accuracy * 10);
-  const lift = m.model && m.baseline ? m.model.macro_f1 - m.baseline.macro_f1 : 0;
-  const verdict = lift >= 0.01 ? 'better' : lift <= -0.01 ? 'worse' : 'same';
+  const servesNaive = m.serves_naive === true || m.served === 'naive';
+  const served = m.served || servesNaive ? candidateLabel(m.served || 'naive') : null;
+  const check = checkLabel(m.evaluation);
+  const verdict = verdictOf(m);
+  const lift = m.lift_macro_f1 ?? (m.model && m.baseline ? m.model.macro_f1 - m.baseline.macro_f1 : null);
+  const liftWords = liftText(lift, m.lift_ci90);
+  const hasRanking = m.spearman != null || m.gini != null;
   return (
-    <Card title="How good are the predictions?"
-      subtitle={`We hid the last 6 months of ${fmtInt(m.test_customers)} customers from the model (everything after ${fmtDate(m.cutoff)}), asked it to predict their group, and compared with what they really spent.`}>
+    <Card title="How good are the predictions?" subtitle={checkedHow(m)} data-testid="model-card"
+      data-served={m.served || ''} data-serves-naive={servesNaive ? 'true' : 'false'}>
+      {served && (
+        <div className="mb-3" data-testid="served">
+          <p className="text-base font-semibold text-slate-900" data-testid="served-label" data-served={served.name}>{served.label}</p>
+          {served.mix && <p className="text-sm text-slate-600" data-testid="served-mix">Mix: {served.mix}.</p>}
+          {check && (
+            <p className="text-sm text-slate-600" data-testid="served-check">
+              {check.charAt(0).toUpperCase() + check.slice(1)}{m.folds > 1 ? ` (${fmtInt(m.folds)} checks)` : ''}.
+            </p>
+          )}
+        </div>
+      )}
+      {servesNaive && (
+        <div className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-3 text-amber-900" role="status" data-testid="naive-notice">
+          <p className="font-semibold">We are using the simple rule for this dataset.</p>
+          <p className="mt-1 text-sm">
+            None of our models predicted future spending better than the simple rule when they were {check || 'checked'}, so the
+            value groups on this page come from what each customer spent in the last 6 months. This is not an error: on some
+            data, recent spending already says most of what can be known.
+          </p>
+        </div>
+      )}
       <p className="text-lg text-slate-900" data-testid="model-quality">
         Right for <b className="tabular-nums">{fmtNum(model)}</b> of 10 customers; the simple rule is right for{' '}
         <b className="tabular-nums">{fmtNum(base)}</b>.
@@ -209,24 +298,37 @@ function ModelQuality({ datasetId }) {
       <p className="mt-1 text-sm text-slate-600">
         The <i>simple rule</i> assumes each customer will spend in the next 6 months what they spent in the last 6.
       </p>
-      {m.model && m.baseline && (
-        <p className={`mt-3 rounded-lg px-3 py-2 text-sm ${verdict === 'better' ? 'bg-emerald-50 text-emerald-800' : 'bg-amber-50 text-amber-800'}`} data-verdict={verdict}>
-          {{
-            better: 'The model does better than the simple rule when each group counts equally.',
-            same: 'On this data the model does about as well as the simple rule.',
-            worse: 'On this data the model does worse than the simple rule; treat its groups with care.',
-          }[verdict]}{' '}
-          Balanced score across the four groups: {fmtNum(m.model.macro_f1 * 100)} vs {fmtNum(m.baseline.macro_f1 * 100)} out of 100
-          <span className="text-xs opacity-80"> (“macro F1”: it counts each group equally, so a model cannot score well by only getting the big Low group right)</span>.
-        </p>
+      {!servesNaive && verdict && (
+        <div className={`mt-3 rounded-lg px-3 py-2 text-sm ${verdict === 'better' ? 'bg-emerald-50 text-emerald-800' : 'bg-amber-50 text-amber-800'}`} data-verdict={verdict}>
+          <p>
+            {VERDICT_TEXT[verdict]}
+            {liftWords && <> Gain over the simple rule: <b className="tabular-nums" data-testid="lift">{liftWords}</b> on a balanced score out of 100.</>}
+          </p>
+          {m.model && m.baseline && m.model.macro_f1 != null && m.baseline.macro_f1 != null && (
+            <p className="mt-1">
+              Balanced score across the four groups: {fmtNum(m.model.macro_f1 * 100)} vs {fmtNum(m.baseline.macro_f1 * 100)} out of 100
+              <span className="text-xs opacity-80"> (“macro F1”: it counts each group equally, so a prediction cannot score well by only getting the big Low group right)</span>.
+            </p>
+          )}
+        </div>
       )}
       <Button variant="link" className="mt-3" onClick={() => setOpen(!open)} aria-expanded={open} data-testid="model-details-toggle">
         {open ? 'Hide details' : 'Show details'}
       </Button>
       {open && (
         <div className="mt-4 space-y-6" data-testid="model-details">
+          <Candidates m={m} />
+          {hasRanking && (
+            <p className="text-sm text-slate-600" data-testid="ranking-quality">
+              How well {servesNaive ? 'the simple rule' : 'our prediction'} puts customers in order of what they really spent next:
+              rank correlation <b className="tabular-nums">{m.spearman == null ? '–' : Number(m.spearman).toFixed(2)}</b>,
+              Gini <b className="tabular-nums">{m.gini == null ? '–' : Number(m.gini).toFixed(2)}</b>
+              <span className="text-xs text-slate-500"> (1 is a perfect order, 0 no better than chance)</span>.
+            </p>
+          )}
+          {m.served_reason && <p className="text-xs text-slate-500" data-testid="served-reason">Why this one: {String(m.served_reason).replace(/\.\s*$/, '')}.</p>}
           <div className="grid gap-6 md:grid-cols-2">
-            <Matrix cm={m.confusion_matrix} title="The model: customers by real group (rows) and predicted group (columns)" />
+            <Matrix cm={m.confusion_matrix} title={`${servesNaive ? 'The simple rule' : 'Our prediction'}: customers by real group (rows) and predicted group (columns)`} />
             <Matrix cm={m.baseline_confusion_matrix} title="The simple rule, on the same customers" />
           </div>
           <p className="text-xs text-slate-500">Green cells on the diagonal are right guesses; red cells are customers put in the wrong group.</p>
@@ -256,7 +358,10 @@ function ModelQuality({ datasetId }) {
           )}
           {m.feature_importance && m.feature_importance.length > 0 && (
             <div>
-              <p className="mb-2 text-sm font-medium text-slate-700">What the model looks at most</p>
+              <p className="mb-2 text-sm font-medium text-slate-700">
+                What the learned model looks at most
+                {m.served && !usesLearnedModel(m.served) && <span className="font-normal text-slate-500"> (it is not used for the groups on this page)</span>}
+              </p>
               <ul className="space-y-1">
                 {m.feature_importance.slice(0, 6).map((f) => (
                   <li key={f.feature} className="flex items-center gap-2 text-sm">
