@@ -172,3 +172,29 @@ extern "C" Datum ltv_assign_candidates(PG_FUNCTION_ARGS) {
   for (int i = 0; i < n; ++i) datums[i] = Int32GetDatum(out[i]);
   PG_RETURN_ARRAYTYPE_P(construct_array(datums, n, INT4OID, 4, true, TYPALIGN_INT));
 }
+
+// ltv._candidates_json() -> jsonb: every candidate name with the sources it uses, in the order
+// the evaluation lists them (core StandardCandidates).
+extern "C" {
+PG_FUNCTION_INFO_V1(ltv_candidates_json);
+}
+extern "C" Datum ltv_candidates_json(PG_FUNCTION_ARGS) {
+  char* result = Guarded([&]() -> char* {
+    ltv::json::Value list = ltv::json::Value::MakeArray();
+    for (const auto& spec : ltv::selection::StandardCandidates(true, true)) {
+      using ltv::selection::CandidateSpec;
+      using ltv::selection::Source;
+      ltv::json::Value c = ltv::json::Value::MakeObject();
+      c.Set("name", spec.name);
+      c.Set("uses_model", spec.kind == CandidateSpec::Kind::kClassifier ||
+                              spec.weights[static_cast<int>(Source::kModel)] != 0);
+      c.Set("uses_clv", spec.weights[static_cast<int>(Source::kClv)] != 0);
+      list.Push(std::move(c));
+    }
+    std::string json = list.Dump();
+    char* copy = static_cast<char*>(PgCall([&] { return palloc(json.size() + 1); }));
+    std::memcpy(copy, json.c_str(), json.size() + 1);
+    return copy;
+  });
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
+}

@@ -18,3 +18,13 @@ RETURNS integer[]
 AS 'MODULE_PATHNAME', 'ltv_assign_candidates' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ltv._assign_candidate(text, integer[], double precision[], integer[], double precision[], double precision[], double precision[]) IS
   'Internal: the buckets (0..3) a candidate gives the customers of one snapshot, in the order given';
+
+CREATE FUNCTION ltv._candidates_json() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_candidates_json' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ltv.candidates()
+RETURNS TABLE (name text, uses_model boolean, uses_clv boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT c.name, c.uses_model, c.uses_clv
+        FROM jsonb_to_recordset(ltv._candidates_json()) AS c(name text, uses_model boolean, uses_clv boolean) $$;
+COMMENT ON FUNCTION ltv.candidates() IS
+  'The candidate predictors an analysis evaluates (naive first), with the sources each uses: the random forest (model), the BG/NBD x Gamma-Gamma expected spend (clv)';

@@ -120,9 +120,13 @@ BEGIN
       RAISE EXCEPTION 'option "candidates" must be a non-empty array of candidate names, got %', left(v_candidates::text, 200)
         USING ERRCODE = '22023';
     END IF;
-    -- Names are checked by the one function that knows them (core/selection).
-    PERFORM ltv._assign_candidate(c, '{}', '{}', '{}', '{}', '{}', '{1,0,0,0}')
-       FROM jsonb_array_elements_text(v_candidates) c;
+    -- Names are those of core/selection (ltv.candidates()).
+    SELECT string_agg(c, ', ') INTO v_key FROM jsonb_array_elements_text(v_candidates) c
+     WHERE c NOT IN (SELECT k.name FROM ltv.candidates() k);
+    IF v_key IS NOT NULL THEN
+      RAISE EXCEPTION 'option "candidates": unknown candidate %', left(v_key, 200) USING ERRCODE = '22023',
+        HINT = 'Candidates: ' || (SELECT string_agg(k.name, ', ') FROM ltv.candidates() k) || '.';
+    END IF;
   END IF;
   v_min_customers := ltv._number_option(v_opts, 'min_customers', 20, 4, 1000000000)::integer;
   BEGIN
@@ -591,14 +595,16 @@ $$;
 -- The candidates' inputs for the customers of a dataset at one cutoff, from a feature table
 -- (ltv.customer_features, or a temp table like it for ltv.predict), in customer order: the
 -- naive rule's bucket and spend, the forest's decision, expected class and probabilities
--- (n x 4), the CLV expected spend, and (where observed) the true bucket and future spend. The
+-- (one array per class), the CLV expected spend, and (where observed) the true bucket and future spend. The
 -- model's input vector is built by the names the model was trained on.
 CREATE FUNCTION ltv._snapshot_inputs(p_model bytea, p_source regclass, p_dataset_id bigint, p_run_id bigint,
                                      p_cutoff timestamp, p_test_only boolean,
                                      OUT ids text[], OUT truth integer[], OUT future double precision[],
                                      OUT naive_bucket integer[], OUT naive_score double precision[],
                                      OUT model_class integer[], OUT model_score double precision[],
-                                     OUT clv_score double precision[], OUT probabilities double precision[])
+                                     OUT clv_score double precision[], OUT p_low double precision[],
+                                     OUT p_medium double precision[], OUT p_high double precision[],
+                                     OUT p_vip double precision[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '256MB'  -- ltv.rf_predict_batch's rows stay in memory (a million customers spilled at 64MB)
@@ -606,6 +612,8 @@ AS $$
 DECLARE
   v_vector text := ltv._feature_vector_sql(ltv.rf_feature_names(p_model), 'cf');
 BEGIN
+  -- Every array in customer order: the aggregates read one sorted subquery (a sort per
+  -- ORDER BY aggregate would sort a million rows twelve times).
   EXECUTE format($q$
   WITH rows AS (
     SELECT cf.customer_id, %s AS v, ltv._bucket_class(cf.true_bucket) AS t,
@@ -614,16 +622,16 @@ BEGIN
       FROM %s cf
      WHERE cf.dataset_id = $1 AND coalesce(cf.run_id, 0) = coalesce($2, 0) AND cf.cutoff = $3
        AND (NOT $4 OR cf.split = 'test')),
-  batch AS (SELECT array_agg(customer_id ORDER BY customer_id) AS ids, array_agg(v ORDER BY customer_id) AS vs FROM rows),
+  batch AS (SELECT array_agg(o.customer_id) AS ids, array_agg(o.v) AS vs
+              FROM (SELECT customer_id, v FROM rows ORDER BY customer_id) o),
   scored AS (SELECT p.key, p.class, p.probabilities FROM batch CROSS JOIN LATERAL ltv.rf_predict_batch($5, batch.ids, batch.vs) p
               WHERE batch.ids IS NOT NULL)
-  SELECT array_agg(r.customer_id ORDER BY r.customer_id), array_agg(r.t ORDER BY r.customer_id),
-         array_agg(r.fs ORDER BY r.customer_id), array_agg(r.nb ORDER BY r.customer_id),
-         array_agg(r.ns ORDER BY r.customer_id), array_agg(s.class ORDER BY r.customer_id),
-         array_agg(s.probabilities[2] + 2 * s.probabilities[3] + 3 * s.probabilities[4] ORDER BY r.customer_id),
-         array_agg(r.cs ORDER BY r.customer_id), array_agg(s.probabilities ORDER BY r.customer_id)
-    FROM rows r JOIN scored s ON s.key = r.customer_id$q$, v_vector, p_source)
-    INTO ids, truth, future, naive_bucket, naive_score, model_class, model_score, clv_score, probabilities
+  SELECT array_agg(x.customer_id), array_agg(x.t), array_agg(x.fs), array_agg(x.nb), array_agg(x.ns),
+         array_agg(x.class), array_agg(x.pr[2] + 2 * x.pr[3] + 3 * x.pr[4]), array_agg(x.cs),
+         array_agg(x.pr[1]), array_agg(x.pr[2]), array_agg(x.pr[3]), array_agg(x.pr[4])
+    FROM (SELECT r.customer_id, r.t, r.fs, r.nb, r.ns, s.class, s.probabilities AS pr, r.cs
+            FROM rows r JOIN scored s ON s.key = r.customer_id ORDER BY r.customer_id) x$q$, v_vector, p_source)
+    INTO ids, truth, future, naive_bucket, naive_score, model_class, model_score, clv_score, p_low, p_medium, p_high, p_vip
     USING p_dataset_id, p_run_id, p_cutoff, p_test_only, p_model;
   IF ids IS NULL THEN
     RAISE EXCEPTION 'no customers to score at %', p_cutoff USING ERRCODE = '22023';
@@ -724,15 +732,17 @@ BEGIN
   END IF;
   SELECT c INTO v_entry FROM jsonb_array_elements(v_result->'candidates') c WHERE c->>'name' = v_chosen;
   SELECT c INTO v_naive FROM jsonb_array_elements(v_result->'candidates') c WHERE c->>'name' = 'naive';
-  -- The served candidate's buckets fold by fold, for its pooled confusion matrix.
+  -- The served candidate's buckets fold by fold, for its pooled confusion matrix (each fold's
+  -- arrays taken apart in one pass: subscripting them row by row would be quadratic).
   FOR k IN 1 .. v_k LOOP
-    v_served := v_served || ltv._assign_candidate(v_chosen,
-      ARRAY(SELECT v_nb[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
-      ARRAY(SELECT v_ns[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
-      ARRAY(SELECT v_mc[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
-      ARRAY(SELECT v_ms[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
-      ARRAY(SELECT v_cs[i] FROM generate_subscripts(v_fold_of, 1) i WHERE v_fold_of[i] = k ORDER BY i),
-      v_shares[4 * k - 3 : 4 * k]);
+    SELECT v_served || ltv._assign_candidate(v_chosen, array_agg(u.nb ORDER BY u.i), array_agg(u.ns ORDER BY u.i),
+                                             coalesce(array_agg(u.mc ORDER BY u.i) FILTER (WHERE u.mc IS NOT NULL), '{}'),
+                                             coalesce(array_agg(u.ms ORDER BY u.i) FILTER (WHERE u.ms IS NOT NULL), '{}'),
+                                             coalesce(array_agg(u.cs ORDER BY u.i) FILTER (WHERE u.cs IS NOT NULL), '{}'),
+                                             v_shares[4 * k - 3 : 4 * k])
+      INTO v_served
+      FROM unnest(v_fold_of, v_nb, v_ns, v_mc, v_ms, v_cs) WITH ORDINALITY u(f, nb, ns, mc, ms, cs, i)
+     WHERE u.f = k;
   END LOOP;
   v_served_metrics := ltv.classification_metrics(v_truth, v_served, 4);
   v_naive_metrics := ltv.classification_metrics(v_truth, v_nb, 4);
@@ -799,13 +809,12 @@ BEGIN
                       CASE WHEN t = b THEN 1 ELSE 0 END)
         FROM generate_series(0, 3) b, generate_series(0, 3) t ORDER BY b, t);
   END IF;
+  -- (unnest walks the arrays once; subscripting a text[] per row would be quadratic)
   RETURN QUERY
-  SELECT v_in.ids[i], ltv._class_bucket(v_buckets[i]),
-         coalesce(v_calibrated[4 * v_buckets[i] + 1], v_in.probabilities[i][1]),
-         coalesce(v_calibrated[4 * v_buckets[i] + 2], v_in.probabilities[i][2]),
-         coalesce(v_calibrated[4 * v_buckets[i] + 3], v_in.probabilities[i][3]),
-         coalesce(v_calibrated[4 * v_buckets[i] + 4], v_in.probabilities[i][4])
-    FROM generate_subscripts(v_in.ids, 1) i;
+  SELECT u.id, ltv._class_bucket(u.b),
+         coalesce(v_calibrated[4 * u.b + 1], u.pl), coalesce(v_calibrated[4 * u.b + 2], u.pm),
+         coalesce(v_calibrated[4 * u.b + 3], u.ph), coalesce(v_calibrated[4 * u.b + 4], u.pv)
+    FROM unnest(v_in.ids, v_buckets, v_in.p_low, v_in.p_medium, v_in.p_high, v_in.p_vip) u(id, b, pl, pm, ph, pv);
 END
 $$;
 
@@ -826,7 +835,7 @@ $$;
 -- Whether a candidate's buckets come from the forest (its probabilities then go with them).
 CREATE FUNCTION ltv._candidate_uses_forest(p_candidate text) RETURNS boolean
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT p_candidate = 'classifier' OR p_candidate LIKE '%model%' $$;
+AS $$ SELECT coalesce((SELECT c.uses_model FROM ltv.candidates() c WHERE c.name = p_candidate), false) $$;
 
 -- Runs every stage of an analysis in this transaction and returns the run id. A run that
 -- fails is recorded as failed with the reason (and a WARNING); its partial results are

@@ -44,9 +44,8 @@ DECLARE
 BEGIN
   v_in := ltv._snapshot_inputs(model, 'pg_temp.ltv_predict_features', predict.dataset_id, NULL, v_as_of, false);
   RETURN QUERY
-  SELECT v_in.ids[i], ltv._class_bucket(v_in.model_class[i]), v_in.probabilities[i][1],
-         v_in.probabilities[i][2], v_in.probabilities[i][3], v_in.probabilities[i][4]
-    FROM generate_subscripts(v_in.ids, 1) i;
+  SELECT u.id, ltv._class_bucket(u.c), u.pl, u.pm, u.ph, u.pv
+    FROM unnest(v_in.ids, v_in.model_class, v_in.p_low, v_in.p_medium, v_in.p_high, v_in.p_vip) u(id, c, pl, pm, ph, pv);
 END
 $$;
 COMMENT ON FUNCTION ltv.predict(bytea, bigint, timestamp, interval) IS
