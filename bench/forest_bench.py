@@ -6,7 +6,7 @@ Data sets, both built in SQL and exported row for row to Python:
   (a) the UCI Online Retail customer feature table: ltv.import_csv_file of
       ../shared/data/online_retail.csv.gz, then ltv.materialize_features (default cutoff =
       last purchase - 6 months, labels = next-6-month spend bucket by rank 50/30/15/5 %) and
-      the model inputs of the pipeline (ltv.feature_vector, ltv.model_feature_names: 23 features);
+      the model inputs of the pipeline (ltv.feature_vector, ltv.feature_names: every model input of the feature registry);
   (b) BENCH_CUSTOMERS (default 1,000,000) synthetic customers from ltv.generate_dataset, same
       features and labels.
 The held-out split is stratified by bucket and seeded (as the pipeline's: the first 20 % of
@@ -256,7 +256,7 @@ def ours_sql(tag):
     evaluated for every row, and building them there (`'{...}'::jsonb ||
     jsonb_build_object('feature_names', ...)`) cost ~5 us a row, 11 ms on UCI's 2,265 rows."""
     if not _FEATURE_NAMES:
-        _FEATURE_NAMES.extend(json.loads(psql("SELECT to_jsonb(ltv.model_feature_names())", DB, True)))
+        _FEATURE_NAMES.extend(json.loads(psql("SELECT to_jsonb(ltv.feature_names())", DB, True)))
     params = json.dumps(dict(forest_params(1), feature_names=_FEATURE_NAMES))
     return f"ltv.rf_train(v, y, '{params}')", f"FROM bench_rows_{tag} WHERE split = 'train'"
 

@@ -13,6 +13,7 @@ Prints macro F1 of the served buckets and of the naive rule, and the lift, per c
 seed (medians over seeds). Needs a server (PG* variables) with the extension installed.
 
   bench/oot_quality.py [--file F] [--years-back N] [--seeds 42,7,...] [--options JSON]
+                       [--candidates] [--keep]
                        [--min-lift X]  (exit 1 when any cut's median lift is below X)
 """
 import argparse
@@ -97,6 +98,7 @@ def main():
     ap.add_argument("--options", default="{}")
     ap.add_argument("--min-lift", type=float, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--candidates", action="store_true", help="print every candidate's scores in each run's own evaluation")
     args = ap.parse_args()
     path = os.path.abspath(args.file)
     if not os.path.exists(path):
@@ -152,6 +154,16 @@ def main():
             print(f"cut {cut:%Y-%m-%d} seed {seed}: customers {len(ids)} (missing {len(missing)}), served {served_what}: "
                   f"macro F1 {f1:.4f}, naive {naive_f1:.4f}, lift {f1 - naive_f1:+.4f}", flush=True)
             results.append((back, seed, f1, naive_f1, served_what))
+            if args.candidates:
+                ev = psql(f"SELECT evaluation || ', ' || folds || ' fold(s)' FROM ltv.model_summary WHERE run_id = {run}", db=DB, capture=True)
+                print(f"  the run's own evaluation ({ev}): candidate, mean macro F1, lift, 90% interval, Spearman, Gini")
+                for name, mf1, lift, lo, hi, rho, gini in query_rows(
+                        f"""SELECT c->>'name', c->>'mean_macro_f1', c->>'mean_lift', c->'lift_ci90'->>0, c->'lift_ci90'->>1,
+                                  c->>'mean_spearman', c->>'mean_gini'
+                             FROM ltv.models m, jsonb_array_elements(m.metrics->'candidates') c WHERE m.run_id = {run}"""):
+                    mark = " <- served" if name == served_what else ""
+                    print(f"    {name:<24} {float(mf1):.4f} {float(lift):+.4f} [{float(lo):+.4f}, {float(hi):+.4f}]"
+                          f" {float(rho):.3f} {float(gini):.3f}{mark}")
 
     print("\ncut                        served F1   naive F1       lift  (median over seeds)")
     ok = True

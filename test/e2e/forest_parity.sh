@@ -6,7 +6,7 @@
 # same rows and split, or better.
 #
 # Features: ltv.materialize_features (default cutoff = last purchase - 6 months, labels =
-# next-6-month spend bucket by rank 50/30/15/5 %) and ltv.feature_vector (the pipeline's 23 model
+# next-6-month spend bucket by rank 50/30/15/5 %) and ltv.feature_vector (the pipeline's model
 # inputs). Split: stratified by bucket, the first 20 % of each bucket in
 # hashtextextended(customer_id, 1) order are held out. Both sides: 200 trees, sqrt features,
 # min_samples_leaf 3, bootstrap, no class weights, argmax; macro F1 by sklearn's f1_score.

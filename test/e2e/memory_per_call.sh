@@ -23,9 +23,10 @@ DO $$ BEGIN
   PERFORM ltv.import_csv('broken', convert_to(E'Foo,Bar\n1,2\n', 'UTF8'));
 EXCEPTION WHEN OTHERS THEN NULL; END $$;
 CREATE TEMP TABLE IF NOT EXISTS f AS
-  SELECT customer_id, ltv.feature_vector(ltv.customer_features(invoice, stock_code, invoice_time, amount, '2011-09-01')) AS v,
+  SELECT customer_id, ARRAY[(a.f).recency_days, (a.f).frequency, (a.f).monetary, (a.f).spend_90d] AS v,
          (hashtext(customer_id) & 3) AS label
-    FROM ltv.transactions WHERE invoice_time < '2011-09-01' GROUP BY customer_id;
+    FROM (SELECT customer_id, ltv.customer_features(invoice, stock_code, invoice_time, amount, '2011-09-01') AS f
+            FROM ltv.transactions WHERE invoice_time < '2011-09-01' GROUP BY customer_id) a;
 SELECT count(*) > 0 AS features FROM (
   SELECT ltv.customer_features(invoice, stock_code, invoice_time, amount, '2011-09-01') s
     FROM ltv.transactions GROUP BY customer_id) x \gset
