@@ -29,6 +29,7 @@ NewtonResult MaximizeNewton(const Objective& objective, Eigen::VectorXd theta,
     throw Error(ErrorKind::kInternal, "clv: the log-likelihood is not finite at the start point");
 
   NewtonResult result;
+  int stalled = 0;
   for (int iteration = 1; iteration <= options.max_iterations; ++iteration) {
     result.iterations = iteration;
     // Coordinates on the box whose gradient points outward are held for this step.
@@ -107,11 +108,18 @@ NewtonResult MaximizeNewton(const Objective& objective, Eigen::VectorXd theta,
       length *= 0.5;
     }
     if (accepted) {
+      // A run of steps that gain almost nothing is a ridge towards a maximum at infinity
+      // (e.g. a, b -> infinity when nobody drops out): the likelihood is flat there, further
+      // steps move parameters that no longer change any expectation, and each costs a pass
+      // over every customer group (~0.4 s for 200,000 groups).
+      stalled = trial_value - value <= options.stall_tolerance * std::max(1.0, std::abs(value))
+                    ? stalled + 1 : 0;
       theta = trial;
       value = trial_value;
       gradient = trial_gradient;
       hessian = trial_hessian;
     }
+    if (stalled >= options.stall_iterations) break;  // converged stays false: a ridge
     if (small || !accepted) {
       // Stationary (or as good as rounding allows): converged unless pinned on the box.
       bool on_box = false;

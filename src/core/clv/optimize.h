@@ -24,6 +24,10 @@ struct NewtonOptions {
   // tolerance * max(1, |f|); the last step is still taken, so parameters are then accurate to
   // about the square root of that relative to their standard errors, and better in practice.
   double tolerance = 1e-13;
+  // Stop (not converged) after stall_iterations accepted steps in a row that each gain less
+  // than stall_tolerance * max(1, |f|).
+  double stall_tolerance = 1e-10;
+  int stall_iterations = 5;
 };
 
 struct NewtonResult {

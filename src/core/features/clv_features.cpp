@@ -24,8 +24,11 @@ std::map<std::string, std::vector<double>> ClvOutputs(const std::vector<double>&
     const bool defined = std::isfinite(recency_days[i]) && std::isfinite(tenure_days[i]) &&
                          tenure_days[i] >= 0 && recency_days[i] >= 0;
     f[i] = std::isfinite(frequency[i]) ? std::max(0.0, std::floor(frequency[i])) : 0;
-    tenure[i] = defined ? tenure_days[i] : 0;
-    recency[i] = defined ? std::min(recency_days[i], tenure[i]) : 0;
+    // Whole days: the models' time scale is weeks, and customers with the same (x, t_x, T)
+    // are fitted as one weighted group, so a million customers with timestamps to the
+    // microsecond would otherwise be a million groups (minutes of Newton steps, not seconds).
+    tenure[i] = defined ? std::round(tenure_days[i]) : 0;
+    recency[i] = defined ? std::min(std::round(recency_days[i]), tenure[i]) : 0;
     if (!defined) f[i] = 0;
     value[i] = std::isfinite(avg_order_value[i]) ? avg_order_value[i] : 0;
   }
