@@ -7,7 +7,8 @@
 // mean over folds) with a 90% bootstrap interval over customers; Spearman's rank correlation
 // of the candidate's score with future spend; the normalized Gini of that score.
 // The choice: among the candidates whose lift over the naive rule is above zero across its 90%
-// bootstrap interval, the one with the highest mean macro F1 (ties to the earlier one in
+// bootstrap interval, the one with the highest mean macro F1, where candidates within 0.002 of
+// it count as tied and the best mean Spearman among them wins (then the earlier one in
 // StandardCandidates order); when there is none, the naive rule. A run never serves something
 // its own evaluation did not find better than the rule.
 #pragma once
