@@ -113,10 +113,11 @@ SELECT line_no, reason FROM ltv.rejected_rows WHERE dataset_id = :id ORDER BY li
 SELECT run_id, status, error, finished_at::timestamp(0) AS finished_at,
        (SELECT round(sum(value::numeric) / 1000, 1) FROM jsonb_each_text(timings)) AS seconds
   FROM ltv.runs WHERE dataset_id = :id ORDER BY run_id DESC LIMIT 1;
-\echo Model vs the simple rule (bucket of the spend in the last 6 months), on held-out customers
-SELECT test_customers, round(macro_f1::numeric, 3) AS model_macro_f1,
+\echo What is served, against the simple rule (bucket of the spend in the last 6 months), as the run evaluated it
+SELECT served, serves_naive, evaluation, folds, test_customers, round(macro_f1::numeric, 3) AS served_macro_f1,
        round(baseline_macro_f1::numeric, 3) AS simple_rule_macro_f1,
-       round(accuracy::numeric, 3) AS model_accuracy, round(baseline_accuracy::numeric, 3) AS simple_rule_accuracy
+       round(lift_macro_f1::numeric, 3) AS lift,
+       '[' || round((lift_ci90->>0)::numeric, 3) || ', ' || round((lift_ci90->>1)::numeric, 3) || ']' AS lift_90pct
   FROM ltv.model_summary WHERE run_id = :run;
 \echo Customers per predicted bucket of their next-6-months spend
 SELECT bucket, customers, share, past_spend, avg_orders, avg_probability

@@ -28,9 +28,19 @@ int SqlStateFor(ErrorKind kind) {
   return ERRCODE_INTERNAL_ERROR;
 }
 
+// Copies src into dest (size bytes with the terminator). A message cut at the buffer's end is
+// cut at a UTF-8 character boundary: half a character would make the server's message invalid
+// in the client's encoding.
 void Copy(char* dest, size_t size, const char* src) noexcept {
   if (!src) src = "";
-  std::snprintf(dest, size, "%s", src);
+  if (size == 0) return;
+  size_t n = std::strlen(src);
+  if (n >= size) {
+    n = size - 1;
+    while (n > 0 && (static_cast<unsigned char>(src[n]) & 0xC0) == 0x80) --n;  // continuation
+  }
+  std::memcpy(dest, src, n);
+  dest[n] = '\0';
 }
 
 }  // namespace

@@ -883,6 +883,12 @@ DECLARE
   v_run bigint;
   v_pid integer;
 BEGIN
+  -- The worker connects as the calling role: without LOGIN it could not, and the run would
+  -- only show up later as failed.
+  IF NOT (SELECT r.rolcanlogin FROM pg_roles r WHERE r.rolname = current_user) THEN
+    RAISE EXCEPTION 'role "%" cannot log in, and a background analysis runs as the calling role', current_user
+      USING ERRCODE = '42501', HINT = 'Give the role LOGIN, or run the analysis in this session with ltv.run_analysis.';
+  END IF;
   v_run := ltv._create_run(start_analysis.dataset_id, options, 'background');
   v_pid := ltv._start_worker(v_run);
   UPDATE ltv.analysis_runs SET worker_pid = v_pid WHERE run_id = v_run;
