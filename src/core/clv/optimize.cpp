@@ -119,7 +119,6 @@ NewtonResult MaximizeNewton(const Objective& objective, Eigen::VectorXd theta,
       gradient = trial_gradient;
       hessian = trial_hessian;
     }
-    if (stalled >= options.stall_iterations) break;  // converged stays false: a ridge
     if (small || !accepted) {
       // Stationary (or as good as rounding allows): converged unless pinned on the box.
       bool on_box = false;
@@ -128,6 +127,7 @@ NewtonResult MaximizeNewton(const Objective& objective, Eigen::VectorXd theta,
       result.converged = small && !on_box && !any_on_box;
       break;
     }
+    if (stalled >= options.stall_iterations) break;  // converged stays false: a ridge
   }
   result.theta = theta;
   result.value = value;
