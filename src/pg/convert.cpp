@@ -27,6 +27,13 @@ bytea* AllocateBytea(size_t size) {
   return result;
 }
 
+char* PallocJsonText(const json::Value& value) {
+  const std::string text = value.Dump();
+  char* copy = static_cast<char*>(PgCall([&] { return palloc(text.size() + 1); }));
+  std::memcpy(copy, text.c_str(), text.size() + 1);
+  return copy;
+}
+
 bytea* MakeBytea(const uint8_t* data, size_t size) {
   bytea* result = AllocateBytea(size);
   if (size) std::memcpy(VARDATA(result), data, size);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "core/transaction.h"
 
 namespace ltv::pg {
@@ -21,6 +22,10 @@ inline Timestamp ToPgTime(TimestampMicros t) { return t - kPostgresEpochOffsetMi
 inline std::string_view TextView(const text* t) {
   return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
+
+// The JSON text of a core value in a palloc'd C string (CurrentMemoryContext), for jsonb_in.
+// Call inside Guarded(): the allocation goes through PgCall.
+char* PallocJsonText(const json::Value& value);
 
 // A new bytea of `size` bytes, its payload left for the caller to fill (allocated in
 // CurrentMemoryContext; over the 1 GB value limit: kLimitExceeded).

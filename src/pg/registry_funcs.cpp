@@ -2,6 +2,7 @@
 // which the install script creates ltv.features, ltv.customer_features and
 // ltv.feature_vector, and ltv.feature_registry() shows it to users.
 #include "pg/guard.h"
+#include "pg/convert.h"
 
 #include <cstring>
 #include <string>
@@ -30,10 +31,7 @@ extern "C" Datum ltv_feature_registry_json(PG_FUNCTION_ARGS) {
       row.Set("description", std::string(d.description));
       rows.Push(std::move(row));
     }
-    std::string json = rows.Dump();
-    char* copy = static_cast<char*>(PgCall([&] { return palloc(json.size() + 1); }));
-    std::memcpy(copy, json.c_str(), json.size() + 1);
-    return copy;
+    return PallocJsonText(rows);
   });
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }

@@ -127,10 +127,7 @@ extern "C" Datum ltv_evaluate_candidates(PG_FUNCTION_ARGS) {
     ltv::selection::EvaluationOptions options;
     options.seed = static_cast<uint64_t>(seed);
     options.bootstrap_rounds = rounds;
-    std::string json = ltv::selection::EvaluateCandidates(folds, options).Dump();
-    char* copy = static_cast<char*>(PgCall([&] { return palloc(json.size() + 1); }));
-    std::memcpy(copy, json.c_str(), json.size() + 1);
-    return copy;
+    return PallocJsonText(ltv::selection::EvaluateCandidates(folds, options));
   });
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
 }
@@ -191,10 +188,7 @@ extern "C" Datum ltv_candidates_json(PG_FUNCTION_ARGS) {
       c.Set("uses_clv", spec.weights[static_cast<int>(Source::kClv)] != 0);
       list.Push(std::move(c));
     }
-    std::string json = list.Dump();
-    char* copy = static_cast<char*>(PgCall([&] { return palloc(json.size() + 1); }));
-    std::memcpy(copy, json.c_str(), json.size() + 1);
-    return copy;
+    return PallocJsonText(list);
   });
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
 }
