@@ -65,6 +65,14 @@ def macro_f1(truth, pred, k=4):
     return sum(f1s) / k
 
 
+def iso_text(value):
+    """ISO text of a date cell for comparison: compact yyyymmdd[HHMM[SS]] is spelled out."""
+    v = value.strip()
+    if v.isdigit() and len(v) in (8, 12, 14):
+        v = f"{v[:4]}-{v[4:6]}-{v[6:8]} {v[8:10] or '00'}:{v[10:12] or '00'}:{v[12:14] or '00'}"
+    return v
+
+
 def write_cut(path, cut, out_path):
     """Copies the header and the lines dated before `cut` (ISO text compare)."""
     opener = gzip.open if path.endswith(".gz") else open
@@ -78,7 +86,7 @@ def write_cut(path, cut, out_path):
         cut_text = cut.strftime("%Y-%m-%d %H:%M:%S")
         kept = 0
         for row in reader:
-            if len(row) > col and row[col] < cut_text:
+            if len(row) > col and iso_text(row[col]) < cut_text:
                 writer.writerow(row)
                 kept += 1
     os.chmod(out_path, 0o644)
