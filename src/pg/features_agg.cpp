@@ -237,10 +237,11 @@ TupleDesc ResultDescriptor(FunctionCallInfo fcinfo) {
                     errmsg("ltv_features_finalfn must return a composite type")));
   const int expected = static_cast<int>(AggregateColumns().size()) + 1;
   if (tupdesc->natts != expected || expected > kMaxColumns)
-    ereport(ERROR,
-            (errcode(ERRCODE_DATATYPE_MISMATCH),
-             errmsg("ltv.features has %d columns, the feature registry %d", tupdesc->natts, expected),
-             errhint("The extension's SQL objects and its library are from different versions.")));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_DATATYPE_MISMATCH),
+         errmsg("ltv.features has %d columns, the feature registry %d", tupdesc->natts, expected),
+         errhint("The extension's SQL objects and its library are from different versions.")));
   MemoryContext previous = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
   tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
   MemoryContextSwitchTo(previous);
@@ -261,8 +262,12 @@ extern "C" Datum ltv_features_finalfn(PG_FUNCTION_ARGS) {
   for (const FeatureDef* d : columns) {
     nulls[i] = d->is_null(f);
     switch (d->type) {
-      case FeatureType::kDouble: values[i] = Float8GetDatum(d->value(f)); break;
-      case FeatureType::kInteger: values[i] = Int32GetDatum(static_cast<int32>(d->value(f))); break;
+      case FeatureType::kDouble:
+        values[i] = Float8GetDatum(d->value(f));
+        break;
+      case FeatureType::kInteger:
+        values[i] = Int32GetDatum(static_cast<int32>(d->value(f)));
+        break;
       case FeatureType::kTimestamp:
         values[i] = TimestampGetDatum(ToPgTime(d->time(f)));
         break;

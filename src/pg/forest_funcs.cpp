@@ -369,5 +369,6 @@ extern "C" Datum ltv_rf_feature_names(PG_FUNCTION_ARGS) {
   });
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
   for (size_t i = 0; i < n; ++i) datums[i] = CStringGetTextDatum(texts[i]);
-  PG_RETURN_ARRAYTYPE_P(construct_array(datums, static_cast<int>(n), TEXTOID, -1, false, TYPALIGN_INT));
+  PG_RETURN_ARRAYTYPE_P(
+      construct_array(datums, static_cast<int>(n), TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -174,8 +174,10 @@ extern "C" Datum ltv_stratified_holdout(PG_FUNCTION_ARGS) {
 extern "C" Datum ltv_rank_buckets(PG_FUNCTION_ARGS) {
   const char* const fn = "ltv._rank_buckets";
   int n = 0, n_values = 0, n_quantiles = 0;
-  const int32* positions = ElementsWithoutNulls<int32>(PG_GETARG_ARRAYTYPE_P(0), fn, "positions", &n);
-  const float8* values = ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), fn, "values", &n_values);
+  const int32* positions =
+      ElementsWithoutNulls<int32>(PG_GETARG_ARRAYTYPE_P(0), fn, "positions", &n);
+  const float8* values =
+      ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(1), fn, "values", &n_values);
   const float8* quantiles =
       ElementsWithoutNulls<float8>(PG_GETARG_ARRAYTYPE_P(2), fn, "quantiles", &n_quantiles);
   RequireLength(fn, "values", n_values, n);

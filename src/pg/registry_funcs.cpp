@@ -27,7 +27,8 @@ extern "C" Datum ltv_feature_registry_json(PG_FUNCTION_ARGS) {
       row.Set("source", std::string(SourceName(d.source)));
       row.Set("model_input", d.model_input);
       row.Set("missing_value", d.model_input ? ltv::json::Value(d.missing) : ltv::json::Value());
-      row.Set("argument", d.argument.empty() ? ltv::json::Value() : ltv::json::Value(std::string(d.argument)));
+      row.Set("argument",
+              d.argument.empty() ? ltv::json::Value() : ltv::json::Value(std::string(d.argument)));
       row.Set("description", std::string(d.description));
       rows.Push(std::move(row));
     }
@@ -67,7 +68,8 @@ extern "C" Datum ltv_derived_names(PG_FUNCTION_ARGS) {
 extern "C" Datum ltv_derived_features(PG_FUNCTION_ARGS) {
   const char* fn = "ltv._derived_features";
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: arguments must not be NULL", fn)));
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("%s: arguments must not be NULL", fn)));
   ArrayType* positions_array = PG_GETARG_ARRAYTYPE_P(0);
   ArrayType* inputs_array = PG_GETARG_ARRAYTYPE_P(1);
   const double horizon_days = PG_GETARG_FLOAT8(2);
@@ -77,15 +79,19 @@ extern "C" Datum ltv_derived_features(PG_FUNCTION_ARGS) {
   const int n = ARR_NDIM(positions_array) == 0 ? 0 : ARR_DIMS(positions_array)[0];
   const int m = static_cast<int>(ltv::features::DerivedInputs().size());
   const int d = static_cast<int>(ltv::features::DerivedNames().size());
-  if (n > 0 && (ARR_NDIM(inputs_array) != 2 || ARR_DIMS(inputs_array)[0] != n || ARR_DIMS(inputs_array)[1] != m))
+  if (n > 0 && (ARR_NDIM(inputs_array) != 2 || ARR_DIMS(inputs_array)[0] != n ||
+                ARR_DIMS(inputs_array)[1] != m))
     ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                    errmsg("%s: inputs must be a %d x %d array (members x ltv._derived_inputs())", fn, n, m)));
+                    errmsg("%s: inputs must be a %d x %d array (members x ltv._derived_inputs())",
+                           fn, n, m)));
   const int32* positions = reinterpret_cast<const int32*>(ARR_DATA_PTR(positions_array));
-  const double* inputs = n > 0 ? reinterpret_cast<const double*>(ARR_DATA_PTR(inputs_array)) : nullptr;
+  const double* inputs =
+      n > 0 ? reinterpret_cast<const double*>(ARR_DATA_PTR(inputs_array)) : nullptr;
   int32 length = 0;
   for (int i = 0; i < n; ++i) {
     if (positions[i] < 1)
-      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: positions must be 1 or more", fn)));
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: positions must be 1 or more", fn)));
     length = std::max(length, positions[i]);
   }
   if (static_cast<size_t>(length) * d * sizeof(double) > MaxAllocSize / 2)
@@ -106,9 +112,11 @@ extern "C" Datum ltv_derived_features(PG_FUNCTION_ARGS) {
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < m; ++c) columns[c][i] = inputs[static_cast<size_t>(i) * m + c];
     ltv::CancelCheck cancel = MakeCancelCheck();
-    std::vector<std::vector<double>> derived = ltv::features::ComputeDerived(columns, horizon_days, cancel);
+    std::vector<std::vector<double>> derived =
+        ltv::features::ComputeDerived(columns, horizon_days, cancel);
     for (int j = 0; j < d; ++j)
-      for (int i = 0; i < n; ++i) out[static_cast<size_t>(j) * length + (positions[i] - 1)] = derived[j][i];
+      for (int i = 0; i < n; ++i)
+        out[static_cast<size_t>(j) * length + (positions[i] - 1)] = derived[j][i];
   });
   PG_RETURN_ARRAYTYPE_P(result);
 }

@@ -30,8 +30,8 @@ struct IntValues {
 IntValues IntArrayValues(ArrayType* array, const char* function, const char* what) {
   if (ARR_NDIM(array) > 1 || ARR_HASNULL(array) || ARR_ELEMTYPE(array) != INT4OID)
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                    errmsg("%s: %s must be a one-dimensional integer array without NULLs",
-                           function, what)));
+                    errmsg("%s: %s must be a one-dimensional integer array without NULLs", function,
+                           what)));
   return {reinterpret_cast<const int32*>(ARR_DATA_PTR(array)),
           ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0]};
 }
@@ -47,7 +47,8 @@ extern "C" Datum ltv_evaluate_candidates(PG_FUNCTION_ARGS) {
   const char* fn = "ltv._evaluate_candidates";
   for (int i = 0; i < 12; ++i)
     if (PG_ARGISNULL(i))
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: argument %d is NULL", fn, i + 1)));
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("%s: argument %d is NULL", fn, i + 1)));
   IntValues fold = IntArrayValues(PG_GETARG_ARRAYTYPE_P(0), fn, "fold");
   ArrayType* labels_array = PG_GETARG_ARRAYTYPE_P(1);
   IntValues truth = IntArrayValues(PG_GETARG_ARRAYTYPE_P(2), fn, "truth");
@@ -67,11 +68,14 @@ extern "C" Datum ltv_evaluate_candidates(PG_FUNCTION_ARGS) {
   bool* label_nulls = nullptr;
   int n_labels = 0;
   if (ARR_NDIM(labels_array) > 1)
-    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s: labels must be one-dimensional", fn)));
-  deconstruct_array(labels_array, TEXTOID, -1, false, TYPALIGN_INT, &label_values, &label_nulls, &n_labels);
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                    errmsg("%s: labels must be one-dimensional", fn)));
+  deconstruct_array(labels_array, TEXTOID, -1, false, TYPALIGN_INT, &label_values, &label_nulls,
+                    &n_labels);
   for (int i = 0; i < n_labels; ++i)
     if (label_nulls[i])
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: labels must not contain NULLs", fn)));
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("%s: labels must not contain NULLs", fn)));
   std::vector<char*> label_text(n_labels);
   for (int i = 0; i < n_labels; ++i) label_text[i] = TextDatumGetCString(label_values[i]);
 
@@ -109,7 +113,8 @@ extern "C" Datum ltv_evaluate_candidates(PG_FUNCTION_ARGS) {
     std::vector<Fold> folds(n_labels);
     for (int k = 0; k < n_labels; ++k) {
       folds[k].label = label_text[k];
-      folds[k].shares = ltv::selection::NormalizedShares(std::vector<double>(sh.data + 4 * k, sh.data + 4 * k + 4));
+      folds[k].shares = ltv::selection::NormalizedShares(
+          std::vector<double>(sh.data + 4 * k, sh.data + 4 * k + 4));
     }
     for (int i = 0; i < n; ++i) {
       Fold& f = folds[fold.data[i] - 1];
@@ -123,7 +128,8 @@ extern "C" Datum ltv_evaluate_candidates(PG_FUNCTION_ARGS) {
     }
     for (const Fold& f : folds)
       if (f.truth.empty())
-        throw ltv::Error(ltv::ErrorKind::kInvalidParameter, std::string(fn) + ": fold " + f.label + " has no customers");
+        throw ltv::Error(ltv::ErrorKind::kInvalidParameter,
+                         std::string(fn) + ": fold " + f.label + " has no customers");
     ltv::selection::EvaluationOptions options;
     options.seed = static_cast<uint64_t>(seed);
     options.bootstrap_rounds = rounds;
@@ -138,7 +144,8 @@ extern "C" Datum ltv_assign_candidates(PG_FUNCTION_ARGS) {
   const char* fn = "ltv._assign_candidate";
   for (int i = 0; i < 7; ++i)
     if (PG_ARGISNULL(i))
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: argument %d is NULL", fn, i + 1)));
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("%s: argument %d is NULL", fn, i + 1)));
   char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   IntValues naive_bucket = IntArrayValues(PG_GETARG_ARRAYTYPE_P(1), fn, "naive_bucket");
   ArrayType* naive_score = PG_GETARG_ARRAYTYPE_P(2);

@@ -113,7 +113,8 @@ NewtonResult MaximizeNewton(const Objective& objective, Eigen::VectorXd theta,
       // steps move parameters that no longer change any expectation, and each costs a pass
       // over every customer group (~0.4 s for 200,000 groups).
       stalled = trial_value - value <= options.stall_tolerance * std::max(1.0, std::abs(value))
-                    ? stalled + 1 : 0;
+                    ? stalled + 1
+                    : 0;
       theta = trial;
       value = trial_value;
       gradient = trial_gradient;

@@ -98,8 +98,8 @@ ColumnMapping MapColumns(const std::vector<std::string>& header,
     int idx = FindHeader(header, header_name);
     if (idx == ColumnMapping::kAbsent)
       throw Error(ErrorKind::kUndefinedColumn,
-                  "column \"" + Excerpt(header_name) + "\" given in options.columns for \"" + logical +
-                      "\" is not in the file; columns found: " + JoinHeader(header));
+                  "column \"" + Excerpt(header_name) + "\" given in options.columns for \"" +
+                      logical + "\" is not in the file; columns found: " + JoinHeader(header));
     mapping.index[col] = idx;
     taken[idx] = true;
   }

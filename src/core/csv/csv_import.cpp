@@ -392,12 +392,12 @@ void Importer::CheckOutcome() const {
     std::snprintf(share, sizeof share, "%.1f%%",
                   100.0 * static_cast<double>(top->rows) / static_cast<double>(report_.rows_read));
     throw Error(ErrorKind::kInvalidInput,
-                std::to_string(top->rows) + " of " + std::to_string(report_.rows_read) +
-                    " rows (" + share + ") were rejected for " + *top_kind +
-                    "; nothing was imported",
+                std::to_string(top->rows) + " of " + std::to_string(report_.rows_read) + " rows (" +
+                    share + ") were rejected for " + *top_kind + "; nothing was imported",
                 example(),
-                hint + " To import the other rows anyway, raise {\"max_rejected_share\": ...} "
-                       "(default 0.5) up to 1.");
+                hint +
+                    " To import the other rows anyway, raise {\"max_rejected_share\": ...} "
+                    "(default 0.5) up to 1.");
   }
 }
 
@@ -482,11 +482,13 @@ void Importer::ProcessRecord(const RawRecord& rec) {
     if (std::fabs(amount) < 1e12) amount = std::round(amount * 1e6) / 1e6;
   }
   // Values that later stages cannot take (see kMaxAbsAmount): rejected here, by name.
-  if (has_quantity && !CheckBound(rec, "quantity", "\"" + HeaderName(mapping_[Column::kQuantity]) + "\"",
-                                  quantity, -kMaxAbsQuantity, kMaxAbsQuantity))
+  if (has_quantity &&
+      !CheckBound(rec, "quantity", "\"" + HeaderName(mapping_[Column::kQuantity]) + "\"", quantity,
+                  -kMaxAbsQuantity, kMaxAbsQuantity))
     return;
-  if (has_price && !CheckBound(rec, "unit_price", "\"" + HeaderName(mapping_[Column::kUnitPrice]) + "\"",
-                               price, -kMaxUnitPrice, kMaxUnitPrice))
+  if (has_price &&
+      !CheckBound(rec, "unit_price", "\"" + HeaderName(mapping_[Column::kUnitPrice]) + "\"", price,
+                  -kMaxUnitPrice, kMaxUnitPrice))
     return;
   if (!CheckBound(rec, "amount",
                   has_amount ? "\"" + HeaderName(mapping_[Column::kAmount]) + "\""
@@ -613,8 +615,7 @@ ImportReport Importer::Run() {
 
   for (int r = 0; r < kCleaningRuleCount; ++r)
     report_.excluded_by_rule[kCleaningRules[r]] = rule_counts_[r];
-  for (const auto& [kind, count] : rejected_by_kind_)
-    report_.rejected_by_reason[kind] = count.rows;
+  for (const auto& [kind, count] : rejected_by_kind_) report_.rejected_by_reason[kind] = count.rows;
   CheckOutcome();
   report_.customers_before_cleaning = customers_read_.size();
   report_.customers_loaded = customers_loaded_.size();

@@ -29,10 +29,10 @@ constexpr TimestampMicros kDefaultMinTime = -2208988800LL * 1000000;
 // Bounds on the values of a line that is loaded (beyond them the line is rejected with a
 // reason): later stages sum amounts in integer micro-units (an amount of 1e13 overflowed a
 // bigint there) and index the customer id (a B-tree entry holds at most ~2.7 kB).
-constexpr double kMaxAbsAmount = 1e12;       // |amount| and |quantity x unit_price|
-constexpr double kMaxAbsQuantity = 1e9;      // |quantity|
-constexpr double kMaxUnitPrice = 1e12;       // unit_price
-constexpr size_t kMaxKeyBytes = 256;         // customer id, invoice, stock code, country
+constexpr double kMaxAbsAmount = 1e12;         // |amount| and |quantity x unit_price|
+constexpr double kMaxAbsQuantity = 1e9;        // |quantity|
+constexpr double kMaxUnitPrice = 1e12;         // unit_price
+constexpr size_t kMaxKeyBytes = 256;           // customer id, invoice, stock code, country
 constexpr size_t kMaxDescriptionBytes = 4096;  // description
 
 // The default list of non-product stock codes (postage, fees, manual adjustments, ...).
@@ -130,8 +130,9 @@ struct ImportReport {
 // names it and lists the columns found, kind kUndefinedColumn), a limit exceeded, an unusable
 // option, no row loaded, or one reason rejecting more than max_rejected_share of the rows
 // (kInvalidInput; the message names the reason and an example line). The sink has then seen
-// rows: the host must discard them (the SQL functions roll back). Problems of single records never throw: they become rejected rows. Whatever
-// cancel.Check() or the sink throws propagates unchanged.
+// rows: the host must discard them (the SQL functions roll back). Problems of single records never
+// throw: they become rejected rows. Whatever cancel.Check() or the sink throws propagates
+// unchanged.
 ImportReport ImportCsv(std::string_view bytes, const ImportOptions& options, ImportSink& sink,
                        CancelCheck& cancel = CancelCheck::None());
 

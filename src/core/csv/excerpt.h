@@ -13,9 +13,9 @@ namespace ltv::csv {
 
 constexpr size_t kExcerptBytes = 60;
 
-// `text` as valid UTF-8 (malformed bytes and NUL become U+FFFD, other control characters '?') cut to at most `max_bytes`
-// bytes at a character boundary; a cut excerpt ends in "..." and tells the full size, e.g.
-// `abcd... (10485760 bytes)`.
+// `text` as valid UTF-8 (malformed bytes and NUL become U+FFFD, other control characters '?') cut
+// to at most `max_bytes` bytes at a character boundary; a cut excerpt ends in "..." and tells the
+// full size, e.g. `abcd... (10485760 bytes)`.
 std::string Excerpt(std::string_view text, size_t max_bytes = kExcerptBytes);
 
 }  // namespace ltv::csv

@@ -91,10 +91,9 @@ ImportOptions ParseImportOptions(const json::Value& options) {
                   "header names, e.g. {\"customer_id\": \"Kunde\"}");
     for (const auto& [logical, header] : columns->as_object()) {
       if (!header.is_string())
-        throw Error(
-            ErrorKind::kInvalidParameter,
-            "import option \"columns\": the header name for \"" + Excerpt(logical) +
-                "\" must be a string");
+        throw Error(ErrorKind::kInvalidParameter,
+                    "import option \"columns\": the header name for \"" + Excerpt(logical) +
+                        "\" must be a string");
       out.column_map[logical] = header.as_string();
     }
   }

@@ -252,7 +252,8 @@ DateParse ParseTimestamp(std::string_view s, SlashOrder order, TimestampMicros* 
   int64_t days = DaysFromCivil(year, month, day);
   *out = days * kMicrosPerDay +
          (tod.hour * 3600LL + tod.minute * 60LL + tod.second) * kMicrosPerSecond + tod.micros;
-  if (form) *form = slash_form ? DateForm::kSlash : compact_form ? DateForm::kCompact : DateForm::kIso;
+  if (form)
+    *form = slash_form ? DateForm::kSlash : compact_form ? DateForm::kCompact : DateForm::kIso;
   return DateParse::kOk;
 }
 
@@ -268,9 +269,9 @@ TimestampMicros ToMicros(int year, int month, int day, const TimeOfDay& tod) {
          (tod.hour * 3600LL + tod.minute * 60LL + tod.second) * kMicrosPerSecond + tod.micros;
 }
 
-constexpr const char* kMonthNames[12] = {"january", "february", "march",     "april",
-                                         "may",     "june",     "july",      "august",
-                                         "september", "october", "november", "december"};
+constexpr const char* kMonthNames[12] = {"january",   "february", "march",    "april",
+                                         "may",       "june",     "july",     "august",
+                                         "september", "october",  "november", "december"};
 
 // Reads an English month name, full or its first three letters, in any case.
 bool ReadMonthName(std::string_view s, size_t* pos, int* month) {
@@ -312,17 +313,37 @@ DateFormat CompileDateFormat(std::string_view format) {
     if (++i == format.size()) fail("ends with a lone '%'");
     char d = format[i];
     switch (d) {
-      case 'Y': case 'y': year = true; break;
-      case 'm': case 'b': case 'B': month = true; break;
-      case 'd': day = true; break;
-      case 'I': hour12 = true; break;
-      case 'p': am_pm = true; break;
-      case 'H': case 'M': case 'S': case 'f': case 'z': break;
+      case 'Y':
+      case 'y':
+        year = true;
+        break;
+      case 'm':
+      case 'b':
+      case 'B':
+        month = true;
+        break;
+      case 'd':
+        day = true;
+        break;
+      case 'I':
+        hour12 = true;
+        break;
+      case 'p':
+        am_pm = true;
+        break;
+      case 'H':
+      case 'M':
+      case 'S':
+      case 'f':
+      case 'z':
+        break;
       case 'T':
         for (char t : {'H', ':', 'M', ':', 'S'})
           out.items.push_back(t == ':' ? DateFormat::Item{0, ':'} : DateFormat::Item{t, 0});
         continue;
-      case '%': out.items.push_back({0, '%'}); continue;
+      case '%':
+        out.items.push_back({0, '%'});
+        continue;
       default: {
         std::string shown = (d >= 0x20 && d < 0x7f) ? std::string(1, d) : "?";
         fail("has an unknown directive %" + shown);
@@ -330,7 +351,8 @@ DateFormat CompileDateFormat(std::string_view format) {
     }
     out.items.push_back({d, 0});
   }
-  if (!year || !month || !day) fail("must contain a year (%Y or %y), a month (%m or %b) and a day (%d)");
+  if (!year || !month || !day)
+    fail("must contain a year (%Y or %y), a month (%m or %b) and a day (%d)");
   if (hour12 != am_pm) fail("must use %I and %p together (12-hour clock)");
   return out;
 }
@@ -352,17 +374,33 @@ DateParse ParseTimestampWithFormat(std::string_view s, const DateFormat& format,
           ok = Expect(s, &pos, item.literal);
         }
         break;
-      case 'Y': ok = ReadFixed(s, &pos, 4, &year); break;
+      case 'Y':
+        ok = ReadFixed(s, &pos, 4, &year);
+        break;
       case 'y':
         ok = ReadFixed(s, &pos, 2, &year);
         year += year < 69 ? 2000 : 1900;
         break;
-      case 'm': ok = ReadUpTo(s, &pos, 2, &month); break;
-      case 'b': case 'B': ok = ReadMonthName(s, &pos, &month); break;
-      case 'd': ok = ReadUpTo(s, &pos, 2, &day); break;
-      case 'H': case 'I': ok = ReadUpTo(s, &pos, 2, &tod.hour); break;
-      case 'M': ok = ReadFixed(s, &pos, 2, &tod.minute); break;
-      case 'S': ok = ReadFixed(s, &pos, 2, &tod.second); break;
+      case 'm':
+        ok = ReadUpTo(s, &pos, 2, &month);
+        break;
+      case 'b':
+      case 'B':
+        ok = ReadMonthName(s, &pos, &month);
+        break;
+      case 'd':
+        ok = ReadUpTo(s, &pos, 2, &day);
+        break;
+      case 'H':
+      case 'I':
+        ok = ReadUpTo(s, &pos, 2, &tod.hour);
+        break;
+      case 'M':
+        ok = ReadFixed(s, &pos, 2, &tod.minute);
+        break;
+      case 'S':
+        ok = ReadFixed(s, &pos, 2, &tod.second);
+        break;
       case 'f': {
         const size_t start = pos;
         int64_t scale = 100000;
@@ -393,7 +431,8 @@ DateParse ParseTimestampWithFormat(std::string_view s, const DateFormat& format,
         pos = end;
         break;
       }
-      default: ok = false;
+      default:
+        ok = false;
     }
     if (!ok) return DateParse::kMalformed;
   }

@@ -62,14 +62,15 @@ std::vector<std::vector<double>> ComputeDerived(const std::vector<std::vector<do
   const auto& inputs = DerivedInputs();
   if (columns.size() != inputs.size())
     throw Error(ErrorKind::kInvalidInput, "derived features need " + std::to_string(inputs.size()) +
-                                              " input columns, got " + std::to_string(columns.size()));
+                                              " input columns, got " +
+                                              std::to_string(columns.size()));
   const size_t n = columns.empty() ? 0 : columns[0].size();
   std::map<std::string, const std::vector<double>*> by_name;
   for (size_t c = 0; c < columns.size(); ++c) {
     if (columns[c].size() != n)
       throw Error(ErrorKind::kInvalidInput, "derived feature input \"" + inputs[c] + "\" has " +
-                                                std::to_string(columns[c].size()) + " values, expected " +
-                                                std::to_string(n));
+                                                std::to_string(columns[c].size()) +
+                                                " values, expected " + std::to_string(n));
     by_name[inputs[c]] = &columns[c];
   }
   std::map<std::string, std::vector<double>> clv;
@@ -91,8 +92,10 @@ std::vector<std::vector<double>> ComputeDerived(const std::vector<std::vector<do
     } else {
       const std::string source(d.argument);
       const std::vector<double>* values = nullptr;
-      if (auto it = computed.find(source); it != computed.end()) values = &out[it->second];
-      else values = by_name.at(source);
+      if (auto it = computed.find(source); it != computed.end())
+        values = &out[it->second];
+      else
+        values = by_name.at(source);
       out.push_back(PercentRanks(*values));
     }
     computed[std::string(d.name)] = out.size() - 1;

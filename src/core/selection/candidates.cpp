@@ -13,9 +13,12 @@ namespace {
 
 const char* SourceName(Source s) {
   switch (s) {
-    case Source::kModel: return "model";
-    case Source::kClv: return "clv";
-    case Source::kNaive: return "naive";
+    case Source::kModel:
+      return "model";
+    case Source::kClv:
+      return "clv";
+    case Source::kNaive:
+      return "naive";
   }
   return "?";
 }
@@ -137,9 +140,12 @@ std::vector<int> AssignByShares(const std::vector<double>& score,
 
 std::vector<double> CandidateScore(const CandidateSpec& spec, const ScoreInputs& inputs) {
   switch (spec.kind) {
-    case CandidateSpec::Kind::kNaive: return inputs.naive_score;
-    case CandidateSpec::Kind::kClassifier: return inputs.model_score;
-    case CandidateSpec::Kind::kRank: break;
+    case CandidateSpec::Kind::kNaive:
+      return inputs.naive_score;
+    case CandidateSpec::Kind::kClassifier:
+      return inputs.model_score;
+    case CandidateSpec::Kind::kRank:
+      break;
   }
   const size_t n = inputs.size();
   std::vector<double> score(n, 0.0);
@@ -148,9 +154,9 @@ std::vector<double> CandidateScore(const CandidateSpec& spec, const ScoreInputs&
   for (int s = 0; s < kSources; ++s) {
     if (spec.weights[s] == 0) continue;
     if (sources[s]->size() != n)
-      throw Error(ErrorKind::kInvalidParameter,
-                  "candidate \"" + spec.name + "\" needs the " +
-                      SourceName(static_cast<Source>(s)) + " scores, which this run does not have");
+      throw Error(ErrorKind::kInvalidParameter, "candidate \"" + spec.name + "\" needs the " +
+                                                    SourceName(static_cast<Source>(s)) +
+                                                    " scores, which this run does not have");
     std::vector<double> ranks = PercentRanks(*sources[s]);
     for (size_t i = 0; i < n; ++i) score[i] += spec.weights[s] * ranks[i];
   }
@@ -161,13 +167,15 @@ std::vector<int> Assign(const CandidateSpec& spec, const ScoreInputs& inputs,
                         const Shares& shares) {
   inputs.Validate();
   switch (spec.kind) {
-    case CandidateSpec::Kind::kNaive: return inputs.naive_bucket;
+    case CandidateSpec::Kind::kNaive:
+      return inputs.naive_bucket;
     case CandidateSpec::Kind::kClassifier:
       if (!inputs.has_model())
         throw Error(ErrorKind::kInvalidParameter,
                     "candidate \"classifier\" needs the model, which this run does not have");
       return inputs.model_class;
-    case CandidateSpec::Kind::kRank: break;
+    case CandidateSpec::Kind::kRank:
+      break;
   }
   // Ties (customers alike on every source, e.g. one-time buyers of equal amounts) are broken
   // by the naive rule's spend, then by position: the caller passes customers in a fixed order.

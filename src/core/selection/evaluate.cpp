@@ -46,7 +46,8 @@ double Poisson(double lambda, Xoshiro256& rng) {
     }
     return k;
   }
-  const double z = std::sqrt(-2 * std::log(UniformOpen(rng))) * std::cos(6.283185307179586 * UniformOpen(rng));
+  const double z =
+      std::sqrt(-2 * std::log(UniformOpen(rng))) * std::cos(6.283185307179586 * UniformOpen(rng));
   return std::max(0.0, std::round(lambda + std::sqrt(lambda) * z));
 }
 
@@ -157,7 +158,8 @@ json::Value EvaluateCandidates(const std::vector<Fold>& folds, const EvaluationO
     f.inputs.Validate();
     const size_t n = f.inputs.size();
     if (f.truth.size() != n || f.future_spend.size() != n)
-      throw Error(ErrorKind::kInvalidInput, "fold " + f.label + ": truth and future spend must match the customers");
+      throw Error(ErrorKind::kInvalidInput,
+                  "fold " + f.label + ": truth and future spend must match the customers");
     for (int t : f.truth)
       if (t < 0 || t > 3) throw Error(ErrorKind::kInvalidInput, "truth values must be 0..3");
     has_model = has_model && f.inputs.has_model();
@@ -238,8 +240,8 @@ json::Value EvaluateCandidates(const std::vector<Fold>& folds, const EvaluationO
     // Only a candidate whose lift is above zero across the interval (its 5th bootstrap
     // percentile) may replace the naive rule: on small or short data a lucky fold is common,
     // and serving it would lose to the rule where it counts.
-    const bool convincing = spec.kind == CandidateSpec::Kind::kNaive ||
-                            (!lifts.empty() && Quantile(lifts, 0.05) > 0);
+    const bool convincing =
+        spec.kind == CandidateSpec::Kind::kNaive || (!lifts.empty() && Quantile(lifts, 0.05) > 0);
     if (convincing) eligible.push_back({spec.name, mean_f1, mean_lift, mean_spearman});
   }
   json::Value out = json::Value::MakeObject();
@@ -260,9 +262,12 @@ json::Value EvaluateCandidates(const std::vector<Fold>& folds, const EvaluationO
     }
   if (chosen != "naive" && !(best_lift > 0)) chosen = "naive";  // (implied by the interval)
   out.Set("chosen", chosen);
-  out.Set("reason", chosen == "naive"
-                        ? "no candidate beat the naive rule convincingly (lift above zero across its 90% interval): the naive rule is served"
-                        : "highest mean macro F1 (within 0.002: best mean Spearman) among the candidates whose lift over the naive rule is above zero across its 90% interval");
+  out.Set("reason",
+          chosen == "naive"
+              ? "no candidate beat the naive rule convincingly (lift above zero across its 90% "
+                "interval): the naive rule is served"
+              : "highest mean macro F1 (within 0.002: best mean Spearman) among the candidates "
+                "whose lift over the naive rule is above zero across its 90% interval");
   return out;
 }
 

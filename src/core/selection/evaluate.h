@@ -23,11 +23,11 @@
 namespace ltv::selection {
 
 struct Fold {
-  std::string label;               // e.g. the cutoff, echoed in the report
+  std::string label;  // e.g. the cutoff, echoed in the report
   ScoreInputs inputs;
-  std::vector<int> truth;          // 0..3
+  std::vector<int> truth;  // 0..3
   std::vector<double> future_spend;
-  Shares shares{};                 // bucket shares the rank candidates assign to
+  Shares shares{};  // bucket shares the rank candidates assign to
 };
 
 struct EvaluationOptions {

@@ -20,7 +20,8 @@ TEST(FeatureRegistry, NamesAreUniqueAndRowsComplete) {
     EXPECT_FALSE(d.description.empty()) << d.name;
     if (d.source == FeatureSource::kAggregate) {
       EXPECT_NE(d.is_null, nullptr) << d.name;
-      EXPECT_TRUE(d.type == FeatureType::kTimestamp ? d.time != nullptr : d.value != nullptr) << d.name;
+      EXPECT_TRUE(d.type == FeatureType::kTimestamp ? d.time != nullptr : d.value != nullptr)
+          << d.name;
     } else {
       EXPECT_FALSE(d.argument.empty()) << d.name;
     }
@@ -64,10 +65,14 @@ TEST(DerivedFeatures, RanksEqualPercentRanksAndClvIsFinite) {
   for (size_t c = 0; c < inputs.size(); ++c)
     for (size_t i = 0; i < n; ++i) {
       const std::string& name = inputs[c];
-      if (name == "frequency") columns[c][i] = 1 + i % 7;
-      else if (name == "tenure_days") columns[c][i] = 30 + i;
-      else if (name == "recency_days") columns[c][i] = (i % 30);
-      else columns[c][i] = static_cast<double>((i * 37) % 101);
+      if (name == "frequency")
+        columns[c][i] = 1 + i % 7;
+      else if (name == "tenure_days")
+        columns[c][i] = 30 + i;
+      else if (name == "recency_days")
+        columns[c][i] = (i % 30);
+      else
+        columns[c][i] = static_cast<double>((i * 37) % 101);
     }
   CancelCheck cancel;
   const auto derived = ComputeDerived(columns, 182, cancel);
