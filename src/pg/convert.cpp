@@ -1,5 +1,6 @@
 #include "pg/convert.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -25,6 +26,23 @@ bytea* AllocateBytea(size_t size) {
   bytea* result = static_cast<bytea*>(PgCall([&] { return palloc(size + VARHDRSZ); }));
   SET_VARSIZE(result, size + VARHDRSZ);
   return result;
+}
+
+int PositionsLength(const int32* positions, int n, size_t element_size, const char* function) {
+  int32 greatest = 0;
+  for (int i = 0; i < n; ++i) {
+    if (positions[i] < 1)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: positions must be 1 or more; element %d is %d", function, i + 1,
+                             positions[i])));
+    greatest = std::max(greatest, positions[i]);
+  }
+  if (static_cast<size_t>(greatest) > MaxArraySize ||
+      static_cast<size_t>(greatest) * element_size > MaxAllocSize - ARR_OVERHEAD_NONULLS(1))
+    ereport(ERROR,
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("%s: position %d makes the result larger than 1 GB", function, greatest)));
+  return greatest;
 }
 
 char* PallocJsonText(const json::Value& value) {

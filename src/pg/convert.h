@@ -27,6 +27,12 @@ inline std::string_view TextView(const text* t) {
 // Call inside Guarded(): the allocation goes through PgCall.
 char* PallocJsonText(const json::Value& value);
 
+// The length of a result array placed by member positions: the greatest position. Positions
+// must be 1 or more, and the result (`element_size` bytes per position) must fit in one
+// Postgres value; otherwise ERROR naming `function`. Postgres errors only: call before any
+// C++ object is alive.
+int PositionsLength(const int32* positions, int n, size_t element_size, const char* function);
+
 // A new bytea of `size` bytes, its payload left for the caller to fill (allocated in
 // CurrentMemoryContext; over the 1 GB value limit: kLimitExceeded).
 bytea* AllocateBytea(size_t size);

@@ -3,6 +3,7 @@
 // arrays. Each row of the table carries its position; results are indexed by it, so the
 // caller reads them back with result[position] whatever order the arrays were built in.
 #include "pg/guard.h"
+#include "pg/convert.h"
 
 #include <algorithm>
 #include <cstring>
@@ -40,27 +41,6 @@ void RequireLength(const char* function, const char* what, int n, int expected) 
     ereport(ERROR,
             (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
              errmsg("%s: %s has %d elements, positions has %d", function, what, n, expected)));
-}
-
-// The result's length: the greatest position. Positions must be at least 1; a snapshot's
-// members are a subset of the rows of the table their positions number, so they need not be
-// dense (an early snapshot may hold a few customers spread over a million positions). The
-// result is one array, so it is bounded as every Postgres value is (1 GB).
-int ResultLength(const int32* positions, int n, size_t element_size, const char* function) {
-  int32 greatest = 0;
-  for (int i = 0; i < n; ++i) {
-    if (positions[i] < 1)
-      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("%s: positions must be 1 or more; element %d is %d", function, i + 1,
-                             positions[i])));
-    greatest = std::max(greatest, positions[i]);
-  }
-  if (static_cast<size_t>(greatest) > MaxArraySize ||
-      static_cast<size_t>(greatest) * element_size > MaxAllocSize - ARR_OVERHEAD_NONULLS(1))
-    ereport(ERROR,
-            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-             errmsg("%s: position %d makes the result larger than 1 GB", function, greatest)));
-  return greatest;
 }
 
 // Positions 0-based, checked to be distinct (each below `length`).
@@ -101,7 +81,7 @@ template <typename Element, typename Compute>
 ArrayType* PlacedByPosition(const int32* positions, int n, Oid element_type, const char* function,
                             Compute&& compute) {
   if (n == 0) return construct_empty_array(element_type);
-  int length = ResultLength(positions, n, sizeof(Element), function);
+  int length = ltv::pg::PositionsLength(positions, n, sizeof(Element), function);
   ArrayType* result = NewArray(length, element_type, sizeof(Element));
   auto* out = reinterpret_cast<Element*>(ARR_DATA_PTR(result));
   ltv::pg::Guarded([&] {

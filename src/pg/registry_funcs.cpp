@@ -87,15 +87,7 @@ extern "C" Datum ltv_derived_features(PG_FUNCTION_ARGS) {
   const int32* positions = reinterpret_cast<const int32*>(ARR_DATA_PTR(positions_array));
   const double* inputs =
       n > 0 ? reinterpret_cast<const double*>(ARR_DATA_PTR(inputs_array)) : nullptr;
-  int32 length = 0;
-  for (int i = 0; i < n; ++i) {
-    if (positions[i] < 1)
-      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("%s: positions must be 1 or more", fn)));
-    length = std::max(length, positions[i]);
-  }
-  if (static_cast<size_t>(length) * d * sizeof(double) > MaxAllocSize / 2)
-    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("%s: result over 512 MB", fn)));
+  const int32 length = PositionsLength(positions, n, sizeof(double) * std::max(d, 1), fn);
   const size_t bytes = ARR_OVERHEAD_NONULLS(2) + static_cast<size_t>(length) * d * sizeof(double);
   auto* result = static_cast<ArrayType*>(palloc0(bytes));
   SET_VARSIZE(result, bytes);
