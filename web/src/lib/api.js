@@ -4,7 +4,23 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
 
 const origin = typeof window !== 'undefined' ? window.location.origin : 'http://localhost';
-export const client = new PostgrestClient(origin);
+
+// The API token (docs/security.md): given once as ?token=... in the address (scripts/demo.sh
+// prints such a link), then kept in this browser. Without one, requests run as the anonymous
+// role, which only reads.
+function takeToken() {
+  if (typeof window === 'undefined' || !window.localStorage) return null;
+  const url = new URL(window.location.href);
+  const given = url.searchParams.get('token');
+  if (given) {
+    window.localStorage.setItem('ltv_token', given);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+  }
+  return window.localStorage.getItem('ltv_token');
+}
+const token = takeToken();
+export const client = new PostgrestClient(origin, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
 
 export class ApiError extends Error {
   constructor({ status, code, message, details, hint }) {
