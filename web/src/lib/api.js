@@ -98,6 +98,12 @@ export function explainError(err) {
   if (status === 413 || (code && code.startsWith('54'))) {
     return { title: 'The file is too large', text: 'The file is larger than the server accepts. Try a smaller export (for example one year of sales), or ask your administrator to raise the upload limit.', technical };
   }
+  if (status === 401 || status === 403) {
+    return { title: 'You may not do this here', text: 'This dashboard is read-only without an analyst\'s link: open the link with ?token=... that scripts/demo.sh printed (or ask your administrator for one), then try again.', technical };
+  }
+  if (code === 'PT429' || status === 429) {
+    return { title: 'Too many analyses at once', text: err.message || 'You have reached your limit of analyses running at the same time. Wait for one to finish.', technical };
+  }
   if (code === 'PT409' || status === 409) {
     return { title: 'An analysis is already running', text: 'This dataset is already being analysed. Wait for it to finish.', technical };
   }
