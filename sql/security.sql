@@ -57,7 +57,7 @@ SELECT ltv.generate_dataset('alice shop', 100, 9, '{"replace": true}');
 DELETE FROM ltv.datasets;                        -- row-level security: nothing of alice's
 UPDATE ltv.analysis_runs SET status = 'failed';
 DELETE FROM ltv.predictions;
-SELECT ltv.cancel_analysis(:alice_run);          -- finished: its status, nothing changes
+SELECT ltv.cancel_analysis(:alice_run);          -- even a finished run is not bob's to cancel
 SELECT ltv._drop_partition(:alice_ds);           -- a definer helper refuses a live dataset
 SELECT ltv._create_partition(:alice_ds, 'sec_alice');
 -- bob reads what alice made (reading is team-wide).

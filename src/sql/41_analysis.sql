@@ -915,16 +915,18 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'analysis run % does not exist', cancel_analysis.run_id USING ERRCODE = 'P0002';
   END IF;
-  IF v_run.status NOT IN ('queued', 'running') THEN
-    PERFORM ltv._reap_runs(v_run.dataset_id);
-    RETURN (SELECT r.status FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id);
-  END IF;
-  -- Row-level security decides: only the run's requester (or an admin) cancels it.
-  UPDATE ltv.analysis_runs r SET cancel_requested = true WHERE r.run_id = cancel_analysis.run_id;
+  -- Row-level security decides: only the run's requester (or an admin) may lock it for update,
+  -- whether or not it has ended.
+  PERFORM 1 FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'analysis run % belongs to role "%": role "%" may not cancel it',
       cancel_analysis.run_id, v_run.requested_by, current_user USING ERRCODE = '42501';
   END IF;
+  IF v_run.status NOT IN ('queued', 'running') THEN
+    PERFORM ltv._reap_runs(v_run.dataset_id);
+    RETURN (SELECT r.status FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id);
+  END IF;
+  UPDATE ltv.analysis_runs r SET cancel_requested = true WHERE r.run_id = cancel_analysis.run_id;
   PERFORM ltv._signal_worker(cancel_analysis.run_id);
   RETURN 'cancelling';
 END
