@@ -144,6 +144,17 @@ SELECT status, requested_by, error = format('permission denied for table transac
   FROM ltv.runs WHERE run_id = :worker_run;
 GRANT SELECT ON :part TO ltv_viewer;
 
+-- A session whose login role cannot log in: the worker could not connect, and the error says
+-- which role it would connect as and which it would act as.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sec_nologin') THEN
+    CREATE ROLE sec_nologin NOLOGIN IN ROLE ltv_analyst;
+  END IF;
+END $$;
+SET SESSION AUTHORIZATION sec_nologin;
+SELECT ltv.start_analysis(:alice_ds2);
+RESET SESSION AUTHORIZATION;
+
 -- ltv_reader (BI tools): every view, and nothing else.
 SELECT bool_and(has_table_privilege('ltv_reader', c.oid, 'SELECT')) FILTER (WHERE c.relkind = 'v') AS reads_every_view,
        bool_or(has_table_privilege('ltv_reader', c.oid, 'SELECT, INSERT, UPDATE, DELETE')) FILTER (WHERE c.relkind <> 'v') AS reads_a_table
