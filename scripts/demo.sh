@@ -131,6 +131,13 @@ SQL
 echo "== building the dashboard"
 bash web/scripts/build.sh >/dev/null
 stop_web
+# Tokens (docs/security.md): a secret kept with the cluster, and an analyst's token so that
+# the dashboard's upload works; without a token the dashboard only reads.
+secret_file="$ROOT/.pgdata/jwt_secret"
+[[ -s "$secret_file" ]] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
+export LTV_JWT_SECRET=${LTV_JWT_SECRET:-$(cat "$secret_file")}
+psql -X -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ltv_demo_analyst') THEN CREATE ROLE ltv_demo_analyst NOLOGIN IN ROLE ltv_analyst; END IF; END \$\$"
+token=$(node web/scripts/token.mjs ltv_demo_analyst 168)
 LTV_WEB_HOST=127.0.0.1 LTV_WEB_PORT=$WEB_PORT nohup node web/server/index.js >"$ROOT/.web-server.log" 2>&1 &
 echo $! >"$WEB_PID_FILE"
 for _ in $(seq 50); do
@@ -140,3 +147,5 @@ for _ in $(seq 50); do
 done
 echo
 echo "Dashboard: http://127.0.0.1:$WEB_PORT/   (stop everything: scripts/demo.sh --stop)"
+echo "As an analyst (upload, run): http://127.0.0.1:$WEB_PORT/?token=$token"
+echo "  (token for role ltv_demo_analyst, valid 7 days; the dashboard keeps it in this browser)"

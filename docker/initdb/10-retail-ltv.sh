@@ -14,5 +14,5 @@ SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') AS ne
   CREATE ROLE authenticator LOGIN NOINHERIT;
 \endif
 ALTER ROLE authenticator PASSWORD :'authpw';
-GRANT ltv_web TO authenticator;
+GRANT ltv_web, ltv_viewer, ltv_analyst, ltv_reader TO authenticator;  -- the roles a token may name (docs/security.md)
 SQL

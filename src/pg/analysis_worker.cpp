@@ -4,8 +4,12 @@
 //
 // Life of a worker:
 //  1. ltv.start_analysis inserts the run (status queued) and calls ltv._start_worker, which
-//     registers this worker with the run id, the database, the role and the starting
+//     registers this worker with the run id, the database, the roles and the starting
 //     transaction's id, and waits until it has started (to record its pid).
+//     The worker connects as the starting session's login role (PostgreSQL 15 lets only a
+//     LOGIN role connect, and the API roles are NOLOGIN) and then acts as the role that
+//     requested the run, as SET ROLE does: every stage runs with that role's privileges and
+//     row-level security, never with the extension owner's (docs/security.md).
 //  2. The worker waits until the run row is visible (the starting transaction committed).
 //     If that transaction aborted instead, the row never appears and the worker exits.
 //  3. For each stage: one transaction marks the stage as started (ltv._begin_stage, which
@@ -44,7 +48,8 @@ constexpr const char* kWorkerType = "retail_ltv analysis";  // pg_stat_activity.
 // What the starting backend hands to the worker (in bgw_extra).
 struct WorkerArgs {
   Oid database;
-  Oid role;
+  Oid session_role;  // connects as this LOGIN role
+  Oid role;          // and acts as this one
   TransactionId starter_xid;
 };
 static_assert(sizeof(WorkerArgs) <= BGW_EXTRALEN, "worker arguments must fit in bgw_extra");
@@ -124,7 +129,7 @@ extern "C" Datum ltv_start_worker(PG_FUNCTION_ARGS) {
   snprintf(worker.bgw_function_name, BGW_MAXLEN, "ltv_analysis_worker_main");
   worker.bgw_main_arg = Int64GetDatum(run_id);
   worker.bgw_notify_pid = MyProcPid;
-  WorkerArgs args{MyDatabaseId, GetUserId(), GetTopTransactionId()};
+  WorkerArgs args{MyDatabaseId, GetSessionUserId(), GetUserId(), GetTopTransactionId()};
   memcpy(worker.bgw_extra, &args, sizeof args);
 
   BackgroundWorkerHandle* handle = nullptr;
@@ -159,7 +164,14 @@ extern "C" void ltv_analysis_worker_main(Datum main_arg) {
 
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
-  BackgroundWorkerInitializeConnectionByOid(args.database, args.role, 0);
+  BackgroundWorkerInitializeConnectionByOid(args.database, args.session_role, 0);
+  if (args.role != args.session_role) {
+    // The starting backend ran as args.role inside this session, so the switch grants
+    // nothing that session did not have.
+    StartTransactionCommand();
+    SetCurrentRoleId(args.role, superuser_arg(args.role));
+    CommitTransactionCommand();
+  }
   pgstat_report_appname(MyBgworkerEntry->bgw_name);
 
   if (!ClaimRun(run_id, args.starter_xid)) proc_exit(0);

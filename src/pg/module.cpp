@@ -28,6 +28,7 @@ extern "C" void _PG_init(void) {
   DefineCustomIntVariable(
       "ltv.model_cache_entries", "Decoded models kept per backend for ltv.rf_predict.", nullptr,
       &model_cache_entries, 16, 0, 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineQuotaSettings();
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("ltv");
 #else

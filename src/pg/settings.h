@@ -8,4 +8,6 @@ extern int max_import_megabytes;
 extern int max_import_rows;
 extern int max_training_rows;
 extern int model_cache_entries;
+// Quotas on the work a role that is not the extension's admin may start (docs/security.md).
+void DefineQuotaSettings();
 }  // namespace ltv::pg

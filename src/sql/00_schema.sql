@@ -22,6 +22,7 @@ CREATE TABLE ltv.datasets (
   last_purchase       timestamp,
   cleaning_report     jsonb NOT NULL DEFAULT '{}',
   options             jsonb NOT NULL DEFAULT '{}',
+  owner               name NOT NULL DEFAULT current_user,
   created_at          timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT counts_add_up CHECK (status <> 'ready' OR rows_read = rows_loaded + rows_rejected + rows_excluded)
 );
@@ -32,6 +33,7 @@ COMMENT ON COLUMN ltv.datasets.rows_loaded IS 'Rows stored in ltv.transactions (
 COMMENT ON COLUMN ltv.datasets.rows_rejected IS 'Rows that could not be read; see ltv.rejected_rows';
 COMMENT ON COLUMN ltv.datasets.rows_excluded IS 'Rows removed by a named cleaning rule; see cleaning_report';
 COMMENT ON COLUMN ltv.datasets.customers IS 'Distinct customer ids among the loaded rows';
+COMMENT ON COLUMN ltv.datasets.owner IS 'Role that imported the dataset: only it (or an admin) may replace or delete it (row-level security, docs/security.md)';
 COMMENT ON COLUMN ltv.datasets.cleaning_report IS 'Rows removed per cleaning rule, detected delimiter, encoding, date order and column mapping';
 
 -- Transactions are partitioned by dataset: an import fills one partition, and deleting a
@@ -81,8 +83,8 @@ CREATE TABLE ltv.rejected_rows (
 );
 COMMENT ON TABLE ltv.rejected_rows IS 'Rows that could not be read, with the line number, the reason and the raw text';
 
--- No privileges for PUBLIC: grant analysts what they need (README, "Privileges"). The web
--- role ltv_web only ever gets EXECUTE on the ltv_api functions.
+-- No privileges for PUBLIC: the roles ltv_viewer, ltv_analyst and ltv_reader get what they
+-- need, with row-level security on these tables (src/sql/55_security.sql, docs/security.md).
 REVOKE ALL ON SCHEMA ltv FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('ltv.datasets', '');
 SELECT pg_catalog.pg_extension_config_dump('ltv.rejected_rows', '');

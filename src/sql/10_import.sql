@@ -55,9 +55,8 @@ BEGIN
   END;
   -- The partition is filled before it is attached (see _finish_dataset): its index is then
   -- built in one sorted pass instead of row by row, and the CHECK constraint lets ATTACH
-  -- skip the validation scan.
-  EXECUTE format('CREATE TABLE ltv.%I (LIKE ltv.transactions INCLUDING DEFAULTS, CHECK (dataset_id = %s))',
-                 'transactions_' || v_id, v_id);
+  -- skip the validation scan. Creating it is the extension owner's (src/sql/55_security.sql).
+  PERFORM ltv._create_partition(v_id, current_user);
   RETURN v_id;
 END
 $$;
@@ -100,13 +99,22 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_part text := 'transactions_' || delete_dataset.dataset_id;
+  v_owner name;
+  v_deleted boolean;
 BEGIN
-  IF to_regclass('ltv.' || quote_ident(v_part)) IS NOT NULL THEN
-    EXECUTE format('DROP TABLE ltv.%I', v_part);
-  END IF;
+  -- Row-level security decides (only the owner, or an admin, deletes a dataset); the
+  -- partition goes once the row is gone (ltv._drop_partition, as the extension owner).
   DELETE FROM ltv.datasets d WHERE d.dataset_id = delete_dataset.dataset_id;
-  RETURN FOUND;
+  v_deleted := FOUND;
+  IF NOT v_deleted THEN
+    SELECT d.owner INTO v_owner FROM ltv.datasets d WHERE d.dataset_id = delete_dataset.dataset_id;
+    IF FOUND THEN
+      RAISE EXCEPTION 'dataset % belongs to role "%": role "%" may not replace or delete it',
+        delete_dataset.dataset_id, v_owner, current_user USING ERRCODE = '42501';
+    END IF;
+  END IF;
+  PERFORM ltv._drop_partition(delete_dataset.dataset_id);
+  RETURN v_deleted;
 END
 $$;
 COMMENT ON FUNCTION ltv.delete_dataset(bigint) IS

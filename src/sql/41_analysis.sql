@@ -204,6 +204,7 @@ BEGIN
     RAISE EXCEPTION 'dataset % does not exist', p_dataset_id USING ERRCODE = 'P0002';
   END IF;
   v_settings := ltv._resolve_options(v_dataset, p_options);
+  PERFORM ltv._check_quotas(v_settings, p_options);  -- src/sql/55_security.sql
   PERFORM ltv._reap_runs(p_dataset_id);
   SELECT r.run_id INTO v_active FROM ltv.analysis_runs r
    WHERE r.dataset_id = p_dataset_id AND r.status IN ('queued', 'running');
@@ -883,10 +884,12 @@ DECLARE
   v_run bigint;
   v_pid integer;
 BEGIN
-  -- The worker connects as the calling role: without LOGIN it could not, and the run would
-  -- only show up later as failed.
-  IF NOT (SELECT r.rolcanlogin FROM pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'role "%" cannot log in, and a background analysis runs as the calling role', current_user
+  -- The worker connects as this session's login role and then acts as the calling role (as
+  -- SET ROLE does): a login role that lost LOGIN could not connect, and the run would only
+  -- show up later as failed.
+  IF NOT (SELECT r.rolcanlogin FROM pg_roles r WHERE r.rolname = session_user) THEN
+    RAISE EXCEPTION 'role "%" cannot log in, and a background analysis connects as the session''s role (then acts as "%")',
+      session_user, current_user
       USING ERRCODE = '42501', HINT = 'Give the role LOGIN, or run the analysis in this session with ltv.run_analysis.';
   END IF;
   v_run := ltv._create_run(start_analysis.dataset_id, options, 'background');
@@ -912,14 +915,19 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'analysis run % does not exist', cancel_analysis.run_id USING ERRCODE = 'P0002';
   END IF;
+  -- Row-level security decides: only the run's requester (or an admin) may lock it for update,
+  -- whether or not it has ended.
+  PERFORM 1 FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'analysis run % belongs to role "%": role "%" may not cancel it',
+      cancel_analysis.run_id, v_run.requested_by, current_user USING ERRCODE = '42501';
+  END IF;
   IF v_run.status NOT IN ('queued', 'running') THEN
     PERFORM ltv._reap_runs(v_run.dataset_id);
     RETURN (SELECT r.status FROM ltv.analysis_runs r WHERE r.run_id = cancel_analysis.run_id);
   END IF;
   UPDATE ltv.analysis_runs r SET cancel_requested = true WHERE r.run_id = cancel_analysis.run_id;
-  IF v_run.worker_pid IS NOT NULL AND v_run.worker_pid <> pg_backend_pid() THEN
-    PERFORM pg_cancel_backend(v_run.worker_pid);
-  END IF;
+  PERFORM ltv._signal_worker(cancel_analysis.run_id);
   RETURN 'cancelling';
 END
 $$;

@@ -1,18 +1,11 @@
 -- Schema ltv_api: one function per endpoint of the dashboard's HTTP API (PostgREST
--- conventions, shapes in docs/api.md). The NOLOGIN role ltv_web may execute these and
--- nothing else. They run as the extension owner (SECURITY DEFINER, pinned search_path) and
--- treat every argument as a value.
+-- conventions, shapes in docs/api.md). They run as the caller (the role the request's token
+-- names, ltv_web without one), so the privileges and row-level security of
+-- src/sql/55_security.sql decide what each role may do; search_path is pinned and every
+-- argument is a value.
 --
--- SQLSTATEs follow PostgREST's mapping to HTTP: PT404 -> 404, PT409 -> 409, 22xxx / 42703
--- -> 400, 54000 -> 413.
-
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'ltv_web') THEN
-    CREATE ROLE ltv_web NOLOGIN;
-  END IF;
-END
-$$;
+-- SQLSTATEs follow PostgREST's mapping to HTTP: PT404 -> 404, PT409 -> 409, PT429 -> 429,
+-- 22xxx / 42703 -> 400, 54000 -> 413, 42501 -> 401 without a token, 403 with one.
 
 CREATE SCHEMA ltv_api;
 COMMENT ON SCHEMA ltv_api IS 'retail_ltv HTTP API for PostgREST (POST /rpc/<function>); see docs/api.md';
@@ -24,7 +17,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT json_build_object(
-         'dataset_id', d.dataset_id, 'name', d.name, 'source', d.source, 'status', d.status,
+         'dataset_id', d.dataset_id, 'name', d.name, 'source', d.source, 'status', d.status, 'owner', d.owner,
          'created_at', d.created_at, 'rows_read', d.rows_read, 'rows_loaded', d.rows_loaded,
          'rows_rejected', d.rows_rejected, 'rows_excluded', d.rows_excluded,
          'customers', d.customers, 'first_purchase', d.first_purchase,
@@ -95,7 +88,7 @@ $$;
 
 CREATE FUNCTION ltv_api.upload_dataset(name text, csv text, options jsonb DEFAULT '{}')
 RETURNS json
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -107,6 +100,10 @@ BEGIN
   END IF;
   IF jsonb_typeof(v_options) <> 'object' THEN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  IF NOT ltv.is_admin() AND octet_length(csv) > ltv._quota('api_max_upload_megabytes')::bigint * 1048576 THEN
+    RAISE EXCEPTION 'the uploaded file (% bytes) is larger than the quota of role "%" (ltv.api_max_upload_megabytes = %)',
+      octet_length(csv), current_user, ltv._quota('api_max_upload_megabytes') USING ERRCODE = '54000';
   END IF;
   -- The text is already decoded (to the database encoding); its bytes are in that encoding.
   IF getdatabaseencoding() = 'UTF8' AND NOT v_options ? 'encoding' THEN
@@ -125,7 +122,7 @@ $$;
 
 CREATE FUNCTION ltv_api.datasets()
 RETURNS json
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT coalesce(json_agg(ltv._api_dataset_json(d.dataset_id) ORDER BY d.dataset_id DESC), '[]')
@@ -134,18 +131,36 @@ $$;
 
 CREATE FUNCTION ltv_api.run_analysis(dataset_id bigint, options jsonb DEFAULT '{}')
 RETURNS json
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  -- What a user chooses; the forest's internals and the evaluation's sizes are SQL's
+  -- (ltv.start_analysis), within the role's quotas.
+  c_api_options constant text[] := ARRAY['cutoff', 'horizon', 'buckets', 'evaluation'];
+  v_options jsonb := coalesce(options, '{}');
+  v_key text;
   v_run bigint;
+  v_message text;
+  v_hint text;
 BEGIN
   PERFORM ltv._api_require_dataset(run_analysis.dataset_id);
+  IF jsonb_typeof(v_options) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  SELECT k INTO v_key FROM jsonb_object_keys(v_options) k WHERE NOT k = ANY (c_api_options) ORDER BY k LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'the API does not accept analysis option "%"', v_key USING ERRCODE = '22023',
+      HINT = 'Options of the API: ' || array_to_string(c_api_options, ', ') || '. The others are set from SQL (ltv.start_analysis).';
+  END IF;
   BEGIN
-    v_run := ltv.start_analysis(run_analysis.dataset_id, coalesce(options, '{}'));
+    v_run := ltv.start_analysis(run_analysis.dataset_id, v_options);
   EXCEPTION WHEN object_in_use THEN
     RAISE EXCEPTION 'an analysis of dataset % is already in progress', run_analysis.dataset_id
       USING ERRCODE = 'PT409', HINT = 'Follow it with analysis_status, or cancel it with cancel_analysis.';
+  WHEN configuration_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT, v_hint = PG_EXCEPTION_HINT;
+    RAISE EXCEPTION '%', v_message USING ERRCODE = 'PT429', HINT = v_hint;
   END;
   RETURN json_build_object('run_id', v_run, 'dataset_id', run_analysis.dataset_id, 'status', 'queued');
 END
@@ -153,7 +168,7 @@ $$;
 
 CREATE FUNCTION ltv_api.cancel_analysis(run_id bigint)
 RETURNS json
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -169,9 +184,21 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION ltv_api.delete_dataset(dataset_id bigint)
+RETURNS json
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM ltv._api_require_dataset(delete_dataset.dataset_id);
+  PERFORM ltv.delete_dataset(delete_dataset.dataset_id);
+  RETURN json_build_object('dataset_id', delete_dataset.dataset_id, 'deleted', true);
+END
+$$;
+
 CREATE FUNCTION ltv_api.analysis_status(dataset_id bigint)
 RETURNS json
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -231,7 +258,7 @@ CREATE FUNCTION ltv_api.segments(dataset_id bigint, run_id bigint DEFAULT NULL,
                                  first_purchase_to date DEFAULT NULL,
                                  segment text DEFAULT NULL)
 RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -268,7 +295,7 @@ CREATE FUNCTION ltv_api.cohorts(dataset_id bigint, run_id bigint DEFAULT NULL,
                                 first_purchase_to date DEFAULT NULL,
                                 segment text DEFAULT NULL)
 RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -306,7 +333,7 @@ $$;
 
 CREATE FUNCTION ltv_api.customer(dataset_id bigint, customer_id text)
 RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -365,7 +392,7 @@ $$;
 
 CREATE FUNCTION ltv_api.customer_search(dataset_id bigint, query text DEFAULT '', max_results integer DEFAULT 10)
 RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -406,7 +433,7 @@ $$;
 
 CREATE FUNCTION ltv_api.model_summary(dataset_id bigint, run_id bigint DEFAULT NULL)
 RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -445,18 +472,4 @@ BEGIN
 END
 $$;
 
--- Only ltv_web (and the owner) may call the API; ltv_web gets nothing else.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ltv_api FROM PUBLIC;
-GRANT USAGE ON SCHEMA ltv_api TO ltv_web;
-GRANT EXECUTE ON FUNCTION
-  ltv_api.upload_dataset(text, text, jsonb),
-  ltv_api.datasets(),
-  ltv_api.run_analysis(bigint, jsonb),
-  ltv_api.cancel_analysis(bigint),
-  ltv_api.analysis_status(bigint),
-  ltv_api.segments(bigint, bigint, date, date, text),
-  ltv_api.cohorts(bigint, bigint, date, date, text),
-  ltv_api.customer(bigint, text),
-  ltv_api.customer_search(bigint, text, integer),
-  ltv_api.model_summary(bigint, bigint)
-TO ltv_web;
+-- Who may call which function: src/sql/55_security.sql.

@@ -89,6 +89,13 @@ before(async () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 800 },
   });
+  // The dashboard keeps its API token in localStorage (web/src/lib/api.js).
+  if (process.env.LTV_TEST_TOKEN) {
+    await context.addInitScript((t) => {
+      // about:blank has no storage (reading it throws); only the dashboard's pages need it.
+      if (window.location.protocol.startsWith('http')) window.localStorage.setItem('ltv_token', t);
+    }, process.env.LTV_TEST_TOKEN);
+  }
   page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(60000);
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });

@@ -26,11 +26,16 @@ export async function sql(text, params = []) {
   }
 }
 
+/** An analyst's token when run.sh made one (LTV_TEST_TOKEN), as the dashboard sends it. */
+export function authHeader() {
+  return process.env.LTV_TEST_TOKEN ? { Authorization: `Bearer ${process.env.LTV_TEST_TOKEN}` } : {};
+}
+
 /** POST /rpc/<fn> with a JSON body (object or raw string). Returns {status, body, text}. */
-export async function rpc(fn, body = {}, { url = baseUrl(), headers = {} } = {}) {
+export async function rpc(fn, body = {}, { url = baseUrl(), headers = {}, anonymous = false } = {}) {
   const res = await fetch(`${url}/rpc/${fn}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
+    headers: { 'Content-Type': 'application/json', ...(anonymous ? {} : authHeader()), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

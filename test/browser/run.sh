@@ -93,6 +93,13 @@ psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION retail_ltv' || die "CREATE EX
 api=$(psql -X -qAt -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'ltv_api' AND p.proname = 'upload_dataset'")
 [[ "$api" == 1 ]] || die "the installed extension has no ltv_api.upload_dataset"
 
+# An analyst's token, as PostgREST would take it: the server verifies it with the secret.
+psql -X -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ltv_browser_analyst') THEN CREATE ROLE ltv_browser_analyst NOLOGIN IN ROLE ltv_analyst; END IF; END \$\$" \
+  || die "cannot create the analyst role"
+export LTV_JWT_SECRET=${LTV_JWT_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+LTV_TEST_TOKEN=$(node "$ROOT/web/scripts/token.mjs" ltv_browser_analyst 2) || die "cannot make a token"
+export LTV_TEST_TOKEN
+
 # (c) The local server on a free port.
 LTV_WEB_HOST=127.0.0.1 LTV_WEB_PORT=0 node "$ROOT/web/server/index.js" >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!

@@ -53,7 +53,7 @@ test('internal helpers of ltv_api that ltv_web may not execute answer 401 like P
     for (const h of helpers) {
       const argNames = h.args ? h.args.split(', ').map((a) => a.split(' ')[0]) : [];
       const body = Object.fromEntries(argNames.map((a) => [a, null]));
-      const r = await rpc(h.proname, body);
+      const r = await rpc(h.proname, body, { anonymous: true });
       assert.equal(r.status, 401, `${h.proname}: ${r.text}`);
       assert.equal(r.body.code, '42501');
     }
@@ -103,18 +103,18 @@ test('SQL fragments in values are data, never SQL', async () => {
   });
 });
 
-test('ltv_web cannot read ltv.transactions (nor other ltv tables)', async () => {
+test('ltv_web reads (as a viewer) and writes nothing', async () => {
   const [p] = await sql(`SELECT has_table_privilege('ltv_web', 'ltv.transactions', 'SELECT') AS tx,
-                                has_table_privilege('ltv_web', 'ltv.datasets', 'SELECT') AS ds,
+                                has_table_privilege('ltv_web', 'ltv.datasets', 'INSERT, UPDATE, DELETE') AS ds,
                                 has_schema_privilege('ltv_web', 'ltv_api', 'USAGE') AS api`);
-  assert.deepEqual(p, { tx: false, ds: false, api: true });
+  assert.deepEqual(p, { tx: true, ds: false, api: true });
   const { pg } = await import('./lib.mjs');
   const c = new pg.Client();
   await c.connect();
   try {
     await c.query('BEGIN');
     await c.query('SET LOCAL ROLE ltv_web');
-    await assert.rejects(c.query('SELECT count(*) FROM ltv.transactions'), (e) => e.code === '42501');
+    await assert.rejects(c.query("INSERT INTO ltv.datasets (name, source) VALUES ('x', 'y')"), (e) => e.code === '42501');
     await c.query('ROLLBACK');
   } finally {
     await c.end();
@@ -229,4 +229,43 @@ test('static files: the dashboard is served, paths cannot leave web/dist', async
   assert.ok(!/root:x:0:0/.test(await enc.text()));
   const get = await fetch(`${baseUrl()}/rpc/datasets`);
   assert.equal(get.status, 405);
+});
+
+// Tokens as PostgREST takes them (docs/security.md): each refusal leaves the database unchanged.
+test('JWT: anonymous and viewers cannot upload; bad, expired and unknown-role tokens are 401', { skip: !process.env.LTV_JWT_SECRET }, async () => {
+  const { SignJWT } = await import(path.join(HERE, '..', '..', 'web', 'node_modules', 'jose', 'dist', 'webapi', 'index.js'));
+  const secret = new TextEncoder().encode(process.env.LTV_JWT_SECRET);
+  const sign = (claims, key = secret, exp = '1h') => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt().setExpirationTime(exp).sign(key);
+  await sql(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ltv_browser_viewer') THEN
+               CREATE ROLE ltv_browser_viewer NOLOGIN IN ROLE ltv_viewer; END IF; END $$`);
+  const bearer = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
+  const upload = { name: 'jwt', csv: SMALL_CSV };
+  await unchanged(async () => {
+    const anon = await rpc('upload_dataset', upload, { anonymous: true });
+    assert.equal(anon.status, 401, anon.text);
+    assert.equal(anon.body.code, '42501');
+    const viewer = await rpc('upload_dataset', upload, bearer(await sign({ role: 'ltv_browser_viewer' })));
+    assert.equal(viewer.status, 403, viewer.text);
+    assert.equal(viewer.body.code, '42501');
+    const bad = await rpc('upload_dataset', upload, bearer(await sign({ role: 'ltv_browser_analyst' }, new TextEncoder().encode('x'.repeat(32)))));
+    assert.equal(bad.status, 401, bad.text);
+    assert.deepEqual(bad.body, { code: 'PGRST301', details: null, hint: null, message: 'JWSError JWSInvalidSignature' });
+    const expired = await rpc('upload_dataset', upload, bearer(await sign({ role: 'ltv_browser_analyst' }, secret, Math.floor(Date.now() / 1000) - 60)));
+    assert.equal(expired.status, 401, expired.text);
+    assert.deepEqual(expired.body, { code: 'PGRST301', details: null, hint: null, message: 'JWT expired' });
+    const unknown = await rpc('upload_dataset', upload, bearer(await sign({ role: 'no_such_role' })));
+    assert.equal(unknown.status, 401, unknown.text);
+    assert.deepEqual(unknown.body, { code: '22023', details: null, hint: null, message: 'role "no_such_role" does not exist' });
+    const superuser = await rpc('datasets', {}, bearer(await sign({ role: 'postgres' })));
+    assert.equal(superuser.status, 403, superuser.text);
+    const overQuota = await rpc('run_analysis', { dataset_id: 1, options: { forest: { n_trees: 10000 } } });
+    assert.ok(overQuota.status === 400 || overQuota.status === 404, overQuota.text);
+  });
+  // The analyst's token works (run.sh's LTV_TEST_TOKEN): the dataset is recorded as its own.
+  const ok = await rpc('upload_dataset', { name: 'jwt analyst', csv: SMALL_CSV });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.dataset.owner, 'ltv_browser_analyst');
+  const del = await rpc('delete_dataset', { dataset_id: ok.body.dataset.dataset_id });
+  assert.equal(del.status, 200, del.text);
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { errorBody } from './errors.js';
 import { callFunction } from './rpc.js';
+import { authenticate } from './auth.js';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -131,7 +132,12 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
       'The body must be a JSON object of named arguments.');
     return;
   }
-  const out = await callFunction(pool, cfg, fn, args, text);
+  const auth = await authenticate(req, cfg);
+  if (auth.error) {
+    sendJson(res, auth.error.status, JSON.stringify(auth.error.body), auth.error.headers);
+    return;
+  }
+  const out = await callFunction(pool, cfg, fn, args, text, auth);
   sendJson(res, out.status, out.body);
 }
 

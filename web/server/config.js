@@ -2,6 +2,7 @@
 // (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD), read by node-postgres itself.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { secretFromEnv } from './auth.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -29,7 +30,10 @@ export function loadConfig(env = process.env) {
     requestTimeoutMs: intFromEnv(env, 'LTV_WEB_REQUEST_TIMEOUT_MS', 600000, { min: 1000 }),
     headersTimeoutMs: intFromEnv(env, 'LTV_WEB_HEADERS_TIMEOUT_MS', 30000, { min: 1000 }),
     bodyIdleTimeoutMs: intFromEnv(env, 'LTV_WEB_BODY_IDLE_TIMEOUT_MS', 60000, { min: 100 }),
+    // The anonymous role (no token). ltv_web only reads; naming a writing role here is an
+    // explicit local-development choice (docs/security.md).
     role: env.LTV_WEB_ROLE || 'ltv_web',
+    jwtSecret: secretFromEnv(env),
     schema: 'ltv_api',
     poolSize: intFromEnv(env, 'LTV_WEB_POOL_SIZE', 10, { min: 1 }),
     distDir: env.LTV_WEB_DIST ? path.resolve(env.LTV_WEB_DIST) : path.resolve(here, '..', 'dist'),

@@ -2,6 +2,7 @@
 // JSON object of named arguments. No business logic: look the function up in pg_catalog,
 // bind the arguments as one JSON parameter, run it as the web role, return its result.
 import { errorBody, fromPgError } from './errors.js';
+import { ROLE_CHECK_SQL } from './auth.js';
 
 /** Quotes an identifier taken from the catalog. */
 export function quoteIdent(name) {
@@ -112,8 +113,9 @@ export function buildCallSql(schema, match, keys) {
  * @param {string} fn function name from the URL (already percent-decoded)
  * @param {object} args the parsed JSON object body
  * @param {string} rawBody the body text (bound as the single JSON parameter)
+ * @param {{role: string, authenticated: boolean}} [auth] the request's role (auth.js)
  */
-export async function callFunction(pool, cfg, fn, args, rawBody) {
+export async function callFunction(pool, cfg, fn, args, rawBody, auth = { role: cfg.role, authenticated: false }) {
   let client;
   try {
     client = await pool.connect();
@@ -126,9 +128,16 @@ export async function callFunction(pool, cfg, fn, args, rawBody) {
   try {
     await client.query('BEGIN');
     inTx = true;
+    // A token's role is checked; the anonymous role is the operator's configuration.
+    const check = auth.authenticated ? await client.query(ROLE_CHECK_SQL, [auth.role]) : { rows: [] };
+    if (check.rows.length && !check.rows[0].ok) {
+      await client.query('ROLLBACK');
+      inTx = false;
+      return { status: 403, body: JSON.stringify(errorBody('42501', `permission denied to set role "${auth.role}"`)) };
+    }
     await client.query(
       "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('statement_timeout', $2, true)",
-      [cfg.role, String(cfg.statementTimeoutMs)],
+      [auth.role, String(cfg.statementTimeoutMs)],
     );
     const keys = Object.keys(args);
     const { rows } = await client.query(CATALOG_SQL, [cfg.schema, fn]);
@@ -162,7 +171,7 @@ export async function callFunction(pool, cfg, fn, args, rawBody) {
       try { await client.query('ROLLBACK'); } catch { /* the connection is gone; release drops it */ }
     }
     if (!err.code) releaseErr = err; // not a server error: do not reuse this connection
-    const e = fromPgError(err);
+    const e = fromPgError(err, { authenticated: auth.authenticated });
     return { status: e.status, body: JSON.stringify(e.body) };
   } finally {
     client.release(releaseErr);

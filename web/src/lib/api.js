@@ -4,7 +4,23 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
 
 const origin = typeof window !== 'undefined' ? window.location.origin : 'http://localhost';
-export const client = new PostgrestClient(origin);
+
+// The API token (docs/security.md): given once as ?token=... in the address (scripts/demo.sh
+// prints such a link), then kept in this browser. Without one, requests run as the anonymous
+// role, which only reads.
+function takeToken() {
+  if (typeof window === 'undefined' || !window.localStorage) return null;
+  const url = new URL(window.location.href);
+  const given = url.searchParams.get('token');
+  if (given) {
+    window.localStorage.setItem('ltv_token', given);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+  }
+  return window.localStorage.getItem('ltv_token');
+}
+const token = takeToken();
+export const client = new PostgrestClient(origin, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
 
 export class ApiError extends Error {
   constructor({ status, code, message, details, hint }) {
@@ -81,6 +97,12 @@ export function explainError(err) {
   }
   if (status === 413 || (code && code.startsWith('54'))) {
     return { title: 'The file is too large', text: 'The file is larger than the server accepts. Try a smaller export (for example one year of sales), or ask your administrator to raise the upload limit.', technical };
+  }
+  if (status === 401 || status === 403) {
+    return { title: 'You may not do this here', text: 'This dashboard is read-only without an analyst\'s link: open the link with ?token=... that scripts/demo.sh printed (or ask your administrator for one), then try again.', technical };
+  }
+  if (code === 'PT429' || status === 429) {
+    return { title: 'Too many analyses at once', text: err.message || 'You have reached your limit of analyses running at the same time. Wait for one to finish.', technical };
   }
   if (code === 'PT409' || status === 409) {
     return { title: 'An analysis is already running', text: 'This dataset is already being analysed. Wait for it to finish.', technical };
