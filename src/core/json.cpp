@@ -75,7 +75,7 @@ void DumpString(const std::string& s, std::string& out) {
   out.push_back('"');
 }
 
-void DumpValue(const Value& v, std::string& out) {
+void DumpValue(const Value& v, NumberStyle style, std::string& out) {
   switch (v.type()) {
     case Value::Type::kNull:
       out += "null";
@@ -92,8 +92,13 @@ void DumpValue(const Value& v, std::string& out) {
         std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
         out += buf;
       } else {
+        // The shortest text that reads back as the same double (0.3, not 0.29999999999999999):
+        // what a person wrote stays as written, and nothing is lost.
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", d);
+        for (int digits = style == NumberStyle::kShortest ? 15 : 17; digits <= 17; ++digits) {
+          std::snprintf(buf, sizeof buf, "%.*g", digits, d);
+          if (digits == 17 || std::strtod(buf, nullptr) == d) break;
+        }
         out += buf;
       }
       break;
@@ -107,7 +112,7 @@ void DumpValue(const Value& v, std::string& out) {
       for (const auto& item : v.as_array()) {
         if (!first) out.push_back(',');
         first = false;
-        DumpValue(item, out);
+        DumpValue(item, style, out);
       }
       out.push_back(']');
       break;
@@ -120,7 +125,7 @@ void DumpValue(const Value& v, std::string& out) {
         first = false;
         DumpString(k, out);
         out.push_back(':');
-        DumpValue(item, out);
+        DumpValue(item, style, out);
       }
       out.push_back('}');
       break;
@@ -315,9 +320,9 @@ class Parser {
 
 }  // namespace
 
-std::string Value::Dump() const {
+std::string Value::Dump(NumberStyle style) const {
   std::string out;
-  DumpValue(*this, out);
+  DumpValue(*this, style, out);
   return out;
 }
 

@@ -12,6 +12,8 @@
 
 namespace ltv::json {
 
+enum class NumberStyle { kShortest, kSeventeenDigits };
+
 class Value {
  public:
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -55,7 +57,10 @@ class Value {
   // Array append.
   Value& Push(Value value);
 
-  std::string Dump() const;  // compact JSON text; non-finite numbers are written as null
+  // Compact JSON text; non-finite numbers are written as null. Numbers that are not whole are
+  // written in the shortest form that reads back as the same double (0.3), or with all 17
+  // significant digits (kSeventeenDigits: the model format, whose bytes must not change).
+  std::string Dump(NumberStyle style = NumberStyle::kShortest) const;
 
  private:
   Type type_ = Type::kNull;

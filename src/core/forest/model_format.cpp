@@ -327,7 +327,7 @@ void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& 
   w.U32(static_cast<uint32_t>(forest.n_features()));
   for (const std::string& name : forest.feature_names()) w.String(name);
   w.U32(static_cast<uint32_t>(forest.n_classes()));
-  w.String(ToJson(forest.params()).Dump());
+  w.String(ToJson(forest.params()).Dump(json::NumberStyle::kSeventeenDigits));
   WriteSummary(w, forest);
   w.U32(static_cast<uint32_t>(forest.trees().size()));
   const std::vector<uint8_t>& head = w.out();
