@@ -35,7 +35,7 @@ SELECT rolname, rolcanlogin, rolsuper, rolbypassrls,
 SELECT c.relname, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'ltv' AND c.relkind IN ('r', 'p') AND c.relname !~ '^transactions_\d+$' ORDER BY 1;
 SELECT p.oid::regprocedure AS security_definer FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname IN ('ltv', 'ltv_api') AND p.prosecdef ORDER BY 1::text;
+ WHERE n.nspname IN ('ltv', 'ltv_api') AND p.prosecdef ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- alice imports two datasets and analyses one.
 SET ROLE sec_alice;

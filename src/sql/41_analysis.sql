@@ -1,190 +1,53 @@
 -- The analysis pipeline: option resolution, the stages, and the three entry points
 -- ltv.run_analysis (this session), ltv.start_analysis (background worker), ltv.cancel_analysis.
 
--- Checks the options of an analysis and fills in the defaults. Unknown keys and bad values
--- are errors (22023) naming the option. See the README, "Analysis options".
+CREATE FUNCTION ltv._analysis_settings(dataset_id bigint, customers bigint, first_purchase timestamp,
+                                       last_purchase timestamp, options jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_analysis_settings'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._analysis_settings(bigint, bigint, timestamp, timestamp, jsonb) IS
+  'Internal: the resolved settings of an analysis of a dataset with these facts (core/analysis/options.h)';
+
+CREATE FUNCTION ltv._size_policy_params(resolved jsonb, given jsonb, rows bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_size_policy_params'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._size_policy_params(jsonb, jsonb, bigint) IS
+  'Internal: a run''s forest parameters for training on that many rows (the size policy)';
+
+CREATE FUNCTION ltv._analysis_options_json() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_analysis_options_json'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ltv._analysis_options_markdown() RETURNS text
+AS 'MODULE_PATHNAME', 'ltv_analysis_options_markdown'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._analysis_options_markdown() IS
+  'Internal: the table of analysis options as Markdown (the body of docs/options.md)';
+
+CREATE FUNCTION ltv.analysis_options()
+RETURNS TABLE (name text, type text, default_value text, accepted text, api boolean, description text)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT o.name, o.type, o.default_value, o.accepted, o.api, o.description
+  FROM jsonb_to_recordset(ltv._analysis_options_json())
+       AS o(name text, type text, default_value text, accepted text, api boolean, description text)
+$$;
+COMMENT ON FUNCTION ltv.analysis_options() IS
+  'The options of ltv.run_analysis / ltv.start_analysis: type, default, accepted values, whether the API accepts it, meaning';
+
+-- Checks the options of an analysis and fills in the defaults: core/analysis/options.h reads
+-- them (ltv.analysis_options() lists them, docs/options.md is generated from the same table);
+-- this adds the time the predictions are for. Errors (22023) name the option.
 CREATE FUNCTION ltv._resolve_options(p_dataset ltv.datasets, p_options jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  c_known constant text[] := ARRAY['cutoff', 'horizon', 'buckets', 'test_fraction', 'seed',
-                                   'evaluation', 'backtest_folds', 'backtest_step',
-                                   'stack_snapshots', 'stack_step', 'forest', 'min_customers',
-                                   'candidates'];
-  v_opts jsonb := coalesce(p_options, '{}');
-  v_key text;
-  v_horizon interval;
-  v_cutoff timestamp;
-  v_test_fraction double precision;
-  v_seed bigint;
-  v_evaluation text;
-  v_folds integer;
-  v_backtest_step interval;
-  v_stack integer;
-  v_stack_step interval;
-  v_forest jsonb;
-  v_min_customers integer;
-  v_buckets jsonb;
-  v_candidates jsonb;
-  v_large boolean := p_dataset.customers > 100000;
-BEGIN
-  IF jsonb_typeof(v_opts) <> 'object' THEN
-    RAISE EXCEPTION 'analysis options must be a JSON object, got %', v_opts USING ERRCODE = '22023';
-  END IF;
-  FOR v_key IN SELECT jsonb_object_keys(v_opts) LOOP
-    IF NOT v_key = ANY (c_known) THEN
-      RAISE EXCEPTION 'unknown analysis option "%"', v_key USING ERRCODE = '22023',
-        HINT = 'Valid options: ' || array_to_string(c_known, ', ') || '.';
-    END IF;
-  END LOOP;
-  IF p_dataset.last_purchase IS NULL THEN
-    RAISE EXCEPTION 'dataset % has no transactions to analyse', p_dataset.dataset_id USING ERRCODE = '22023';
-  END IF;
-
-  BEGIN
-    v_horizon := coalesce(v_opts->>'horizon', '6 months')::interval;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'option "horizon" must be an interval such as "6 months", got %', v_opts->'horizon' USING ERRCODE = '22023';
-  END;
-  IF v_horizon <= interval '0' THEN
-    RAISE EXCEPTION 'option "horizon" must be positive, got %', v_horizon USING ERRCODE = '22023';
-  END IF;
-  BEGIN
-    v_cutoff := (v_opts->>'cutoff')::timestamp;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'option "cutoff" must be a timestamp such as "2011-06-01", got %', left(v_opts->>'cutoff', 100) USING ERRCODE = '22023';
-  END;
-  BEGIN
-    v_cutoff := coalesce(v_cutoff, p_dataset.last_purchase - v_horizon);
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'option "horizon" (%) reaches before any representable time', v_horizon USING ERRCODE = '22023',
-      HINT = 'Use a horizon such as "6 months".';
-  END;
-  IF v_cutoff <= p_dataset.first_purchase THEN
-    RAISE EXCEPTION 'cutoff % is not after the first purchase of dataset % (%): there is no history to learn from',
-      v_cutoff, p_dataset.dataset_id, p_dataset.first_purchase USING ERRCODE = '22023',
-      HINT = 'The data must span more than the horizon (' || v_horizon || '); choose a shorter "horizon".';
-  END IF;
-  IF v_cutoff + v_horizon > p_dataset.last_purchase THEN
-    RAISE EXCEPTION 'cutoff % plus the horizon % passes the end of dataset % (%): the training labels would not be fully observed',
-      v_cutoff, v_horizon, p_dataset.dataset_id, p_dataset.last_purchase USING ERRCODE = '22023';
-  END IF;
-
-  v_buckets := coalesce(v_opts->'buckets', '{}');
-  IF jsonb_typeof(v_buckets) <> 'object' OR (v_buckets - 'quantiles' - 'amounts') <> '{}'
-     OR (v_buckets ? 'quantiles' AND v_buckets ? 'amounts') THEN
-    RAISE EXCEPTION 'option "buckets" must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', v_buckets
-      USING ERRCODE = '22023';
-  END IF;
-
-  IF v_buckets ? 'amounts' THEN
-    BEGIN
-      PERFORM ltv.spend_bucket(0, ARRAY(SELECT x::double precision FROM jsonb_array_elements_text(v_buckets->'amounts') x));
-    EXCEPTION WHEN others THEN
-      RAISE EXCEPTION 'option "buckets": "amounts" must be three ascending amounts, got %', v_buckets->'amounts' USING ERRCODE = '22023';
-    END;
-  ELSIF v_buckets ? 'quantiles' THEN
-    BEGIN
-      PERFORM ltv.quantile_cut_points('{0}', ARRAY(SELECT x::double precision FROM jsonb_array_elements_text(v_buckets->'quantiles') x));
-    EXCEPTION WHEN others THEN
-      RAISE EXCEPTION 'option "buckets": "quantiles" must be three ascending fractions in (0, 1), got %', v_buckets->'quantiles' USING ERRCODE = '22023';
-    END;
-  END IF;
-
-  v_test_fraction := ltv._number_option(v_opts, 'test_fraction', 0.25, 0.05, 0.9);
-  v_seed := ltv._number_option(v_opts, 'seed', 42, 0, 2147483647)::bigint;
-  IF v_seed::double precision <> (ltv._number_option(v_opts, 'seed', 42, 0, 2147483647)) THEN
-    RAISE EXCEPTION 'option "seed" must be a whole number' USING ERRCODE = '22023';
-  END IF;
-  -- "auto": out of time where the data allows (see ltv._run_plan), else a customer split.
-  -- ("backtest" is the name earlier versions used for out of time.)
-  v_evaluation := coalesce(v_opts->>'evaluation', 'auto');
-  IF v_evaluation = 'backtest' THEN v_evaluation := 'out_of_time'; END IF;
-  IF v_evaluation NOT IN ('auto', 'out_of_time', 'split') THEN
-    RAISE EXCEPTION 'option "evaluation" must be "auto", "out_of_time" or "split", got %', v_opts->'evaluation' USING ERRCODE = '22023';
-  END IF;
-  -- The size policy (one place): above 100,000 customers one out-of-time fold and no monthly
-  -- stacking (each extra snapshot of a million customers costs seconds to store and to train
-  -- on); the season-aligned snapshot a year before each scoring date is always used.
-  v_folds := ltv._number_option(v_opts, 'backtest_folds', CASE WHEN v_large THEN 1 ELSE 3 END, 1, 12)::integer;
-  -- Monthly snapshots stacked before each training cutoff, back a year on small data (the
-  -- season a year earlier is then in the training set twice over: its own snapshot and the
-  -- aligned one).
-  v_stack := ltv._number_option(v_opts, 'stack_snapshots', CASE WHEN v_large THEN 0 ELSE 12 END, 0, 24)::integer;
-  v_candidates := v_opts->'candidates';
-  IF v_candidates IS NOT NULL THEN
-    IF jsonb_typeof(v_candidates) <> 'array' OR jsonb_array_length(v_candidates) = 0
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_candidates) c WHERE jsonb_typeof(c) <> 'string') THEN
-      RAISE EXCEPTION 'option "candidates" must be a non-empty array of candidate names, got %', left(v_candidates::text, 200)
-        USING ERRCODE = '22023';
-    END IF;
-    -- Names are those of core/selection (ltv.candidates()).
-    SELECT string_agg(c, ', ') INTO v_key FROM jsonb_array_elements_text(v_candidates) c
-     WHERE c NOT IN (SELECT k.name FROM ltv.candidates() k);
-    IF v_key IS NOT NULL THEN
-      RAISE EXCEPTION 'option "candidates": unknown candidate %', left(v_key, 200) USING ERRCODE = '22023',
-        HINT = 'Candidates: ' || (SELECT string_agg(k.name, ', ') FROM ltv.candidates() k) || '.';
-    END IF;
-  END IF;
-  v_min_customers := ltv._number_option(v_opts, 'min_customers', 20, 4, 1000000000)::integer;
-  BEGIN
-    v_backtest_step := coalesce(v_opts->>'backtest_step', '2 months')::interval;
-    v_stack_step := coalesce(v_opts->>'stack_step', '1 month')::interval;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'options "backtest_step" and "stack_step" must be intervals such as "1 month"' USING ERRCODE = '22023';
-  END;
-  IF v_backtest_step <= interval '0' OR v_stack_step <= interval '0' THEN
-    RAISE EXCEPTION 'options "backtest_step" and "stack_step" must be positive' USING ERRCODE = '22023';
-  END IF;
-
-  v_forest := coalesce(v_opts->'forest', '{}');
-  IF jsonb_typeof(v_forest) <> 'object' THEN
-    RAISE EXCEPTION 'option "forest" must be an object of ltv.rf_train parameters, got %', v_forest USING ERRCODE = '22023';
-  END IF;
-  IF v_forest ? 'feature_names' OR v_forest ? 'n_classes' THEN
-    RAISE EXCEPTION 'option "forest" must not set "feature_names" or "n_classes": the analysis sets them' USING ERRCODE = '22023';
-  END IF;
-  -- Every feature at every split on small data: over six seeds on Online Retail it moved the
-  -- lift over the baseline from -0.009 to -0.002 (README, "Model quality"). On large data it
-  -- would make training several times slower for no measured gain, so sqrt there.
-  v_forest := jsonb_build_object('n_trees', 200, 'min_samples_leaf', 3,
-                                 'max_features', CASE WHEN p_dataset.customers > 100000 THEN 'sqrt' ELSE 'all' END,
-                                 'class_weight', 'balanced', 'decision', 'tuned', 'seed', v_seed)
-              || v_forest
-              || jsonb_build_object('n_classes', 4, 'feature_names', to_jsonb(ltv.feature_names()));
-  v_forest := ltv.rf_check_params(v_forest) - 'feature_names';
-
-  RETURN jsonb_build_object(
-    'cutoff', v_cutoff, 'horizon', v_horizon::text, 'buckets', v_buckets,
-    'test_fraction', v_test_fraction, 'seed', v_seed, 'evaluation', v_evaluation,
-    'backtest_folds', v_folds, 'backtest_step', v_backtest_step::text,
-    'stack_snapshots', v_stack, 'stack_step', v_stack_step::text,
-    'forest', v_forest, 'min_customers', v_min_customers, 'candidates', v_candidates,
-    'as_of', ltv._default_as_of(p_dataset.last_purchase));
-END
-$$;
-
-CREATE FUNCTION ltv._number_option(p_opts jsonb, p_key text, p_default double precision,
-                                   p_min double precision, p_max double precision)
-RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  v double precision;
-BEGIN
-  IF NOT p_opts ? p_key THEN RETURN p_default; END IF;
-  IF jsonb_typeof(p_opts->p_key) <> 'number' THEN
-    RAISE EXCEPTION 'option "%" must be a number, got %', p_key, p_opts->p_key USING ERRCODE = '22023';
-  END IF;
-  v := (p_opts->>p_key)::double precision;
-  IF v < p_min OR v > p_max THEN
-    RAISE EXCEPTION 'option "%" must be between % and %, got %', p_key, p_min, p_max, v USING ERRCODE = '22023';
-  END IF;
-  RETURN v;
-END
+SELECT ltv._analysis_settings(p_dataset.dataset_id, coalesce(p_dataset.customers, 0),
+                              p_dataset.first_purchase, p_dataset.last_purchase, p_options)
+       || jsonb_build_object('as_of', ltv._default_as_of(p_dataset.last_purchase))
 $$;
 
 -- Creates a run (after checking its options) in status queued (background) or running.
@@ -513,31 +376,14 @@ SELECT ARRAY[count(*) FILTER (WHERE true_bucket = 'low'), count(*) FILTER (WHERE
    AND cf.true_bucket IS NOT NULL
 $$;
 
--- Forest parameters for a training set of p_rows rows. Above 100,000 rows, unless the options
--- set them, each tree draws a bootstrap sample of 100,000 rows and leaves hold at least 10
--- customers: training time stops growing with the data while every row still reaches some
--- trees. Measured on 1M synthetic customers (438,013 training rows, held-out macro F1):
--- 200,000-row samples and leaves of 3 gave 0.552 in 57 s of training; 100,000 and 10 gave
--- 0.561 in 20 s (busy 2-core machine).
+-- Forest parameters for a training set of p_rows rows: the size policy of
+-- core/analysis/options.h (SizePolicy) applied to the run's resolved forest.
 CREATE FUNCTION ltv._training_params(v_run ltv.analysis_runs, p_rows bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_params jsonb := v_run.settings->'forest';
-  v_given jsonb := coalesce(v_run.options->'forest', '{}');
-BEGIN
-  IF p_rows > 100000 THEN
-    IF NOT v_given ? 'sample_fraction' THEN
-      v_params := v_params || jsonb_build_object('sample_fraction', round(100000.0 / p_rows, 6));
-    END IF;
-    IF NOT v_given ? 'min_samples_leaf' THEN
-      v_params := v_params || jsonb_build_object('min_samples_leaf', 10);
-    END IF;
-  END IF;
-  RETURN v_params;
-END
+SELECT ltv._size_policy_params(v_run.settings->'forest', v_run.options->'forest', p_rows)
 $$;
 
 -- The stored feature rows a model trains on: the labelled rows at the given cutoffs; in

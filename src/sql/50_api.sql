@@ -135,9 +135,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  -- What a user chooses; the forest's internals and the evaluation's sizes are SQL's
-  -- (ltv.start_analysis), within the role's quotas.
-  c_api_options constant text[] := ARRAY['cutoff', 'horizon', 'buckets', 'evaluation'];
+  -- What a user chooses (the options marked api in core/analysis/options.h); the forest's
+  -- internals and the evaluation's sizes are SQL's (ltv.start_analysis), within the role's quotas.
+  c_api_options constant text[] := ARRAY(SELECT o.name FROM ltv.analysis_options() o WHERE o.api);
   v_options jsonb := coalesce(options, '{}');
   v_key text;
   v_run bigint;
