@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { errorBody } from './errors.js';
 import { callFunction } from './rpc.js';
+import { streamsUpload, streamUpload } from './upload.js';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -75,10 +76,10 @@ function readBody(req, limit, idleMs) {
   });
 }
 
-function tooLarge(res, cfg, size) {
+function tooLarge(res, cfg, size, details = null) {
   const limitMb = cfg.bodyLimitBytes / (1024 * 1024);
   sendError(res, 413, 'PGRST413', 'Payload Too Large',
-    `The request body${size ? ` (${size} bytes or more)` : ''} exceeds the limit of ${cfg.bodyLimitBytes} bytes (${limitMb} MB).`,
+    details || `The request body${size ? ` (${size} bytes or more)` : ''} exceeds the limit of ${cfg.bodyLimitBytes} bytes (${limitMb} MB).`,
     'Raise LTV_WEB_BODY_LIMIT_MB to accept larger uploads.',
     { Connection: 'close' });
 }
@@ -108,8 +109,10 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
     sendError(res, 415, 'PGRST107', `None of these media types are available: ${ctype}`);
     return;
   }
-  const body = await readBody(req, cfg.bodyLimitBytes, cfg.bodyIdleTimeoutMs);
-  if (body.tooLarge) { tooLarge(res, cfg, body.size); return; }
+  // An upload's body goes to the database as it arrives (upload.js); other bodies are small.
+  const body = streamsUpload(fn) ? await streamUpload(req, pool, cfg, fn)
+    : await readBody(req, cfg.bodyLimitBytes, cfg.bodyIdleTimeoutMs);
+  if (body.tooLarge) { tooLarge(res, cfg, body.size, body.message); return; }
   if (body.idle) {
     sendError(res, 408, 'PGRSTX08', 'Request Timeout',
       `No part of the request body arrived for ${cfg.bodyIdleTimeoutMs} ms.`, null,
@@ -117,6 +120,9 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
     res.on('finish', () => req.destroy());
     return;
   }
+  if (body.aborted) { res.destroy(); return; }
+  if (body.invalid) { sendError(res, 400, 'PGRST102', 'Empty or invalid json', body.invalid); return; }
+  if (body.status) { sendJson(res, body.status, body.body); return; }
 
   let args = {};
   const text = body.text.trim() === '' ? '{}' : body.text;
