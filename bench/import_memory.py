@@ -81,6 +81,10 @@ class Sampler:
         return self
 
 
+class NotLocal(Exception):
+    pass
+
+
 def psql(db, sql):
     return subprocess.run(['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql],
                           check=True, capture_output=True, text=True).stdout.strip()
@@ -93,6 +97,9 @@ def backend_call(db, sql, interval):
     p.stdin.write('SELECT pg_backend_pid();\n')
     p.stdin.flush()
     pid = int(p.stdout.readline())
+    if not status(pid):
+        p.kill()
+        raise NotLocal(f'the backend (pid {pid}) is not a process of this machine, or its /proc is not readable')
     sampler = Sampler(pid, interval)
     out, _ = p.communicate(sql + ';\n')
     if p.returncode != 0:
@@ -178,6 +185,11 @@ def main():
             shutil.copyfile(args.file, gz_path)
             os.chmod(gz_path, 0o644)
             calls['import_csv_file .gz'] = f"SELECT ltv.import_csv_file('m', '{gz_path}', '{{\"replace\": true}}')"
+        try:
+            backend_call(db, 'SELECT 1', interval)
+        except NotLocal as e:
+            print(f'skip: {e}')
+            return 0
         results = {name: [] for name in list(calls) + (['web upload'] if web else [])}
         node = []
         for _ in range(args.repeats):  # round by round, the paths interleaved
