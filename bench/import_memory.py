@@ -149,6 +149,7 @@ def main():
     ap.add_argument('--interval-ms', type=float, default=2.0)
     ap.add_argument('--db', default='ltv_bench_memory')
     ap.add_argument('--no-web', action='store_true')
+    ap.add_argument('--options', default='{}', help='import options (JSON object) besides "replace"')
     ap.add_argument('--check', type=float, help='fail when a backend private peak exceeds this x the file')
     ap.add_argument('--node-check', type=float, default=1.0, help='with --check: the web server growth limit')
     args = ap.parse_args()
@@ -169,22 +170,23 @@ def main():
         with open(csv_path, encoding='utf-8', errors='surrogateescape') as f:
             text = f.read()
         with open(body_path, 'w', encoding='utf-8', errors='surrogateescape') as f:
-            json.dump({'name': 'm', 'options': {'replace': True}, 'csv': text}, f)
+            json.dump({'name': 'm', 'options': {**json.loads(args.options), 'replace': True}, 'csv': text}, f)
         del text
         psql('postgres', f'DROP DATABASE IF EXISTS {db}')
         psql('postgres', f'CREATE DATABASE {db}')
         psql(db, 'CREATE EXTENSION retail_ltv')
         web = not args.no_web and shutil.which('node') and os.path.isdir(os.path.join(ROOT, 'web/node_modules/pg'))
         interval = args.interval_ms / 1000
+        options = json.dumps({**json.loads(args.options), 'replace': True}).replace("'", "''")
         calls = {
-            'import_csv': f"SELECT ltv.import_csv('m', pg_read_binary_file('{csv_path}'), '{{\"replace\": true}}')",
-            'import_csv_file': f"SELECT ltv.import_csv_file('m', '{csv_path}', '{{\"replace\": true}}')",
+            'import_csv': f"SELECT ltv.import_csv('m', pg_read_binary_file('{csv_path}'), '{options}')",
+            'import_csv_file': f"SELECT ltv.import_csv_file('m', '{csv_path}', '{options}')",
         }
         if args.file.endswith('.gz'):  # the server inflates it: sized from its gzip trailer
             gz_path = os.path.join(work, 'in.csv.gz')
             shutil.copyfile(args.file, gz_path)
             os.chmod(gz_path, 0o644)
-            calls['import_csv_file .gz'] = f"SELECT ltv.import_csv_file('m', '{gz_path}', '{{\"replace\": true}}')"
+            calls['import_csv_file .gz'] = f"SELECT ltv.import_csv_file('m', '{gz_path}', '{options}')"
         try:
             backend_call(db, 'SELECT 1', interval)
         except NotLocal as e:
