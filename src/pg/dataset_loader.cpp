@@ -30,7 +30,10 @@ const std::vector<Oid> kTransactionTypes = {INT8OID,      INT8OID,   TEXTOID,   
                                             TEXTOID,      FLOAT8OID, FLOAT8OID, FLOAT8OID,
                                             TIMESTAMPOID, TEXTOID,   TEXTOID,   BOOLOID};
 
+// Rejected rows per INSERT: at most this many, holding at most this much text (a rejected row
+// keeps up to 64 kB of its raw text, and the batch is copied into the INSERT's arrays).
 constexpr size_t kRejectedBatchRows = 5000;
+constexpr size_t kRejectedBatchBytes = size_t{1} << 20;
 
 }  // namespace
 
@@ -92,10 +95,12 @@ void DatasetLoader::AddTransaction(const Transaction& t) {
 }
 
 void DatasetLoader::AddRejected(int64_t line_no, std::string reason, std::string raw) {
+  rejected_bytes_ += reason.size() + raw.size();
   rejected_lines_.push_back(line_no);
   rejected_reasons_.push_back(std::move(reason));
   rejected_raw_.push_back(std::move(raw));
-  if (rejected_lines_.size() >= kRejectedBatchRows) FlushRejected();
+  if (rejected_lines_.size() >= kRejectedBatchRows || rejected_bytes_ >= kRejectedBatchBytes)
+    FlushRejected();
 }
 
 void DatasetLoader::FlushRejected() {
@@ -116,6 +121,7 @@ void DatasetLoader::FlushRejected() {
   rejected_lines_.clear();
   rejected_reasons_.clear();
   rejected_raw_.clear();
+  rejected_bytes_ = 0;
 }
 
 void DatasetLoader::Finish(json::Value report, int64_t customers, TimestampMicros first_purchase,

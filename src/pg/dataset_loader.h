@@ -46,6 +46,7 @@ class DatasetLoader {
   // ltv.rejected_rows has a key and a foreign key to maintain: its rows go through an INSERT.
   std::vector<int64_t> rejected_lines_;
   std::vector<std::string> rejected_reasons_, rejected_raw_;
+  size_t rejected_bytes_ = 0;  // of the reasons and raw texts waiting
 };
 
 }  // namespace ltv::pg

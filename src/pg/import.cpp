@@ -3,10 +3,17 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <new>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <zlib.h>
 
 #include <algorithm>
@@ -27,8 +34,10 @@ PG_FUNCTION_INFO_V1(ltv_import_csv_file);
 namespace ltv::pg {
 namespace {
 
+// `release_input` is called once the parse is over and `bytes` is no longer read: the load's
+// last steps (the partition's index, the report) then run without the file in memory.
 int64_t ImportBytes(const std::string& name, const std::string& source, std::string_view bytes,
-                    const std::string& options_text) {
+                    const std::string& options_text, const std::function<void()>& release_input) {
   json::Value options = json::Parse(options_text);
   DatasetOptions host = TakeHostOptions(options);  // "replace"
   csv::ImportOptions import_options = csv::ParseImportOptions(options);
@@ -79,6 +88,13 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
       loader.AddRejected(r.line_no, r.reason, r.raw);
   }
   csv::ImportReport report = parse.TakeReport();
+  release_input();
+#ifdef __GLIBC__
+  // The parse's tables and batches were freed, but glibc keeps freed memory of its thread
+  // arena (and, after freeing a large block, up to twice that block's size of the main one)
+  // for reuse: given back here, the partition's index is built without it.
+  malloc_trim(0);
+#endif
   lap("parse and load");
   json::Value report_json = report.ToJson();
   loader.Finish(report_json, report.customers_loaded, report.first_purchase, report.last_purchase);
@@ -86,28 +102,61 @@ int64_t ImportBytes(const std::string& name, const std::string& source, std::str
   return loader.dataset_id();
 }
 
-// A server file's bytes. The buffer is not zero-filled before the read overwrites it: at a
-// million customers the file is 2 GB, and filling it first (as growing a std::string does)
-// cost about a second more than the read itself, all before parsing can start.
+// A server file's bytes, in one malloc'ed block. The block is not zero-filled before the read
+// overwrites it: at a million customers the file is 2 GB, and filling it first (as growing a
+// std::string does) cost about a second more than the read itself. It grows with realloc,
+// which moves a large block by remapping its pages rather than copying them, so growing never
+// holds the old and the new block at once; and a gzip file's block is sized up front from the
+// size its trailer records, so it normally does not grow at all.
 class FileBytes {
  public:
-  std::string_view view() const { return {data_.get(), size_}; }
+  FileBytes() = default;
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  FileBytes(FileBytes&& other) noexcept
+      : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
+    other.data_ = nullptr;
+    other.size_ = other.capacity_ = 0;
+  }
+  ~FileBytes() { std::free(data_); }
+  std::string_view view() const { return {data_, size_}; }
   size_t size() const { return size_; }
   size_t spare() const { return capacity_ - size_; }
-  char* end() { return data_.get() + size_; }
+  char* end() { return data_ + size_; }
   void Grew(size_t n) { size_ += n; }
   void Reserve(size_t capacity) {
     if (capacity <= capacity_) return;
-    std::unique_ptr<char[]> bigger(new char[capacity]);  // default-initialised: not zeroed
-    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-    data_ = std::move(bigger);
+    void* bigger = std::realloc(data_, capacity);
+    if (!bigger) throw std::bad_alloc();
+    data_ = static_cast<char*>(bigger);
     capacity_ = capacity;
+  }
+  // Frees the bytes (once the parse no longer needs them).
+  void Release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = capacity_ = 0;
   }
 
  private:
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;
   size_t size_ = 0, capacity_ = 0;
 };
+
+// The uncompressed size a gzip file records in its last four bytes (modulo 4 GB; of the last
+// member only, if there are several), or 0 when `path` is not a gzip file or has none.
+size_t GzipRecordedSize(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  unsigned char head[2] = {0, 0}, tail[4];
+  size_t recorded = 0;
+  if (std::fread(head, 1, 2, f) == 2 && head[0] == 0x1f && head[1] == 0x8b &&
+      std::fseek(f, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, f) == 4)
+    recorded = static_cast<size_t>(tail[0]) | static_cast<size_t>(tail[1]) << 8 |
+               static_cast<size_t>(tail[2]) << 16 | static_cast<size_t>(tail[3]) << 24;
+  std::fclose(f);
+  return recorded;
+}
 
 FileBytes ReadServerFile(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");  // reads plain files as they are, too
@@ -123,17 +172,24 @@ FileBytes ReadServerFile(const std::string& path) {
   size_t expected = stat(path.c_str(), &info) == 0 && info.st_size > 0
                         ? static_cast<size_t>(info.st_size) + 1
                         : size_t{1} << 20;
+  // A gzip file: the size its trailer records, when that is plausible (a file over 4 GB
+  // records its size modulo 4 GB, and the file is then read with growth as before).
+  const size_t recorded = GzipRecordedSize(path);
+  if (recorded >= expected) expected = recorded + 1;
   try {
     content.Reserve(std::min(expected, max_bytes + 1));
     constexpr size_t kMaxRead = size_t{64} << 20;  // gzread takes an unsigned int
     while (true) {
-      if (content.spare() == 0) content.Reserve(std::min(content.size() * 2, max_bytes + 1));
+      if (content.spare() == 0)
+        content.Reserve(std::min(content.size() + std::max(content.size() / 2, size_t{1} << 20),
+                                 max_bytes + 1));
       int n =
           gzread(file, content.end(), static_cast<unsigned>(std::min(content.spare(), kMaxRead)));
       if (n < 0) {
         int code = 0;
         std::string message = gzerror(file, &code);
-        if (message.compare(0, path.size() + 2, path + ": ") == 0) message.erase(0, path.size() + 2);
+        if (message.compare(0, path.size() + 2, path + ": ") == 0)
+          message.erase(0, path.size() + 2);
         // A CRC or length mismatch in the trailer lands here ("incorrect data check").
         throw Error(ErrorKind::kInvalidInput,
                     "could not read file \"" + path + "\": " + message + " after " +
@@ -186,9 +242,14 @@ extern "C" Datum ltv_import_csv(PG_FUNCTION_ARGS) {
   bytea* data = PG_GETARG_BYTEA_PP(1);
   char* options =
       PG_ARGISNULL(2) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
+  // A toasted argument (say, a column of a table) was detoasted into a copy of our own, which
+  // goes once parsed; an argument passed as it is belongs to the caller.
+  const bool detoasted = reinterpret_cast<Pointer>(data) != DatumGetPointer(PG_GETARG_DATUM(1));
   LTV_GUARDED({
     std::string_view bytes(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
-    return Int64GetDatum(ImportBytes(name, "upload", bytes, options));
+    return Int64GetDatum(ImportBytes(name, "upload", bytes, options, [&] {
+      if (detoasted) PgCall([&] { pfree(data); });
+    }));
   });
 }
 
@@ -208,6 +269,7 @@ extern "C" Datum ltv_import_csv_file(PG_FUNCTION_ARGS) {
       PG_ARGISNULL(2) ? pstrdup("{}") : JsonbToCString(nullptr, &PG_GETARG_JSONB_P(2)->root, 0);
   LTV_GUARDED({
     FileBytes content = ReadServerFile(path);
-    return Int64GetDatum(ImportBytes(name, std::string("file:") + path, content.view(), options));
+    return Int64GetDatum(ImportBytes(name, std::string("file:") + path, content.view(), options,
+                                     [&] { content.Release(); }));
   });
 }

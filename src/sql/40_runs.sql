@@ -132,48 +132,28 @@ $$;
 CREATE FUNCTION ltv._worker_alive(pid integer) RETURNS boolean
 AS 'MODULE_PATHNAME', 'ltv_worker_alive' LANGUAGE C STRICT VOLATILE;
 
-CREATE VIEW ltv.runs AS
-SELECT r.run_id,
-       r.dataset_id,
-       CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
-                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
-            THEN 'failed' ELSE r.status END AS status,
-       r.stage,
-       r.progress,
-       CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
-                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
-            THEN 'the analysis worker stopped unexpectedly (it was killed or the server restarted)'
-            ELSE r.error END AS error,
-       r.options,
-       r.settings,
-       r.mode,
-       r.timings,
-       r.created_at,
-       r.started_at,
-       r.finished_at,
-       r.requested_by,
-       r.worker_pid
-  FROM ltv.analysis_runs r;
-COMMENT ON VIEW ltv.runs IS
-  'One row per analysis run: status (queued, running, succeeded, failed, cancelled), current stage, progress 0..1, error, timings per stage in ms, start and finish times';
-COMMENT ON COLUMN ltv.runs.timings IS 'Milliseconds spent in each stage';
-COMMENT ON COLUMN ltv.runs.settings IS 'The options as resolved for this run (defaults filled in, cutoff, cut points)';
 
 -- Marks runs whose worker is gone as failed and deletes what they had written. (A queued run
 -- without a pid is one that ltv.start_analysis is still setting up in its own transaction.)
 -- Every dead run is reaped, whatever p_dataset_id says (it names the dataset the caller is
--- about, and is kept for the callers): a killed worker's feature rows and model (295,130 rows
--- in one test) must not wait until someone next touches that dataset. The scan reads only
--- the queued and running runs, so any analysis or status call can afford it.
+-- about, and is kept for the callers): a killed worker's feature rows and model must not wait
+-- until someone next touches that dataset. Every call that can notice a death reaps: reading
+-- ltv.runs (and so ltv_api.datasets and analysis_status, which read it), starting, running or
+-- cancelling an analysis. The scan reads only the queued and running runs, so any of them can
+-- afford it. It runs as the extension owner, so that a role that may only read ltv.runs still
+-- reaps; a read-only transaction (or a standby) reaps nothing and only sees the run as failed.
 CREATE FUNCTION ltv._reap_runs(p_dataset_id bigint DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_run bigint;
   v_count integer := 0;
 BEGIN
+  IF current_setting('transaction_read_only')::boolean THEN
+    RETURN 0;
+  END IF;
   FOR v_run IN
     SELECT r.run_id FROM ltv.analysis_runs r
      WHERE r.mode = 'background' AND r.status IN ('queued', 'running')
@@ -202,6 +182,37 @@ DELETE FROM ltv.predictions WHERE run_id = p_run_id;
 DELETE FROM ltv.models WHERE run_id = p_run_id;
 DELETE FROM ltv.customer_features WHERE run_id = p_run_id;  -- index customer_features_run
 $$;
+
+CREATE VIEW ltv.runs AS
+SELECT r.run_id,
+       r.dataset_id,
+       CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
+                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
+            THEN 'failed' ELSE r.status END AS status,
+       r.stage,
+       r.progress,
+       CASE WHEN r.mode = 'background' AND r.status IN ('queued', 'running')
+                 AND r.worker_pid IS NOT NULL AND NOT ltv._worker_alive(r.worker_pid)
+            THEN 'the analysis worker stopped unexpectedly (it was killed or the server restarted)'
+            ELSE r.error END AS error,
+       r.options,
+       r.settings,
+       r.mode,
+       r.timings,
+       r.created_at,
+       r.started_at,
+       r.finished_at,
+       r.requested_by,
+       r.worker_pid
+  FROM ltv.analysis_runs r
+ -- Reading the view reaps: whoever first sees a run as failed here also removes what its dead
+ -- worker wrote (see ltv._reap_runs). An uncorrelated subquery is an InitPlan, run once per
+ -- query, not per row; it always returns a count, so the condition never filters.
+ WHERE (SELECT ltv._reap_runs()) IS NOT NULL;
+COMMENT ON VIEW ltv.runs IS
+  'One row per analysis run: status (queued, running, succeeded, failed, cancelled), current stage, progress 0..1, error, timings per stage in ms, start and finish times';
+COMMENT ON COLUMN ltv.runs.timings IS 'Milliseconds spent in each stage';
+COMMENT ON COLUMN ltv.runs.settings IS 'The options as resolved for this run (defaults filled in, cutoff, cut points)';
 
 -- The newest succeeded run of a dataset, or NULL.
 CREATE FUNCTION ltv.latest_run(dataset_id bigint)

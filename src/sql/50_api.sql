@@ -110,13 +110,62 @@ BEGIN
     v_options := v_options || '{"encoding": "utf-8"}';
   END IF;
   v_id := ltv.import_csv(upload_dataset.name, convert_to(csv, getdatabaseencoding()), v_options);
-  RETURN json_build_object(
-    'dataset', ltv._api_dataset_json(v_id),
+  RETURN ltv._api_upload_result(v_id);
+END
+$$;
+
+-- What an upload returns: the dataset and its first rejected rows.
+CREATE FUNCTION ltv._api_upload_result(p_dataset_id bigint)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT json_build_object(
+    'dataset', ltv._api_dataset_json(p_dataset_id),
     'rejected_rows', (SELECT coalesce(json_agg(json_build_object('line_no', r.line_no, 'reason', r.reason, 'raw', r.raw)
                                                ORDER BY r.line_no), '[]')
-                        FROM (SELECT * FROM ltv.rejected_rows rr WHERE rr.dataset_id = v_id
+                        FROM (SELECT * FROM ltv.rejected_rows rr WHERE rr.dataset_id = p_dataset_id
                                ORDER BY rr.line_no LIMIT 20) r),
-    'rejected_rows_total', (SELECT count(*) FROM ltv.rejected_rows rr WHERE rr.dataset_id = v_id));
+    'rejected_rows_total', (SELECT count(*) FROM ltv.rejected_rows rr WHERE rr.dataset_id = p_dataset_id))
+$$;
+
+-- The same upload from a large object that the calling transaction created and filled
+-- (lo_from_bytea / lo_put, in pieces as the file arrives): the file's bytes are never one
+-- argument, so neither the client nor the server holds the whole upload twice. The local
+-- server turns POST /rpc/upload_dataset into this call as the body streams in (docs/api.md).
+-- Only an object created by this very transaction is read, so a call cannot import an object
+-- someone else left behind. The object is deleted after the import. Runs as the caller, like
+-- every ltv_api function: the upload quota of ltv_api.upload_dataset applies.
+CREATE FUNCTION ltv_api.upload_dataset_object(name text, object oid, options jsonb DEFAULT '{}')
+RETURNS json
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_options jsonb := coalesce(options, '{}');
+  v_id bigint;
+  v_size bigint;
+BEGIN
+  IF object IS NULL OR NOT EXISTS (SELECT 1 FROM pg_largeobject_metadata m
+                                    WHERE m.oid = upload_dataset_object.object AND age(m.xmin) = 0) THEN
+    RAISE EXCEPTION 'large object % was not created by this transaction', object USING ERRCODE = '22023',
+      HINT = 'Create it with lo_from_bytea or lo_create in the same transaction as this call.';
+  END IF;
+  IF length(lo_get(object, 0, 1)) = 0 THEN
+    RAISE EXCEPTION 'the uploaded file is empty' USING ERRCODE = '22023';
+  END IF;
+  IF jsonb_typeof(v_options) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  v_size := lo_lseek64(lo_open(object, x'40000'::integer), 0, 2);  -- read mode; seek to the end
+  IF NOT ltv.is_admin() AND v_size > ltv._quota('api_max_upload_megabytes')::bigint * 1048576 THEN
+    RAISE EXCEPTION 'the uploaded file (% bytes) is larger than the quota of role "%" (ltv.api_max_upload_megabytes = %)',
+      v_size, current_user, ltv._quota('api_max_upload_megabytes') USING ERRCODE = '54000';
+  END IF;
+  -- lo_get's result goes straight into the call: a plpgsql variable would copy it.
+  v_id := ltv.import_csv(upload_dataset_object.name, lo_get(object), v_options);
+  PERFORM lo_unlink(object);
+  RETURN ltv._api_upload_result(v_id);
 END
 $$;
 

@@ -276,6 +276,7 @@ GRANT EXECUTE ON FUNCTION
 TO ltv_viewer;
 GRANT EXECUTE ON FUNCTION
   ltv_api.upload_dataset(text, text, jsonb),
+  ltv_api.upload_dataset_object(text, oid, jsonb),
   ltv_api.run_analysis(bigint, jsonb),
   ltv_api.cancel_analysis(bigint),
   ltv_api.delete_dataset(bigint)

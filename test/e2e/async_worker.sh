@@ -69,17 +69,42 @@ wait_for "$run" cancelled
 [[ $(rows_of "$run") == 0 ]] || fail "a cancelled run left rows"
 echo "run $run cancelled during training; nothing left behind"
 
-echo "--- worker killed with SIGTERM"
-run=$(q "SELECT ltv.start_analysis($A, '$SLOW')")
-wait_for "$run" running
-sleep 1
-pid=$(q "SELECT worker_pid FROM ltv.runs WHERE run_id = $run")
-kill -TERM "$pid"
-wait_for "$run" failed
+echo "--- worker killed with SIGTERM: the first call that notices, about any dataset, reaps"
+# Each case kills a worker of dataset A once it has stored rows, waits for the process to go
+# (asking the postmaster, which reaps nothing), then makes one call about dataset B only and
+# checks, in the tables themselves, that A's run is failed and its rows are gone.
+kill_worker_of_a() {  # sets $run
+  local pid
+  run=$(q "SELECT ltv.start_analysis($A, '$SLOW')")
+  wait_for "$run" running
+  for _ in $(seq 600); do [[ $(rows_of "$run") -gt 0 ]] && break; sleep 0.1; done
+  [[ $(rows_of "$run") -gt 0 ]] || fail "run $run stored no rows before training"
+  pid=$(q "SELECT worker_pid FROM ltv.analysis_runs WHERE run_id = $run")
+  kill -TERM "$pid"
+  for _ in $(seq 600); do [[ $(q "SELECT ltv._worker_alive($pid)") == f ]] && break; sleep 0.1; done
+  [[ $(q "SELECT status FROM ltv.analysis_runs WHERE run_id = $run") == running ]] || fail "run $run was reaped before any call noticed"
+}
+for call in "SELECT count(*) FROM ltv.runs WHERE dataset_id = $B" \
+            "SELECT ltv_api.datasets()" \
+            "SELECT ltv_api.analysis_status($B)"; do
+  kill_worker_of_a
+  before=$(rows_of "$run")
+  q "$call" >/dev/null
+  [[ $(q "SELECT status FROM ltv.analysis_runs WHERE run_id = $run") == failed ]] || fail "after '$call' run $run is not stored as failed"
+  [[ $(rows_of "$run") == 0 ]] || fail "after '$call' the killed run $run still has $(rows_of "$run") rows"
+  echo "killed run $run: its $before rows are gone after: $call"
+done
+# A read-only transaction (or a standby) sees the death but cannot reap; reading still works.
+kill_worker_of_a
+got=$(psql -X -Atq -v ON_ERROR_STOP=1 -d "$DB" -c "BEGIN TRANSACTION READ ONLY" \
+  -c "SELECT status FROM ltv.runs WHERE run_id = $run" -c "COMMIT")
+[[ "$got" == failed ]] || fail "a read-only reader saw '$got'"
+[[ $(rows_of "$run") -gt 0 ]] || fail "a read-only transaction deleted rows"
+q "SELECT ltv.start_analysis($B, '{\"forest\": {\"n_trees\": 5}}')" >/dev/null
+[[ $(rows_of "$run") == 0 ]] || fail "starting an analysis of another dataset did not reap run $run"
+echo "read-only readers see run $run failed; the next analysis of another dataset reaps it"
 q "SELECT error FROM ltv.runs WHERE run_id = $run"
-q "SELECT ltv._reap_runs()" >/dev/null
-[[ $(q "SELECT status FROM ltv.analysis_runs WHERE run_id = $run") == failed ]] || fail "the stored status was not updated"
-[[ $(rows_of "$run") == 0 ]] || fail "a killed run left rows"
+for _ in $(seq 600); do [[ $(q "SELECT count(*) FROM ltv.runs WHERE dataset_id = $B AND status IN ('queued', 'running')") == 0 ]] && break; sleep 0.1; done
 
 if [[ -z "${LTV_PGDATA:-}" ]]; then
   echo "SKIP: SIGKILL and restart checks need LTV_PGDATA"

@@ -147,10 +147,24 @@ if [[ -d web/node_modules/pg ]]; then
     node web/server/index.js >"$WORK/web.log" 2>&1 &
   web=$!
   for _ in $(seq 50); do grep -q dashboard "$WORK/web.log" && break; sleep 0.1; done
-  got=$(python3 - "$port" <<'PY'
-import socket, sys, time
+  # A buffered body, and an upload whose file was streaming into the database when it stopped
+  # (its transaction, with the large object, must be rolled back and the connection freed).
+  for path in 'datasets {"a' 'upload_dataset {"name": "slow", "csv": "InvoiceNo,Quantity\n'; do
+    got=$(python3 - "$port" "$path" "$DB" <<'PY'
+import socket, subprocess, sys, time
+fn, body = sys.argv[2].split(' ', 1)
+if fn == 'upload_dataset':
+    body += '1,2\\n' * 500000  # 3 MB: pieces are in the database when the body stops
 s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
-s.sendall(b'POST /rpc/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a')
+s.sendall(b'POST /rpc/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n%s'
+          % (fn.encode(), body.encode()))
+if fn == 'upload_dataset':
+    time.sleep(0.3)
+    open_tx = subprocess.run(['psql', '-X', '-At', '-d', sys.argv[3], '-c',
+                              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ltv_web_server'"
+                              " AND state LIKE 'idle in transaction%'"], capture_output=True, text=True).stdout.strip()
+    if open_tx != '1':
+        print('the upload was not streaming into the database:', open_tx)
 t0 = time.time()
 s.settimeout(10)
 data = b''
@@ -161,8 +175,13 @@ while True:
 print(data.split(b'\r\n')[0].decode(), 'closed after %.0f s' % (time.time() - t0))
 PY
 )
+    [[ "$got" == "HTTP/1.1 408 Request Timeout closed after 1 s" ]] && ok "slow body (${path%% *}): $got" || fail "slow body (${path%% *}): $got"
+  done
+  sleep 0.5
+  got=$(q -c "SELECT (SELECT count(*) FROM pg_largeobject_metadata) || ' objects, ' ||
+                     (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND state LIKE 'idle in transaction%') || ' open transactions'")
+  [[ "$got" == "0 objects, 0 open transactions" ]] && ok "the abandoned upload left $got" || fail "abandoned upload: $got"
   kill "$web" 2>/dev/null; wait "$web" 2>/dev/null || true
-  [[ "$got" == "HTTP/1.1 408 Request Timeout closed after 1 s" ]] && ok "slow body: $got" || fail "slow body: $got"
 else
   echo "skip web server case: web/node_modules is missing (scripts/install-deps.sh --web)"
 fi

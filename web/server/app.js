@@ -7,6 +7,7 @@ import pg from 'pg';
 import { errorBody } from './errors.js';
 import { callFunction } from './rpc.js';
 import { authenticate } from './auth.js';
+import { streamsUpload, streamUpload } from './upload.js';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -76,10 +77,10 @@ function readBody(req, limit, idleMs) {
   });
 }
 
-function tooLarge(res, cfg, size) {
+function tooLarge(res, cfg, size, details = null) {
   const limitMb = cfg.bodyLimitBytes / (1024 * 1024);
   sendError(res, 413, 'PGRST413', 'Payload Too Large',
-    `The request body${size ? ` (${size} bytes or more)` : ''} exceeds the limit of ${cfg.bodyLimitBytes} bytes (${limitMb} MB).`,
+    details || `The request body${size ? ` (${size} bytes or more)` : ''} exceeds the limit of ${cfg.bodyLimitBytes} bytes (${limitMb} MB).`,
     'Raise LTV_WEB_BODY_LIMIT_MB to accept larger uploads.',
     { Connection: 'close' });
 }
@@ -109,8 +110,17 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
     sendError(res, 415, 'PGRST107', `None of these media types are available: ${ctype}`);
     return;
   }
-  const body = await readBody(req, cfg.bodyLimitBytes, cfg.bodyIdleTimeoutMs);
-  if (body.tooLarge) { tooLarge(res, cfg, body.size); return; }
+  // The token is checked before any of the body is read: an upload's body goes to the
+  // database, as the token's role, as it arrives (upload.js); other bodies are small.
+  const auth = await authenticate(req, cfg);
+  if (auth.error) {
+    req.resume();
+    sendJson(res, auth.error.status, JSON.stringify(auth.error.body), auth.error.headers);
+    return;
+  }
+  const body = streamsUpload(fn) ? await streamUpload(req, pool, cfg, fn, auth)
+    : await readBody(req, cfg.bodyLimitBytes, cfg.bodyIdleTimeoutMs);
+  if (body.tooLarge) { tooLarge(res, cfg, body.size, body.message); return; }
   if (body.idle) {
     sendError(res, 408, 'PGRSTX08', 'Request Timeout',
       `No part of the request body arrived for ${cfg.bodyIdleTimeoutMs} ms.`, null,
@@ -118,6 +128,9 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
     res.on('finish', () => req.destroy());
     return;
   }
+  if (body.aborted) { res.destroy(); return; }
+  if (body.invalid) { sendError(res, 400, 'PGRST102', 'Empty or invalid json', body.invalid); return; }
+  if (body.status) { sendJson(res, body.status, body.body); return; }
 
   let args = {};
   const text = body.text.trim() === '' ? '{}' : body.text;
@@ -130,11 +143,6 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     sendError(res, 400, 'PGRST102', 'Empty or invalid json',
       'The body must be a JSON object of named arguments.');
-    return;
-  }
-  const auth = await authenticate(req, cfg);
-  if (auth.error) {
-    sendJson(res, auth.error.status, JSON.stringify(auth.error.body), auth.error.headers);
     return;
   }
   const out = await callFunction(pool, cfg, fn, args, text, auth);

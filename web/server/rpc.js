@@ -107,6 +107,46 @@ export function buildCallSql(schema, match, keys) {
 }
 
 /**
+ * Opens the call's transaction as the request's role (a token's, once checked that it may serve
+ * the API; else the anonymous role), with the statement timeout. Returns null, or the 403
+ * answer when the token's role may not serve the API (the caller rolls back).
+ */
+export async function beginAsWebRole(client, cfg, auth) {
+  await client.query('BEGIN');
+  // A token's role is checked; the anonymous role is the operator's configuration.
+  const check = auth.authenticated ? await client.query(ROLE_CHECK_SQL, [auth.role]) : { rows: [] };
+  if (check.rows.length && !check.rows[0].ok) {
+    return { status: 403, body: JSON.stringify(errorBody('42501', `permission denied to set role "${auth.role}"`)) };
+  }
+  await client.query(
+    "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('statement_timeout', $2, true)",
+    [auth.role, String(cfg.statementTimeoutMs)],
+  );
+  return null;
+}
+
+/**
+ * The function of the schema that a call with these argument names runs: {match}, or
+ * {error: {status, body}} when none or several fit (PostgREST's 404 / 300).
+ */
+export async function resolveCall(client, cfg, fn, keys) {
+  const { rows } = await client.query(CATALOG_SQL, [cfg.schema, fn]);
+  const matches = matchFunction(rows, keys);
+  if (matches.length === 0) {
+    const e = notFound(cfg.schema, fn, keys, rows);
+    return { error: { status: e.status, body: JSON.stringify(e.body) } };
+  }
+  if (matches.length > 1) {
+    const e = errorBody('PGRST203',
+      `Could not choose the best candidate function between: ${matches
+        .map((m) => `${cfg.schema}.${fn}(${m.args.map((a) => `${a.name} => ${a.type}`).join(', ')})`).join(', ')}`,
+      null, 'Try renaming the parameters or the function itself in the database so function overloading can be resolved');
+    return { error: { status: 300, body: JSON.stringify(e) } };
+  }
+  return { match: matches[0] };
+}
+
+/**
  * Runs one RPC call. Returns {status, body: string|null} where body is JSON text.
  * @param {import('pg').Pool} pool
  * @param {{schema: string, role: string, statementTimeoutMs: number}} cfg
@@ -126,38 +166,20 @@ export async function callFunction(pool, cfg, fn, args, rawBody, auth = { role: 
   let inTx = false;
   let releaseErr;
   try {
-    await client.query('BEGIN');
     inTx = true;
-    // A token's role is checked; the anonymous role is the operator's configuration.
-    const check = auth.authenticated ? await client.query(ROLE_CHECK_SQL, [auth.role]) : { rows: [] };
-    if (check.rows.length && !check.rows[0].ok) {
+    const denied = await beginAsWebRole(client, cfg, auth);
+    if (denied) {
       await client.query('ROLLBACK');
       inTx = false;
-      return { status: 403, body: JSON.stringify(errorBody('42501', `permission denied to set role "${auth.role}"`)) };
+      return denied;
     }
-    await client.query(
-      "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('statement_timeout', $2, true)",
-      [auth.role, String(cfg.statementTimeoutMs)],
-    );
     const keys = Object.keys(args);
-    const { rows } = await client.query(CATALOG_SQL, [cfg.schema, fn]);
-    const matches = matchFunction(rows, keys);
-    if (matches.length === 0) {
+    const { match, error } = await resolveCall(client, cfg, fn, keys);
+    if (error) {
       await client.query('ROLLBACK');
       inTx = false;
-      const e = notFound(cfg.schema, fn, keys, rows);
-      return { status: e.status, body: JSON.stringify(e.body) };
+      return error;
     }
-    if (matches.length > 1) {
-      await client.query('ROLLBACK');
-      inTx = false;
-      const e = errorBody('PGRST203',
-        `Could not choose the best candidate function between: ${matches
-          .map((m) => `${cfg.schema}.${fn}(${m.args.map((a) => `${a.name} => ${a.type}`).join(', ')})`).join(', ')}`,
-        null, 'Try renaming the parameters or the function itself in the database so function overloading can be resolved');
-      return { status: 300, body: JSON.stringify(e) };
-    }
-    const match = matches[0];
     const sql = buildCallSql(cfg.schema, match, keys);
     const needsParam = match.singleJson || keys.length > 0;
     const res = await client.query(sql, needsParam ? [rawBody] : []);

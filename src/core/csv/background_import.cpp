@@ -11,10 +11,13 @@ class BackgroundImport::QueueSink : public ImportSink {
       : owner_(owner), batch_(std::make_unique<ImportBatch>()) {}
   void Loaded(const Transaction& t) override {
     batch_->loaded.Add(t);
+    batch_->bytes += t.invoice.size() + t.stock_code.size() + t.description.size() +
+                     t.customer_id.size() + t.country.size();
     PushIfFull();
   }
   void Rejected(const RejectedRow& r) override {
     batch_->rejected.push_back(r);
+    batch_->bytes += r.reason.size() + r.raw.size();
     PushIfFull();
   }
   void PushRest() {
@@ -23,7 +26,7 @@ class BackgroundImport::QueueSink : public ImportSink {
 
  private:
   void PushIfFull() {
-    if (batch_->rows() < owner_.batch_rows_) return;
+    if (batch_->rows() < owner_.batch_rows_ && batch_->bytes < owner_.batch_bytes_) return;
     if (!owner_.handoff_.Push(std::move(batch_))) throw Interrupted();
     batch_ = std::make_unique<ImportBatch>();
   }
@@ -32,8 +35,10 @@ class BackgroundImport::QueueSink : public ImportSink {
 };
 
 BackgroundImport::BackgroundImport(std::string_view bytes, const ImportOptions& options,
-                                   size_t batch_rows, size_t max_queued)
-    : batch_rows_(batch_rows ? batch_rows : 1), handoff_(max_queued) {
+                                   size_t batch_rows, size_t max_queued, size_t batch_bytes)
+    : batch_rows_(batch_rows ? batch_rows : 1),
+      batch_bytes_(batch_bytes ? batch_bytes : 1),
+      handoff_(max_queued) {
   thread_ = StartSignalFreeThread([this, bytes, options] { Run(bytes, options); });
 }
 

@@ -20,15 +20,18 @@ namespace ltv::csv {
 struct ImportBatch {
   TransactionBuffer loaded;
   std::vector<RejectedRow> rejected;
+  size_t bytes = 0;  // text held: the loaded rows' fields, the rejected rows' reason and raw text
   size_t rows() const { return loaded.size() + rejected.size(); }
 };
 
 class BackgroundImport {
  public:
   // Starts parsing `bytes` (which must outlive this object) at once. At most `max_queued`
-  // batches of about `batch_rows` rows wait for the caller; then the parse waits too.
+  // batches wait for the caller; then the parse waits too. A batch ends at `batch_rows` rows or
+  // once it holds `batch_bytes` of text, whichever comes first: rejected rows keep up to 64 kB
+  // of raw text each, and 8192 of them would hold half a gigabyte.
   BackgroundImport(std::string_view bytes, const ImportOptions& options, size_t batch_rows = 8192,
-                   size_t max_queued = 4);
+                   size_t max_queued = 4, size_t batch_bytes = size_t{1} << 20);
   // Stops the parse if it is still running and waits for its thread.
   ~BackgroundImport();
   BackgroundImport(const BackgroundImport&) = delete;
@@ -48,6 +51,7 @@ class BackgroundImport {
   void Run(std::string_view bytes, ImportOptions options);
 
   const size_t batch_rows_;
+  const size_t batch_bytes_;
   BatchHandoff<ImportBatch> handoff_;
   ImportReport report_;  // written by the parse thread before handoff_.Finish()
   std::thread thread_;

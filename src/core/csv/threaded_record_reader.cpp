@@ -3,8 +3,11 @@
 namespace ltv::csv {
 
 ThreadedRecordReader::ThreadedRecordReader(std::string_view bytes, char delimiter,
-                                           size_t batch_records, size_t max_queued)
-    : batch_records_(batch_records ? batch_records : 1), handoff_(max_queued) {
+                                           size_t batch_records, size_t max_queued,
+                                           size_t batch_bytes)
+    : batch_records_(batch_records ? batch_records : 1),
+      batch_bytes_(batch_bytes ? batch_bytes : 1),
+      handoff_(max_queued) {
   thread_ = StartSignalFreeThread([this, bytes, delimiter] { Run(bytes, delimiter); });
 }
 
@@ -23,7 +26,8 @@ void ThreadedRecordReader::Run(std::string_view bytes, char delimiter) {
     while (more) {
       batch = std::make_unique<Batch>();
       batch->records.reserve(batch_records_);
-      while (batch->records.size() < batch_records_ && (more = reader.Next(&record))) {
+      while (batch->records.size() < batch_records_ && batch->bytes.size() < batch_bytes_ &&
+             (more = reader.Next(&record))) {
         Batch::Record r;
         r.line_no = record.line_no;
         r.raw = record.raw;  // a view into `bytes`: stays valid

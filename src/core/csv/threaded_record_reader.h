@@ -24,9 +24,11 @@ namespace ltv::csv {
 class ThreadedRecordReader {
  public:
   // Starts tokenizing `bytes` (which must outlive this object) at once. At most `max_queued`
-  // batches of up to `batch_records` records wait for the caller.
+  // batches wait for the caller. A batch ends at `batch_records` records or once their fields
+  // hold `batch_bytes`, whichever comes first (a batch copies its fields: 2048 long records
+  // would otherwise hold as much as the file).
   ThreadedRecordReader(std::string_view bytes, char delimiter, size_t batch_records = 2048,
-                       size_t max_queued = 4);
+                       size_t max_queued = 4, size_t batch_bytes = size_t{1} << 20);
   // Stops the thread if it is still running and waits for it.
   ~ThreadedRecordReader();
   ThreadedRecordReader(const ThreadedRecordReader&) = delete;
@@ -53,6 +55,7 @@ class ThreadedRecordReader {
   void Run(std::string_view bytes, char delimiter);
 
   const size_t batch_records_;
+  const size_t batch_bytes_;
   BatchHandoff<Batch> handoff_;
   std::unique_ptr<Batch> current_;
   std::thread thread_;

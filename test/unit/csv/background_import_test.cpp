@@ -85,6 +85,34 @@ TEST(BackgroundImport, TheParseErrorComesBackFromTakeReport) {
   }
 }
 
+// Long rejected lines: a batch ends once it holds batch_bytes of text, long before batch_rows.
+TEST(BackgroundImport, BatchesAreBoundedByTheirText) {
+  std::string csv =
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n";
+  for (int i = 0; i < 400; ++i)
+    csv += std::to_string(i) + ",A," + std::string(4000, 'd') + ",1," +
+           (i % 4 ? "not a date" : "2011-01-01 10:00") + ",2.5,17850,UK\n";
+  ImportOptions options;
+  options.max_rejected_share = 1;
+  CollectingSink direct;
+  ImportCsv(csv, options, direct);
+  const size_t kBytes = 64 << 10;
+  BackgroundImport parse(csv, options, /*batch_rows=*/8192, /*max_queued=*/1, kBytes);
+  size_t rejected = 0, loaded = 0, batches = 0;
+  while (!parse.done()) {
+    auto batch = parse.Next(std::chrono::milliseconds(5));
+    if (!batch) continue;
+    ++batches;
+    EXPECT_LT(batch->bytes, kBytes + 5000) << "at most one row past the bound";
+    for (const RejectedRow& r : batch->rejected) EXPECT_EQ(r.raw, direct.rejected[rejected++].raw);
+    loaded += batch->loaded.size();
+  }
+  parse.TakeReport();
+  EXPECT_EQ(rejected, direct.rejected.size());
+  EXPECT_EQ(loaded, direct.loaded.size());
+  EXPECT_GT(batches, 15u);
+}
+
 TEST(BackgroundImport, StopsPromptlyWhenTheConsumerGivesUp) {
   const std::string csv = MixedFile(200000);
   auto start = std::chrono::steady_clock::now();

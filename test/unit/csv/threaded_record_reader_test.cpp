@@ -37,8 +37,9 @@ std::vector<Copied> Direct(const std::string& csv, char delimiter) {
   return out;
 }
 
-std::vector<Copied> Threaded(const std::string& csv, char delimiter, size_t batch, size_t queue) {
-  ThreadedRecordReader reader(csv, delimiter, batch, queue);
+std::vector<Copied> Threaded(const std::string& csv, char delimiter, size_t batch, size_t queue,
+                             size_t batch_bytes = size_t{1} << 20) {
+  ThreadedRecordReader reader(csv, delimiter, batch, queue, batch_bytes);
   std::vector<Copied> out;
   RawRecord r;
   while (reader.Next(&r)) out.push_back(Copy(r));
@@ -78,6 +79,15 @@ TEST(ThreadedRecordReader, ManyRecordsAcrossManyBatches) {
   std::vector<Copied> expected = Direct(csv, ';');
   ASSERT_EQ(expected.size(), 20001u);
   EXPECT_EQ(Threaded(csv, ';', 97, 2), expected);
+}
+
+// Batches cut by size (every record, or a few at a time) give the same records.
+TEST(ThreadedRecordReader, BatchesBoundedByBytesGiveTheSameRecords) {
+  std::string csv = "k,v\n";
+  for (int i = 0; i < 3000; ++i) csv += std::to_string(i) + "," + std::string(i % 700, 'x') + "\n";
+  csv += kTricky;
+  std::vector<Copied> expected = Direct(csv, ',');
+  for (size_t bytes : {1, 500, 4096}) EXPECT_EQ(Threaded(csv, ',', 2048, 2, bytes), expected);
 }
 
 TEST(ThreadedRecordReader, EmptyInputHasNoRecords) {
