@@ -134,6 +134,25 @@ TreeExplainer::TreeExplainer(const Forest& forest, NodeShares shares)
   for (double& b : base_) b *= scale;
 }
 
+// The ratios Algorithm 2 multiplies by at unique depth d, i < d, row-major by d (so that
+// the inner loops multiply instead of divide): up = (d + 1) / (i + 1),
+// down = (d - i) / (d + 1), and inverse_down = (d + 1) / (d - i).
+struct Ratios {
+  explicit Ratios(int max_depth) : stride(static_cast<size_t>(max_depth) + 2) {
+    up.resize(stride * stride);
+    down.resize(stride * stride);
+    inverse_down.resize(stride * stride);
+    for (size_t d = 0; d < stride; ++d)
+      for (size_t i = 0; i < d; ++i) {
+        up[d * stride + i] = static_cast<double>(d + 1) / static_cast<double>(i + 1);
+        down[d * stride + i] = static_cast<double>(d - i) / static_cast<double>(d + 1);
+        inverse_down[d * stride + i] = static_cast<double>(d + 1) / static_cast<double>(d - i);
+      }
+  }
+  size_t stride;
+  std::vector<double> up, down, inverse_down;
+};
+
 namespace {
 
 // Algorithm 2's EXTEND: adds a feature with the given fractions at position `depth`.
@@ -143,9 +162,10 @@ void Extend(PathElement* path, unsigned depth, double zero_fraction, double one_
   path[depth].zero_fraction = zero_fraction;
   path[depth].one_fraction = one_fraction;
   path[depth].weight = depth == 0 ? 1.0 : 0.0;
+  const double scale = 1.0 / static_cast<double>(depth + 1);
   for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
-    path[i + 1].weight += one_fraction * path[i].weight * (i + 1) / static_cast<double>(depth + 1);
-    path[i].weight = zero_fraction * path[i].weight * (depth - i) / static_cast<double>(depth + 1);
+    path[i + 1].weight += one_fraction * path[i].weight * ((i + 1) * scale);
+    path[i].weight = zero_fraction * path[i].weight * ((depth - i) * scale);
   }
 }
 
@@ -170,23 +190,30 @@ void Unwind(PathElement* path, unsigned depth, unsigned index) {
   }
 }
 
-// The total weight of the path with element `index` unwound, without changing the path.
-double UnwoundSum(const PathElement* path, unsigned depth, unsigned index) {
-  const double one_fraction = path[index].one_fraction;
+// The total weight of the path with element `index` unwound (Algorithm 2's UNWOUND-SUM),
+// for an element the row's branch goes through (one fraction not 0).
+double UnwoundSumOne(const PathElement* path, unsigned depth, unsigned index,
+                     const Ratios& ratios) {
+  const double inverse_one = 1.0 / path[index].one_fraction;
   const double zero_fraction = path[index].zero_fraction;
+  const double* up = ratios.up.data() + depth * ratios.stride;
+  const double* down = ratios.down.data() + depth * ratios.stride;
   double next = path[depth].weight;
   double total = 0;
   for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
-    if (one_fraction != 0) {
-      const double tmp = next * (depth + 1) / ((i + 1) * one_fraction);
-      total += tmp;
-      next = path[i].weight - tmp * zero_fraction * ((depth - i) / static_cast<double>(depth + 1));
-    } else if (zero_fraction != 0) {
-      total += (path[i].weight / zero_fraction) / ((depth - i) / static_cast<double>(depth + 1));
-    }
-    // Both fractions 0: the element's subsets carry no weight (a branch neither the row nor
-    // the population takes).
+    const double tmp = next * up[i] * inverse_one;
+    total += tmp;
+    next = path[i].weight - tmp * zero_fraction * down[i];
   }
+  return total;
+}
+
+// UNWOUND-SUM of an element with one fraction 0 is sum_i weight_i * (d + 1) / (d - i), divided
+// by the element's zero fraction: the sum is the same for every such element of the path.
+double ZeroOneSum(const PathElement* path, unsigned depth, const Ratios& ratios) {
+  const double* inverse_down = ratios.inverse_down.data() + depth * ratios.stride;
+  double total = 0;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) total += path[i].weight * inverse_down[i];
   return total;
 }
 
@@ -194,7 +221,7 @@ double UnwoundSum(const PathElement* path, unsigned depth, unsigned index) {
 
 void TreeExplainer::Recurse(size_t t, const double* row, double* phi, PathElement* parent_path,
                             unsigned depth, uint32_t node, double zero_fraction,
-                            double one_fraction, int feature) const {
+                            double one_fraction, int feature, const Ratios& ratios) const {
   PathElement* path = parent_path + depth + 1;
   std::copy(parent_path, parent_path + depth + 1, path);
   Extend(path, depth, zero_fraction, one_fraction, feature);
@@ -204,8 +231,16 @@ void TreeExplainer::Recurse(size_t t, const double* row, double* phi, PathElemen
     const int n_classes = forest_.n_classes();
     const size_t n_features = static_cast<size_t>(forest_.n_features());
     const double* v = tree.Proba(tree.leaf_number[node], n_classes);
+    double zero_one_sum = 0;
+    for (unsigned i = 1; i <= depth; ++i)
+      if (path[i].one_fraction == 0) {
+        zero_one_sum = ZeroOneSum(path, depth, ratios);
+        break;
+      }
     for (unsigned i = 1; i <= depth; ++i) {
-      const double w = UnwoundSum(path, depth, i);
+      // (Elements with both fractions 0 are never on the path: see below.)
+      const double w = path[i].one_fraction != 0 ? UnwoundSumOne(path, depth, i, ratios)
+                                                 : zero_one_sum / path[i].zero_fraction;
       const double scale = w * (path[i].one_fraction - path[i].zero_fraction);
       double* dst = phi + path[i].feature;
       for (int c = 0; c < n_classes; ++c) dst[c * n_features] += scale * v[c];
@@ -232,17 +267,17 @@ void TreeExplainer::Recurse(size_t t, const double* row, double* phi, PathElemen
   // divide by 0.
   const double hot_zero = share[hot] * incoming_zero;
   if (hot_zero != 0 || incoming_one != 0)
-    Recurse(t, row, phi, path, depth + 1, hot, hot_zero, incoming_one, n.feature);
+    Recurse(t, row, phi, path, depth + 1, hot, hot_zero, incoming_one, n.feature, ratios);
   const double cold_zero = share[cold] * incoming_zero;
-  if (cold_zero != 0) Recurse(t, row, phi, path, depth + 1, cold, cold_zero, 0, n.feature);
+  if (cold_zero != 0) Recurse(t, row, phi, path, depth + 1, cold, cold_zero, 0, n.feature, ratios);
 }
 
-void TreeExplainer::ExplainRow(const double* row, double* phi,
-                               std::vector<PathElement>& path) const {
+void TreeExplainer::ExplainRow(const double* row, double* phi, std::vector<PathElement>& path,
+                               const Ratios& ratios) const {
   const size_t size = static_cast<size_t>(forest_.n_classes()) * forest_.n_features();
   std::fill(phi, phi + size, 0.0);
   for (size_t t = 0; t < forest_.trees().size(); ++t)
-    Recurse(t, row, phi, path.data(), 0, 0, 1.0, 1.0, -1);
+    Recurse(t, row, phi, path.data(), 0, 0, 1.0, 1.0, -1, ratios);
   const double scale = forest_.trees().empty() ? 0.0 : 1.0 / forest_.trees().size();
   for (size_t i = 0; i < size; ++i) phi[i] *= scale;
 }
@@ -253,8 +288,13 @@ void TreeExplainer::ExplainInto(const double* rows, size_t n_rows, size_t n_feat
   std::vector<double> proba(n_rows * static_cast<size_t>(forest_.n_classes()));
   forest_.PredictProbaInto(rows, n_rows, n_features, proba.data(), threads, cancel);
   const size_t per_row = static_cast<size_t>(forest_.n_classes()) * n_features;
-  // The path buffers of every level of the recursion: level d holds d + 1 elements.
-  const size_t path_size = static_cast<size_t>(max_depth_ + 2) * (max_depth_ + 3) / 2;
+  // A path holds each feature at most once (plus the root's element), so its length at
+  // recursion level l is at most min(l, n_features) + 1; every level has its own copy.
+  const int longest = std::min(max_depth_, forest_.n_features());
+  const Ratios ratios(longest);
+  size_t path_size = 0;
+  for (int level = 0; level <= max_depth_ + 1; ++level)
+    path_size += static_cast<size_t>(std::min(level, longest)) + 1;
   const size_t n_tasks = (n_rows + kRowsPerTask - 1) / kRowsPerTask;
   const int workers = static_cast<int>(std::min<size_t>(std::max(threads, 1), n_tasks));
   std::vector<std::vector<PathElement>> paths(std::max(workers, 1),
@@ -264,7 +304,7 @@ void TreeExplainer::ExplainInto(const double* rows, size_t n_rows, size_t n_feat
         const size_t end = std::min(n_rows, (task + 1) * kRowsPerTask);
         for (size_t r = task * kRowsPerTask; r < end; ++r) {
           if (stop.load(std::memory_order_relaxed)) throw Interrupted();
-          ExplainRow(rows + r * n_features, out + r * per_row, paths[worker]);
+          ExplainRow(rows + r * n_features, out + r * per_row, paths[worker], ratios);
         }
       });
 }

@@ -61,6 +61,8 @@ struct PathElement {
   double weight;
 };
 
+struct Ratios;  // constants of the recursion (tree_shap.cpp)
+
 class TreeExplainer {
  public:
   // `forest` must outlive the explainer; `shares` must come from the same forest.
@@ -81,9 +83,11 @@ class TreeExplainer {
   std::vector<double> Explain(const double* row, size_t n_features) const;
 
  private:
-  void ExplainRow(const double* row, double* phi, std::vector<PathElement>& path) const;
+  void ExplainRow(const double* row, double* phi, std::vector<PathElement>& path,
+                  const Ratios& ratios) const;
   void Recurse(size_t t, const double* row, double* phi, PathElement* parent_path, unsigned depth,
-               uint32_t node, double zero_fraction, double one_fraction, int feature) const;
+               uint32_t node, double zero_fraction, double one_fraction, int feature,
+               const Ratios& ratios) const;
 
   const forest::Forest& forest_;
   NodeShares shares_;

@@ -1,0 +1,97 @@
+-- Explanations (src/sql/43_explain.sql, core/explain): exact TreeSHAP of the forest and the
+-- served candidate's decomposition. Every check compares with an independent computation:
+-- the stored predictions, ltv.rf_predict_proba, or explanations computed another way.
+SET client_min_messages = warning;
+SET datestyle = 'ISO, YMD';
+\set SHOW_CONTEXT never
+SELECT count(ltv.delete_dataset(dataset_id)) >= 0 AS cleared FROM ltv.datasets;
+
+SELECT ltv.generate_dataset('explain', 400, 11) AS ds \gset
+SELECT ltv.run_analysis(:ds, '{"forest": {"n_trees": 20}, "candidates": ["classifier"]}') AS run_forest \gset
+SELECT ltv.run_analysis(:ds, '{"forest": {"n_trees": 20}, "candidates": ["naive"]}') AS run_naive \gset
+SELECT model AS model FROM ltv.models WHERE run_id = :run_forest \gset
+SELECT min(customer_id) AS cust FROM ltv.predictions WHERE run_id = :run_forest \gset
+
+-- Additivity: for every customer of the run and every bucket, base + the contributions equal
+-- the probability the run stored, one row per model input.
+WITH e AS (SELECT * FROM ltv.explain(:run_forest::bigint)),
+s AS (SELECT customer_id, bucket, min(base) = max(base) AS one_base, max(base) + sum(contribution) AS p,
+             count(*) AS inputs FROM e GROUP BY 1, 2)
+SELECT count(DISTINCT s.customer_id) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run_forest) AS every_customer,
+       bool_and(s.one_base) AS one_base_per_bucket,
+       bool_and(s.inputs = cardinality(ltv.rf_feature_names(:'model'))) AS every_input,
+       max(abs(s.p - (ARRAY[p.p_low, p.p_medium, p.p_high, p.p_vip])[ltv._bucket_class(s.bucket) + 1])) < 1e-9 AS sums_to_probability
+  FROM s JOIN ltv.predictions p ON p.run_id = :run_forest AND p.customer_id = s.customer_id;
+
+-- The base is the mean probability over the customers whose features weigh the splits.
+SELECT bool_and(abs(b.base - m.mean) < 1e-9) AS base_is_mean_probability
+  FROM (SELECT DISTINCT bucket, base FROM ltv.explain(:run_forest::bigint)) b
+  JOIN (SELECT unnest(ARRAY['low', 'medium', 'high', 'vip']::ltv.bucket[]) AS bucket,
+               unnest(ARRAY[avg(p_low), avg(p_medium), avg(p_high), avg(p_vip)]) AS mean
+          FROM ltv.predictions WHERE run_id = :run_forest) m USING (bucket);
+
+-- The same customers through ltv.rf_explain, one row at a time with the run's customers as
+-- the reference: the same numbers; the values are the model's inputs as the run stored them.
+SELECT ltv.rf_feature_names(:'model') = ltv.feature_names() AS model_uses_the_registry_inputs;
+CREATE TEMP TABLE vectors AS
+SELECT cf.customer_id, ltv.feature_vector(cf) AS v
+  FROM ltv.customer_features cf, ltv.analysis_runs r
+ WHERE r.run_id = :run_forest AND cf.run_id = r.run_id AND cf.cutoff = (r.settings->>'as_of')::timestamp;
+SELECT array_agg(v ORDER BY customer_id) AS reference FROM vectors \gset
+WITH one AS (
+  SELECT x.customer_id, e.* FROM (SELECT * FROM vectors ORDER BY customer_id LIMIT 25) x,
+         LATERAL ltv.rf_explain(:'model', x.v, :'reference') e)
+SELECT count(*) AS rows_compared,
+       bool_and(r.base = o.base AND r.value = o.value AND abs(r.contribution - o.contribution) < 1e-12) AS same_as_explain_run
+  FROM one o JOIN ltv.explain(:run_forest::bigint) r USING (customer_id, bucket, feature);
+
+-- Without a reference every split weighs its sides equally: still additive.
+SELECT bool_and(abs(s.p - (ltv.rf_predict_proba(:'model', x.v))[ltv._bucket_class(s.bucket) + 1]) < 1e-12) AS additive_without_reference
+  FROM (SELECT * FROM vectors ORDER BY customer_id LIMIT 25) x,
+       LATERAL (SELECT e.bucket, max(e.base) + sum(e.contribution) AS p FROM ltv.rf_explain(:'model', x.v) e GROUP BY 1) s;
+
+-- Deterministic: the same model and data give the same explanation, bit for bit.
+SELECT (SELECT array_agg(contribution ORDER BY customer_id, bucket, feature) FROM ltv.explain(:run_forest::bigint))
+     = (SELECT array_agg(contribution ORDER BY customer_id, bucket, feature) FROM ltv.explain(:run_forest::bigint)) AS deterministic;
+
+-- ltv.explain(model, dataset): features computed as ltv.predict computes them, the splits weighed
+-- by all the dataset's customers whichever are asked for.
+WITH e AS (SELECT * FROM ltv.explain(:'model', :ds)),
+s AS (SELECT customer_id, bucket, max(base) + sum(contribution) AS p FROM e GROUP BY 1, 2)
+SELECT count(DISTINCT s.customer_id) = (SELECT count(*) FROM ltv.predict(:'model', :ds)) AS every_customer,
+       max(abs(s.p - (ARRAY[p.p_low, p.p_medium, p.p_high, p.p_vip])[ltv._bucket_class(s.bucket) + 1])) < 1e-9 AS sums_to_predict
+  FROM s JOIN ltv.predict(:'model', :ds) p USING (customer_id);
+SELECT (SELECT array_agg(contribution ORDER BY bucket, feature) FROM ltv.explain(:'model', :ds, ARRAY[:'cust']))
+     = (SELECT array_agg(contribution ORDER BY bucket, feature) FROM ltv.explain(:'model', :ds) WHERE customer_id = :'cust')
+       AS independent_of_who_else_is_asked;
+
+-- A run that serves the naive rule: one input (the recent spend), base = how the evaluated
+-- customers were truly spread, summing to the stored probabilities.
+WITH e AS (SELECT * FROM ltv.explain(:run_naive::bigint)),
+s AS (SELECT customer_id, bucket, max(base) + sum(contribution) AS p, count(*) AS n, min(feature) AS feature FROM e GROUP BY 1, 2)
+SELECT count(DISTINCT s.customer_id) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run_naive) AS every_customer,
+       bool_and(s.n = 1 AND s.feature = 'baseline_spend') AS one_input,
+       max(abs(s.p - (ARRAY[p.p_low, p.p_medium, p.p_high, p.p_vip])[ltv._bucket_class(s.bucket) + 1])) < 1e-12 AS sums_to_probability
+  FROM s JOIN ltv.predictions p ON p.run_id = :run_naive AND p.customer_id = s.customer_id;
+SELECT abs(sum(DISTINCT base) - 1) < 1e-12 AS base_is_a_distribution FROM ltv.explain(:run_naive::bigint, ARRAY[:'cust']);
+
+-- Errors name the problem; a corrupt model is an error, never a crash.
+SELECT * FROM ltv.rf_explain(:'model', NULL);
+SELECT * FROM ltv.rf_explain(:'model', ARRAY[1, 2, 3]::float8[]);
+SELECT * FROM ltv.rf_explain(:'model', ARRAY[[1, 2], [3, 4]]::float8[]);
+SELECT * FROM ltv.rf_explain(:'model', array_fill(1::float8, ARRAY[cardinality(ltv.feature_names())]), ARRAY[1, 2]::float8[]);
+SELECT * FROM ltv.rf_explain(:'model', array_fill(1::float8, ARRAY[cardinality(ltv.feature_names())]), ARRAY[[1, 2]]::float8[]);
+SELECT * FROM ltv.rf_explain(:'model', array_fill('NaN'::float8, ARRAY[cardinality(ltv.feature_names())]));
+SELECT * FROM ltv.rf_explain(overlay(:'model'::bytea placing '\xdeadbeef'::bytea from 40), array_fill(1::float8, ARRAY[cardinality(ltv.feature_names())]));
+SELECT * FROM ltv.rf_explain('\x00'::bytea, ARRAY[1]::float8[]);
+SELECT * FROM ltv.explain(:'model', :ds, ARRAY[:'cust', 'nobody']);
+SELECT * FROM ltv.explain(:run_naive::bigint, ARRAY['nobody']);
+SELECT * FROM ltv.explain(-1::bigint);
+SELECT * FROM ltv.rf_explain_batch(:'model', ARRAY['a'], NULL);
+
+-- Cancellable: a statement timeout stops a long explanation (the same rows many times).
+SET statement_timeout = '200ms';
+SELECT count(*) FROM ltv.rf_explain_batch(:'model', ARRAY(SELECT 'k' FROM generate_series(1, 50), vectors),
+                                          ARRAY(SELECT v FROM generate_series(1, 50), vectors), :'reference');
+RESET statement_timeout;
+SELECT 1 AS still_connected;

@@ -1,0 +1,171 @@
+-- Explanations: why a model (or a run) gives a customer its bucket. Exact path-dependent
+-- TreeSHAP for the forest (core/explain); see docs/explanations.md for what the numbers mean
+-- and for the decompositions of the other candidates a run can serve.
+
+CREATE FUNCTION ltv.rf_explain_batch(model bytea, keys text[], features double precision[],
+                                     reference double precision[] DEFAULT NULL)
+RETURNS TABLE (key text, class integer, base double precision, feature text,
+               value double precision, contribution double precision)
+AS 'MODULE_PATHNAME', 'ltv_rf_explain_batch' LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION ltv.rf_explain_batch(bytea, text[], double precision[], double precision[]) IS
+  'Exact TreeSHAP contributions of many rows (row i of the two-dimensional features array belongs to keys[i]): per row, class and model input, the input''s value and contribution; base + the sum of the contributions = the class probability. Node covers come from the reference rows (base = their mean probability), or equal splits when reference is NULL.';
+
+CREATE FUNCTION ltv.rf_explain(model bytea, features double precision[],
+                               reference double precision[] DEFAULT NULL)
+RETURNS TABLE (bucket ltv.bucket, base double precision, feature text, value double precision,
+               contribution double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF model IS NULL OR features IS NULL THEN
+    RAISE EXCEPTION 'ltv.rf_explain: model and features must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF array_ndims(features) IS DISTINCT FROM 1 THEN
+    RAISE EXCEPTION 'ltv.rf_explain: features must be a one-dimensional array (one row)' USING ERRCODE = '2202E';
+  END IF;
+  RETURN QUERY
+  SELECT ltv._class_bucket(e.class), e.base, e.feature, e.value, e.contribution
+    FROM ltv.rf_explain_batch(model, ARRAY[''], ARRAY[features], reference) e;
+END
+$$;
+COMMENT ON FUNCTION ltv.rf_explain(bytea, double precision[], double precision[]) IS
+  'Why the model gives one row its probabilities: per bucket, the base value and, per model input, its value and exact TreeSHAP contribution (base + sum = the probability). Pass reference rows (a two-dimensional array) to weigh the trees'' splits by that population; without, every split weighs its two sides equally.';
+
+-- Every customer asked for (p_asked, NULL = all) must be among those found.
+CREATE FUNCTION ltv._explain_check_ids(p_asked text[], p_found text[], p_dataset_id bigint, p_cutoff timestamp)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_missing text[] := ARRAY(SELECT DISTINCT u.id FROM unnest(p_asked) u(id)
+                             WHERE u.id IS NULL OR NOT u.id = ANY (coalesce(p_found, '{}')) ORDER BY 1);
+BEGIN
+  IF cardinality(v_missing) > 0 THEN
+    RAISE EXCEPTION 'customer(s) % of dataset % have no purchase before %', array_to_string(v_missing, ', ', 'NULL'),
+      p_dataset_id, p_cutoff USING ERRCODE = 'P0002';
+  END IF;
+END
+$$;
+
+-- The model's input vectors of a feature table's customers at a cutoff (in customer order):
+-- all of them (the reference population) and those asked for (all when p_ids is NULL).
+-- Every asked-for customer must be there.
+CREATE FUNCTION ltv._explain_vectors(p_model bytea, p_source regclass, p_dataset_id bigint, p_run_id bigint,
+                                     p_cutoff timestamp, p_ids text[],
+                                     OUT ids text[], OUT vectors double precision[],
+                                     OUT reference double precision[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'
+AS $$
+DECLARE
+  v_missing text[];
+BEGIN
+  EXECUTE format($q$
+  WITH rows AS (
+    SELECT cf.customer_id, %s AS v FROM %s cf
+     WHERE cf.dataset_id = $1 AND coalesce(cf.run_id, 0) = coalesce($2, 0) AND cf.cutoff = $3
+     ORDER BY cf.customer_id)
+  SELECT (SELECT array_agg(r.customer_id) FROM rows r WHERE $4 IS NULL OR r.customer_id = ANY ($4)),
+         (SELECT array_agg(r.v) FROM rows r WHERE $4 IS NULL OR r.customer_id = ANY ($4)),
+         (SELECT array_agg(r.v) FROM rows r)$q$,
+    ltv._feature_vector_sql(ltv.rf_feature_names(p_model), 'cf'), p_source)
+    INTO ids, vectors, reference
+    USING p_dataset_id, p_run_id, p_cutoff, p_ids;
+  IF reference IS NULL THEN
+    RAISE EXCEPTION 'no customers to explain at %', p_cutoff USING ERRCODE = '22023';
+  END IF;
+  PERFORM ltv._explain_check_ids(p_ids, ids, p_dataset_id, p_cutoff);
+END
+$$;
+
+-- With a model: exact TreeSHAP of the forest's probabilities for customers of a dataset, features
+-- computed as ltv.predict computes them. The trees' splits are weighed by all the dataset's
+-- customers at as_of, whichever are asked for, so base is their mean probability and a
+-- customer's explanation does not depend on who else is asked for.
+CREATE FUNCTION ltv.explain(model bytea, dataset_id bigint, customer_ids text[] DEFAULT NULL,
+                            as_of timestamp DEFAULT NULL, horizon interval DEFAULT '6 months')
+RETURNS TABLE (customer_id text, bucket ltv.bucket, base double precision, feature text,
+               value double precision, contribution double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+  v_as_of timestamp := ltv._predict_snapshot(explain.dataset_id, explain.as_of, explain.horizon, '{}');
+  v_in record;
+BEGIN
+  v_in := ltv._explain_vectors(model, 'pg_temp.ltv_predict_features', explain.dataset_id, NULL, v_as_of,
+                               customer_ids);
+  RETURN QUERY
+  SELECT e.key, ltv._class_bucket(e.class), e.base, e.feature, e.value, e.contribution
+    FROM ltv.rf_explain_batch(model, v_in.ids, v_in.vectors, v_in.reference) e;
+END
+$$;
+COMMENT ON FUNCTION ltv.explain(bytea, bigint, text[], timestamp, interval) IS
+  'Why the model gives each customer of a dataset (or those listed) its probabilities: per bucket, base + one exact TreeSHAP contribution per model input (summing to the probability), with the input''s value; the splits are weighed by all the dataset''s customers at as_of';
+
+-- With a run: why the run serves each customer (or those listed) its bucket and probabilities,
+-- at the run's as_of, from the features the run stored. When the served candidate's
+-- probabilities are the forest's (the classifier, and the rank candidates using the model):
+-- TreeSHAP over the model's inputs, the splits weighed by the run's customers. Otherwise the
+-- served probabilities are P(truth | served bucket) from the evaluation: base is the truth
+-- distribution of the evaluated customers, and the one input that set the bucket (the naive
+-- rule's recent spend, or the candidate's rank score) contributes the difference. Either way
+-- base + the contributions = the probability stored in ltv.predictions (docs/explanations.md).
+CREATE FUNCTION ltv.explain(run_id bigint, customer_ids text[] DEFAULT NULL)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, base double precision, feature text,
+               value double precision, contribution double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+  v_run ltv.analysis_runs;
+  v_model bytea;
+  v_metrics jsonb;
+  v_as_of timestamp;
+  v_served text;
+  v_in record;
+  v_found text[];
+BEGIN
+  SELECT * INTO v_run FROM ltv.analysis_runs r WHERE r.run_id = explain.run_id;
+  IF NOT FOUND OR v_run.status <> 'succeeded' THEN
+    RAISE EXCEPTION 'analysis run % does not exist or did not succeed', explain.run_id USING ERRCODE = 'P0002';
+  END IF;
+  v_as_of := (v_run.settings->>'as_of')::timestamp;
+  SELECT m.model, m.metrics INTO STRICT v_model, v_metrics FROM ltv.models m WHERE m.run_id = explain.run_id;
+  v_served := v_metrics->>'served';
+  IF ltv._candidate_uses_forest(v_served) THEN
+    v_in := ltv._explain_vectors(v_model, 'ltv.customer_features', v_run.dataset_id, explain.run_id, v_as_of,
+                                 customer_ids);
+    RETURN QUERY
+    SELECT e.key, ltv._class_bucket(e.class), e.base, e.feature, e.value, e.contribution
+      FROM ltv.rf_explain_batch(v_model, v_in.ids, v_in.vectors, v_in.reference) e;
+    RETURN;
+  END IF;
+  v_found := ARRAY(SELECT p.customer_id FROM ltv.predictions p
+                    WHERE p.run_id = explain.run_id AND (customer_ids IS NULL OR p.customer_id = ANY (customer_ids)));
+  PERFORM ltv._explain_check_ids(customer_ids, v_found, v_run.dataset_id, v_as_of);
+  RETURN QUERY
+  WITH cm AS (
+    SELECT t, b, (v_metrics->'confusion_matrix'->t->>b)::double precision AS n
+      FROM generate_series(0, 3) t, generate_series(0, 3) b),
+  prior AS (SELECT cm.t, sum(cm.n) / nullif((SELECT sum(x.n) FROM cm x), 0) AS p FROM cm GROUP BY cm.t)
+  SELECT p.customer_id, ltv._class_bucket(pr.t), pr.p,
+         CASE WHEN v_served = 'naive' THEN 'baseline_spend' ELSE v_served || '_score' END,
+         CASE WHEN v_served = 'naive' THEN cf.baseline_spend END,
+         (ARRAY[p.p_low, p.p_medium, p.p_high, p.p_vip])[pr.t + 1] - pr.p
+    FROM ltv.predictions p
+    JOIN ltv.customer_features cf
+      ON cf.dataset_id = v_run.dataset_id AND cf.run_id = explain.run_id AND cf.cutoff = v_as_of
+     AND cf.customer_id = p.customer_id
+    CROSS JOIN prior pr
+   WHERE p.run_id = explain.run_id AND (customer_ids IS NULL OR p.customer_id = ANY (customer_ids))
+   ORDER BY p.customer_id, pr.t;
+END
+$$;
+COMMENT ON FUNCTION ltv.explain(bigint, text[]) IS
+  'Why an analysis run serves each of its customers (or those listed) its bucket probabilities, at the run''s as_of: TreeSHAP over the model''s inputs when the served probabilities are the forest''s, else the one input that set the served bucket; base + the contributions = the stored probability (docs/explanations.md)';
