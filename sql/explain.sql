@@ -95,3 +95,24 @@ SELECT count(*) FROM ltv.rf_explain_batch(:'model', ARRAY(SELECT 'k' FROM genera
                                           ARRAY(SELECT v FROM generate_series(1, 50), vectors), :'reference');
 RESET statement_timeout;
 SELECT 1 AS still_connected;
+
+-- Reasons in words: for the served bucket, the inputs that raise its probability most (up to
+-- 3, by contribution) and lower it most (up to 2), the same numbers as ltv.explain.
+SELECT customer_id, bucket, rank, feature, round(value::numeric, 4) AS value, round(contribution::numeric, 6) AS contribution, reason
+  FROM ltv.reasons(:run_forest, ARRAY[:'cust']);
+WITH r AS (SELECT * FROM ltv.reasons(:run_forest)),
+e AS (SELECT e.* FROM ltv.explain(:run_forest::bigint) e
+        JOIN ltv.predictions p ON p.run_id = :run_forest AND p.customer_id = e.customer_id AND p.bucket = e.bucket)
+SELECT count(DISTINCT r.customer_id) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run_forest) AS every_customer,
+       bool_and(r.contribution = e.contribution AND r.value = e.value) AS same_numbers,
+       (SELECT max(n) FROM (SELECT count(*) FILTER (WHERE contribution > 0) AS n FROM r GROUP BY customer_id) x) AS most_positive,
+       (SELECT max(n) FROM (SELECT count(*) FILTER (WHERE contribution < 0) AS n FROM r GROUP BY customer_id) x) AS most_negative,
+       bool_and(NOT EXISTS (SELECT 1 FROM e x WHERE x.customer_id = r.customer_id AND x.contribution > r.contribution
+                                                AND r.contribution > 0 AND r.rank = 1)) AS first_is_largest
+  FROM r JOIN e USING (customer_id, feature);
+SELECT customer_id, bucket, rank, feature, round(value::numeric, 4) AS value, round(contribution::numeric, 6) AS contribution, reason
+  FROM ltv.reasons(:run_naive, ARRAY[:'cust']);
+-- ltv_api.customer returns them for the run the dashboard shows.
+SELECT c->'reasons'->>'served' AS served, c->'reasons'->>'bucket' = c->>'predicted_bucket' AS for_the_predicted_bucket,
+       json_array_length(c->'reasons'->'items') AS items
+  FROM ltv_api.customer(:ds, :'cust') c;

@@ -169,3 +169,69 @@ END
 $$;
 COMMENT ON FUNCTION ltv.explain(bigint, text[]) IS
   'Why an analysis run serves each of its customers (or those listed) its bucket probabilities, at the run''s as_of: TreeSHAP over the model''s inputs when the served probabilities are the forest''s, else the one input that set the served bucket; base + the contributions = the stored probability (docs/explanations.md)';
+
+-- One contribution in words a person reads: what the input is (its registry description),
+-- its value in the input's units, and how far it moves the probability of the bucket:
+-- "net spend in the 180 days before the cutoff: 2,104.00 (+0.18 toward High)". Percent ranks
+-- and probabilities read as percentages; the registry's missing value as "none".
+CREATE FUNCTION ltv._reason_text(p_feature text, p_value double precision, p_contribution double precision,
+                                 p_bucket ltv.bucket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT format('%s: %s (%s%s toward %s)',
+              coalesce(regexp_replace(r.description, '\s*\([^)]*\)$', ''), replace(p_feature, '_', ' ')),
+              CASE WHEN p_value IS NULL THEN 'n/a'
+                   WHEN r.name IS NOT NULL AND p_value = r.missing_value THEN 'none'
+                   WHEN r.source = 'rank' OR r.name = 'clv_p_alive' THEN to_char(100 * p_value, 'FM990') || '%'
+                   WHEN r.sql_type = 'integer' THEN to_char(p_value, 'FM999,999,999,990')
+                   ELSE to_char(p_value, 'FM999,999,999,990.00') END,
+              CASE WHEN p_contribution < 0 THEN '-' ELSE '+' END,
+              to_char(abs(p_contribution), 'FM0.00'),
+              initcap(p_bucket::text))
+  FROM (SELECT 1) one
+  LEFT JOIN ltv.feature_registry() r ON r.name = p_feature
+$$;
+
+-- The top reasons for the bucket a run serves each customer (or those listed): the inputs that
+-- raise the probability of that bucket most (up to n_positive) and lower it most (up to
+-- n_negative), from ltv.explain(run_id), in words. Ties are broken by input name, so the same
+-- run gives the same reasons.
+CREATE FUNCTION ltv.reasons(run_id bigint, customer_ids text[] DEFAULT NULL, n_positive integer DEFAULT 3,
+                            n_negative integer DEFAULT 2)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, rank integer, feature text, value double precision,
+               contribution double precision, reason text)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH e AS (
+  SELECT e.*, row_number() OVER (PARTITION BY e.customer_id ORDER BY e.contribution DESC, e.feature) AS up,
+         row_number() OVER (PARTITION BY e.customer_id ORDER BY e.contribution, e.feature) AS down
+    FROM ltv.explain(reasons.run_id, reasons.customer_ids) e
+    JOIN ltv.predictions p ON p.run_id = reasons.run_id AND p.customer_id = e.customer_id AND p.bucket = e.bucket)
+SELECT e.customer_id, e.bucket,
+       row_number() OVER (PARTITION BY e.customer_id ORDER BY e.contribution DESC, e.feature)::integer,
+       e.feature, e.value, e.contribution, ltv._reason_text(e.feature, e.value, e.contribution, e.bucket)
+  FROM e
+ WHERE (e.contribution > 0 AND e.up <= n_positive) OR (e.contribution < 0 AND e.down <= n_negative)
+ ORDER BY e.customer_id, 3
+$$;
+COMMENT ON FUNCTION ltv.reasons(bigint, text[], integer, integer) IS
+  'The top reasons for the bucket an analysis run serves each customer (or those listed): the inputs that raise its probability most and lower it most, with the contribution and a sentence a person reads';
+
+-- The reasons of one customer for ltv_api.customer: the served candidate, the bucket, its base
+-- and probability, and the top reasons (up to 5 each way) as the dashboard draws and words them.
+CREATE FUNCTION ltv._api_reasons(p_run_id bigint, p_customer_id text)
+RETURNS json
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT json_build_object(
+         'served', (SELECT m.metrics->>'served' FROM ltv.models m WHERE m.run_id = p_run_id),
+         'bucket', min(r.bucket),
+         'items', coalesce(json_agg(json_build_object('feature', r.feature, 'value', r.value,
+                                                      'contribution', r.contribution, 'text', r.reason)
+                                    ORDER BY r.rank), '[]'))
+  FROM ltv.reasons(p_run_id, ARRAY[p_customer_id], 5, 5) r
+$$;
