@@ -135,53 +135,62 @@ TreeExplainer::TreeExplainer(const Forest& forest, NodeShares shares)
 }
 
 // The ratios Algorithm 2 multiplies by at unique depth d, i < d, row-major by d (so that
-// the inner loops multiply instead of divide): up = (d + 1) / (i + 1),
-// down = (d - i) / (d + 1), and inverse_down = (d + 1) / (d - i).
+// the inner loops multiply instead of divide): up = (d + 1) / (i + 1), rise = 1 / up,
+// down = (d - i) / (d + 1), and inverse_down = 1 / down.
 struct Ratios {
   explicit Ratios(int max_depth) : stride(static_cast<size_t>(max_depth) + 2) {
     up.resize(stride * stride);
+    rise.resize(stride * stride);
     down.resize(stride * stride);
     inverse_down.resize(stride * stride);
     for (size_t d = 0; d < stride; ++d)
       for (size_t i = 0; i < d; ++i) {
         up[d * stride + i] = static_cast<double>(d + 1) / static_cast<double>(i + 1);
+        rise[d * stride + i] = static_cast<double>(i + 1) / static_cast<double>(d + 1);
         down[d * stride + i] = static_cast<double>(d - i) / static_cast<double>(d + 1);
         inverse_down[d * stride + i] = static_cast<double>(d + 1) / static_cast<double>(d - i);
       }
   }
   size_t stride;
-  std::vector<double> up, down, inverse_down;
+  std::vector<double> up, rise, down, inverse_down;
 };
 
 namespace {
 
 // Algorithm 2's EXTEND: adds a feature with the given fractions at position `depth`.
 void Extend(PathElement* path, unsigned depth, double zero_fraction, double one_fraction,
-            int feature) {
+            int feature, const Ratios& ratios) {
   path[depth].feature = feature;
   path[depth].zero_fraction = zero_fraction;
   path[depth].one_fraction = one_fraction;
   path[depth].weight = depth == 0 ? 1.0 : 0.0;
-  const double scale = 1.0 / static_cast<double>(depth + 1);
+  const double* rise = ratios.rise.data() + depth * ratios.stride;
+  const double* down = ratios.down.data() + depth * ratios.stride;
   for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
-    path[i + 1].weight += one_fraction * path[i].weight * ((i + 1) * scale);
-    path[i].weight = zero_fraction * path[i].weight * ((depth - i) * scale);
+    path[i + 1].weight += one_fraction * path[i].weight * rise[i];
+    path[i].weight = zero_fraction * path[i].weight * down[i];
   }
 }
 
 // Algorithm 2's UNWIND: removes element `index` (whose feature is split on again below).
-void Unwind(PathElement* path, unsigned depth, unsigned index) {
+void Unwind(PathElement* path, unsigned depth, unsigned index, const Ratios& ratios) {
   const double one_fraction = path[index].one_fraction;
   const double zero_fraction = path[index].zero_fraction;
+  const double* up = ratios.up.data() + depth * ratios.stride;
+  const double* down = ratios.down.data() + depth * ratios.stride;
+  const double* inverse_down = ratios.inverse_down.data() + depth * ratios.stride;
   double next = path[depth].weight;
-  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
-    if (one_fraction != 0) {
+  if (one_fraction != 0) {
+    const double inverse_one = 1.0 / one_fraction;
+    for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
       const double tmp = path[i].weight;
-      path[i].weight = next * (depth + 1) / ((i + 1) * one_fraction);
-      next = tmp - path[i].weight * zero_fraction * (depth - i) / static_cast<double>(depth + 1);
-    } else {
-      path[i].weight = path[i].weight * (depth + 1) / (zero_fraction * (depth - i));
+      path[i].weight = next * up[i] * inverse_one;
+      next = tmp - path[i].weight * zero_fraction * down[i];
     }
+  } else {
+    const double inverse_zero = 1.0 / zero_fraction;
+    for (int i = static_cast<int>(depth) - 1; i >= 0; --i)
+      path[i].weight = path[i].weight * inverse_down[i] * inverse_zero;
   }
   for (unsigned i = index; i < depth; ++i) {
     path[i].feature = path[i + 1].feature;
@@ -190,22 +199,35 @@ void Unwind(PathElement* path, unsigned depth, unsigned index) {
   }
 }
 
-// The total weight of the path with element `index` unwound (Algorithm 2's UNWOUND-SUM),
-// for an element the row's branch goes through (one fraction not 0).
-double UnwoundSumOne(const PathElement* path, unsigned depth, unsigned index,
-                     const Ratios& ratios) {
-  const double inverse_one = 1.0 / path[index].one_fraction;
-  const double zero_fraction = path[index].zero_fraction;
+// The total weight of the path with element `index[k]` unwound (Algorithm 2's UNWOUND-SUM)
+// into out[k], for `count` elements the row's branch goes through (one fraction not 0). Each
+// sum is a chain of dependent multiplications; up to four independent chains run in one loop
+// so that their latencies overlap (each gives the same bits as computed alone).
+void UnwoundSumsOne(const PathElement* path, unsigned depth, const unsigned* index, int count,
+                    const Ratios& ratios, double* out) {
   const double* up = ratios.up.data() + depth * ratios.stride;
   const double* down = ratios.down.data() + depth * ratios.stride;
-  double next = path[depth].weight;
-  double total = 0;
-  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
-    const double tmp = next * up[i] * inverse_one;
-    total += tmp;
-    next = path[i].weight - tmp * zero_fraction * down[i];
+  constexpr int kLanes = 4;
+  for (int begin = 0; begin < count; begin += kLanes) {
+    const int lanes = std::min(kLanes, count - begin);
+    double inverse_one[kLanes], zero[kLanes], next[kLanes], total[kLanes];
+    for (int k = 0; k < kLanes; ++k) {
+      const PathElement& e = path[index[begin + std::min(k, lanes - 1)]];
+      inverse_one[k] = 1.0 / e.one_fraction;
+      zero[k] = e.zero_fraction;
+      next[k] = path[depth].weight;
+      total[k] = 0;
+    }
+    for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+      const double weight = path[i].weight;
+      for (int k = 0; k < kLanes; ++k) {
+        const double tmp = next[k] * up[i] * inverse_one[k];
+        total[k] += tmp;
+        next[k] = weight - tmp * zero[k] * down[i];
+      }
+    }
+    for (int k = 0; k < lanes; ++k) out[begin + k] = total[k];
   }
-  return total;
 }
 
 // UNWOUND-SUM of an element with one fraction 0 is sum_i weight_i * (d + 1) / (d - i), divided
@@ -224,23 +246,42 @@ void TreeExplainer::Recurse(size_t t, const double* row, double* phi, PathElemen
                             double one_fraction, int feature, const Ratios& ratios) const {
   PathElement* path = parent_path + depth + 1;
   std::copy(parent_path, parent_path + depth + 1, path);
-  Extend(path, depth, zero_fraction, one_fraction, feature);
+  Extend(path, depth, zero_fraction, one_fraction, feature, ratios);
   const Tree& tree = forest_.trees()[t];
   const forest::Node& n = tree.nodes[node];
   if (n.index == node) {  // a leaf
     const int n_classes = forest_.n_classes();
     const size_t n_features = static_cast<size_t>(forest_.n_features());
     const double* v = tree.Proba(tree.leaf_number[node], n_classes);
-    double zero_one_sum = 0;
-    for (unsigned i = 1; i <= depth; ++i)
-      if (path[i].one_fraction == 0) {
-        zero_one_sum = ZeroOneSum(path, depth, ratios);
-        break;
-      }
+    // Unwound sums: one shared sum for the elements with one fraction 0, the others' chains
+    // side by side. (Elements with both fractions 0 are never on the path: see below.)
+    constexpr unsigned kOnStack = 128;  // longer paths (over 127 features) use the heap
+    unsigned stack_elements[kOnStack];
+    double stack_sums[kOnStack];
+    std::vector<unsigned> heap_elements;
+    std::vector<double> heap_sums;
+    unsigned* hot_elements = stack_elements;
+    double* hot_sums = stack_sums;
+    if (depth >= kOnStack) {
+      heap_elements.resize(depth);
+      heap_sums.resize(depth);
+      hot_elements = heap_elements.data();
+      hot_sums = heap_sums.data();
+    }
+    int n_hot = 0;
+    bool any_cold = false;
     for (unsigned i = 1; i <= depth; ++i) {
-      // (Elements with both fractions 0 are never on the path: see below.)
-      const double w = path[i].one_fraction != 0 ? UnwoundSumOne(path, depth, i, ratios)
-                                                 : zero_one_sum / path[i].zero_fraction;
+      if (path[i].one_fraction != 0) {
+        hot_elements[n_hot++] = i;
+      } else {
+        any_cold = true;
+      }
+    }
+    UnwoundSumsOne(path, depth, hot_elements, n_hot, ratios, hot_sums);
+    const double zero_one_sum = any_cold ? ZeroOneSum(path, depth, ratios) : 0.0;
+    for (unsigned i = 1, h = 0; i <= depth; ++i) {
+      const double w =
+          path[i].one_fraction != 0 ? hot_sums[h++] : zero_one_sum / path[i].zero_fraction;
       const double scale = w * (path[i].one_fraction - path[i].zero_fraction);
       double* dst = phi + path[i].feature;
       for (int c = 0; c < n_classes; ++c) dst[c * n_features] += scale * v[c];
@@ -259,7 +300,7 @@ void TreeExplainer::Recurse(size_t t, const double* row, double* phi, PathElemen
   if (k <= depth) {
     incoming_zero = path[k].zero_fraction;
     incoming_one = path[k].one_fraction;
-    Unwind(path, depth, k);
+    Unwind(path, depth, k, ratios);
     --depth;
   }
   // A branch that neither the row (one fraction) nor the population (zero fraction) takes
