@@ -116,3 +116,20 @@ SELECT customer_id, bucket, rank, feature, round(value::numeric, 4) AS value, ro
 SELECT c->'reasons'->>'served' AS served, c->'reasons'->>'bucket' = c->>'predicted_bucket' AS for_the_predicted_bucket,
        json_array_length(c->'reasons'->'items') AS items
   FROM ltv_api.customer(:ds, :'cust') c;
+
+-- Global importance: mean |contribution| to each customer's served bucket, as an aggregate of
+-- ltv.explain computed here; impurity importance beside it; a sample is the same every time.
+WITH g AS (SELECT * FROM ltv.explain_importance(:run_forest, NULL)),
+e AS (SELECT e.feature, avg(abs(e.contribution)) AS m FROM ltv.explain(:run_forest::bigint) e
+        JOIN ltv.predictions p ON p.run_id = :run_forest AND p.customer_id = e.customer_id AND p.bucket = e.bucket
+       GROUP BY 1)
+SELECT count(*) = cardinality(ltv.feature_names()) AS every_input,
+       bool_and(abs(g.mean_abs_contribution - e.m) < 1e-12) AS matches_explain,
+       bool_and(g.impurity_importance IS NOT NULL) AS with_impurity,
+       min(g.customers) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run_forest) AS all_customers
+  FROM g JOIN e USING (feature);
+SELECT (SELECT array_agg(mean_abs_contribution ORDER BY feature) FROM ltv.explain_importance(:run_forest, 50))
+     = (SELECT array_agg(mean_abs_contribution ORDER BY feature) FROM ltv.explain_importance(:run_forest, 50)) AS sample_is_stable,
+       (SELECT min(customers) FROM ltv.explain_importance(:run_forest, 50)) AS sampled;
+SELECT feature, customers FROM ltv.explain_importance(:run_naive);
+SELECT * FROM ltv.explain_importance(:run_forest, 0);
