@@ -239,9 +239,9 @@ $$;
 -- Global importance of each input of what a run serves: the mean over customers of
 -- |contribution| to the bucket the run serves each one (how far the input typically moves the
 -- probability of the customer's own bucket), beside the forest's impurity importance. Exact
--- TreeSHAP costs about 50 ms of CPU per customer on the default UCI forest, so at most
--- max_customers customers are explained (NULL = all), the same ones every time: the first by
--- md5 of the customer id.
+-- TreeSHAP visits every leaf of every tree per customer (docs/explanations.md, "Cost"), so at
+-- most max_customers customers are explained (NULL = all), the same ones every time: the first
+-- by md5 of the customer id.
 CREATE FUNCTION ltv.explain_importance(run_id bigint, max_customers integer DEFAULT 500)
 RETURNS TABLE (feature text, mean_abs_contribution double precision, impurity_importance double precision,
                customers integer)
