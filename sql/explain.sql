@@ -5,6 +5,12 @@ SET client_min_messages = warning;
 SET datestyle = 'ISO, YMD';
 \set SHOW_CONTEXT never
 SELECT count(ltv.delete_dataset(dataset_id)) >= 0 AS cleared FROM ltv.datasets;
+-- The tests after this one count dataset and run ids from where they are now: put them back
+-- at the end.
+SELECT coalesce(last_value, 1) AS ds_last, last_value IS NOT NULL AS ds_called
+  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.datasets', 'dataset_id') \gset
+SELECT coalesce(last_value, 1) AS run_last, last_value IS NOT NULL AS run_called
+  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.analysis_runs', 'run_id') \gset
 
 SELECT ltv.generate_dataset('explain', 400, 11) AS ds \gset
 SELECT ltv.run_analysis(:ds, '{"forest": {"n_trees": 20}, "candidates": ["classifier"]}') AS run_forest \gset
@@ -44,6 +50,18 @@ WITH one AS (
 SELECT count(*) AS rows_compared,
        bool_and(r.base = o.base AND r.value = o.value AND abs(r.contribution - o.contribution) < 1e-12) AS same_as_explain_run
   FROM one o JOIN ltv.explain(:run_forest::bigint) r USING (customer_id, bucket, feature);
+
+-- Beyond ltv._explain_reference_size() customers, every k-th by a hash of the id weighs the
+-- splits (here with a size of 100 for the 388 customers: k = 4): the same ones every time,
+-- and the asked-for customers are explained whether in the sample or not.
+WITH v AS (SELECT * FROM ltv.analysis_runs r,
+                  LATERAL ltv._explain_vectors(:'model', 'ltv.customer_features', r.dataset_id, r.run_id,
+                                               (r.settings->>'as_of')::timestamp, ARRAY[:'cust'], 100) v
+            WHERE r.run_id = :run_forest)
+SELECT array_length(v.reference, 1) BETWEEN 60 AND 140 AS sampled, v.ids = ARRAY[:'cust'] AS asked_one,
+       v.reference = (SELECT array_agg(x.v ORDER BY x.customer_id) FROM vectors x
+                       WHERE ('x' || '00000000' || substr(md5(x.customer_id), 1, 8))::bit(64)::bigint % 4 = 0) AS every_fourth_by_md5
+  FROM v;
 
 -- Without a reference every split weighs its sides equally: still additive.
 SELECT bool_and(abs(s.p - (ltv.rf_predict_proba(:'model', x.v))[ltv._bucket_class(s.bucket) + 1]) < 1e-12) AS additive_without_reference
@@ -133,3 +151,7 @@ SELECT (SELECT array_agg(mean_abs_contribution ORDER BY feature) FROM ltv.explai
        (SELECT min(customers) FROM ltv.explain_importance(:run_forest, 50)) AS sampled;
 SELECT feature, customers FROM ltv.explain_importance(:run_naive);
 SELECT * FROM ltv.explain_importance(:run_forest, 0);
+
+SELECT count(ltv.delete_dataset(dataset_id)) AS deleted FROM ltv.datasets WHERE name = 'explain';
+SELECT setval(pg_get_serial_sequence('ltv.datasets', 'dataset_id'), :ds_last, :'ds_called') > 0 AS ids_restored,
+       setval(pg_get_serial_sequence('ltv.analysis_runs', 'run_id'), :run_last, :'run_called') > 0 AS run_ids_restored;

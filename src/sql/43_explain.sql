@@ -49,31 +49,45 @@ BEGIN
 END
 $$;
 
+-- At most about this many customers weigh the trees' splits (the reference population of
+-- ltv.explain): beyond, every k-th customer by a hash of the id, so that building the
+-- reference stays cheap on a million customers and stays the same for the same customers.
+CREATE FUNCTION ltv._explain_reference_size() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 20000 $$;
+
 -- The model's input vectors of a feature table's customers at a cutoff (in customer order):
--- all of them (the reference population) and those asked for (all when p_ids is NULL).
--- Every asked-for customer must be there.
+-- those asked for (all when p_ids is NULL), and the reference population: all of them, or
+-- with more than p_reference_size customers, those whose md5-derived number is a
+-- multiple of ceil(n / that size). Every asked-for customer must be there.
 CREATE FUNCTION ltv._explain_vectors(p_model bytea, p_source regclass, p_dataset_id bigint, p_run_id bigint,
                                      p_cutoff timestamp, p_ids text[],
+                                     p_reference_size integer DEFAULT ltv._explain_reference_size(),
                                      OUT ids text[], OUT vectors double precision[],
                                      OUT reference double precision[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '256MB'
 AS $$
-DECLARE
-  v_missing text[];
 BEGIN
   EXECUTE format($q$
-  WITH rows AS (
-    SELECT cf.customer_id, %s AS v FROM %s cf
-     WHERE cf.dataset_id = $1 AND coalesce(cf.run_id, 0) = coalesce($2, 0) AND cf.cutoff = $3
+  WITH snapshot AS (
+    SELECT cf.* FROM %2$s cf
+     WHERE cf.dataset_id = $1 AND coalesce(cf.run_id, 0) = coalesce($2, 0) AND cf.cutoff = $3),
+  step AS (SELECT greatest(1, ceil(count(*) / $5::double precision))::bigint AS k FROM snapshot),
+  rows AS (
+    SELECT cf.customer_id, %1$s AS v, ($4 IS NULL OR cf.customer_id = ANY ($4)) AS asked
+      FROM snapshot cf, step
+     WHERE ($4 IS NULL OR cf.customer_id = ANY ($4))
+        OR ('x' || '00000000' || substr(md5(cf.customer_id), 1, 8))::bit(64)::bigint %% step.k = 0
      ORDER BY cf.customer_id)
-  SELECT (SELECT array_agg(r.customer_id) FROM rows r WHERE $4 IS NULL OR r.customer_id = ANY ($4)),
-         (SELECT array_agg(r.v) FROM rows r WHERE $4 IS NULL OR r.customer_id = ANY ($4)),
-         (SELECT array_agg(r.v) FROM rows r)$q$,
+  SELECT (SELECT array_agg(r.customer_id) FROM rows r WHERE r.asked),
+         (SELECT array_agg(r.v) FROM rows r WHERE r.asked),
+         (SELECT array_agg(r.v) FROM rows r, step
+           WHERE ('x' || '00000000' || substr(md5(r.customer_id), 1, 8))::bit(64)::bigint %% step.k = 0)$q$,
     ltv._feature_vector_sql(ltv.rf_feature_names(p_model), 'cf'), p_source)
     INTO ids, vectors, reference
-    USING p_dataset_id, p_run_id, p_cutoff, p_ids;
+    USING p_dataset_id, p_run_id, p_cutoff, p_ids, p_reference_size;
   IF reference IS NULL THEN
     RAISE EXCEPTION 'no customers to explain at %', p_cutoff USING ERRCODE = '22023';
   END IF;
@@ -82,9 +96,9 @@ END
 $$;
 
 -- With a model: exact TreeSHAP of the forest's probabilities for customers of a dataset, features
--- computed as ltv.predict computes them. The trees' splits are weighed by all the dataset's
--- customers at as_of, whichever are asked for, so base is their mean probability and a
--- customer's explanation does not depend on who else is asked for.
+-- computed as ltv.predict computes them. The trees' splits are weighed by the dataset's
+-- customers at as_of (ltv._explain_vectors' reference), whichever are asked for, so base is
+-- their mean probability and a customer's explanation does not depend on who else is asked for.
 CREATE FUNCTION ltv.explain(model bytea, dataset_id bigint, customer_ids text[] DEFAULT NULL,
                             as_of timestamp DEFAULT NULL, horizon interval DEFAULT '6 months')
 RETURNS TABLE (customer_id text, bucket ltv.bucket, base double precision, feature text,
