@@ -112,6 +112,12 @@ TreeExplainer::TreeExplainer(const Forest& forest, NodeShares shares)
     const std::vector<double>& share = shares_.tree(t);
     if (share.size() != tree.nodes.size())
       throw Error(ErrorKind::kInvalidParameter, "the node shares belong to another forest");
+    if (tree.depth > kMaxDepth)
+      throw Error(ErrorKind::kLimitExceeded,
+                  "tree " + std::to_string(t) + " is " + std::to_string(tree.depth) +
+                      " levels deep; trees deeper than " + std::to_string(kMaxDepth) +
+                      " are not explained",
+                  {}, "Train with a \"max_depth\" limit.");
     max_depth_ = std::max(max_depth_, tree.depth);
     // The tree's expectation: every leaf's values weighted by the product of the shares on
     // its path (children come after their parents, so one forward pass has every weight).

@@ -65,6 +65,11 @@ struct Ratios;  // constants of the recursion (tree_shap.cpp)
 
 class TreeExplainer {
  public:
+  // The recursion takes one stack frame per level of a tree (on worker threads, whose stacks
+  // are a few MB), so deeper trees are refused with ltv::Error(kLimitExceeded): trained trees
+  // are far shallower, so only a hand-made or hostile model has them.
+  static constexpr int kMaxDepth = 2000;
+
   // `forest` must outlive the explainer; `shares` must come from the same forest.
   TreeExplainer(const forest::Forest& forest, NodeShares shares);
 

@@ -238,3 +238,28 @@ TEST(TreeShap, CancelStopsTheWork) {
   EXPECT_THROW(explainer.ExplainInto(rows.data(), 2000, 6, out.data(), 2, cancel),
                ltv::Interrupted);
 }
+
+// A chain tree deeper than kMaxDepth (a hostile model) is refused, not a stack overflow.
+TEST(TreeShap, TooDeepATreeIsAnError) {
+  Tree tree;
+  const int depth = TreeExplainer::kMaxDepth + 1;
+  for (int i = 0; i < 2 * depth + 1; ++i) tree.AddNode();
+  uint32_t leaf = 0;
+  for (int level = 0; level < depth; ++level) {
+    const uint32_t node = level == 0 ? 0 : 2 * level;  // the right child of the previous split
+    tree.MakeSplit(node, 0, level, 2 * level + 1);
+    tree.MakeLeaf(2 * level + 1, leaf++);
+  }
+  tree.MakeLeaf(2 * depth, leaf++);
+  tree.leaf_proba.assign(leaf * 2, 0.5);
+  tree.ComputeDepth();
+  ASSERT_EQ(tree.depth, depth);
+  ForestParams params;
+  const Forest forest(params, {"a"}, 2, {tree}, TrainingSummary{});
+  try {
+    TreeExplainer explainer(forest, NodeShares::Equal(forest));
+    FAIL() << "a tree of depth " << depth << " was accepted";
+  } catch (const ltv::Error& e) {
+    EXPECT_EQ(e.kind(), ltv::ErrorKind::kLimitExceeded);
+  }
+}
