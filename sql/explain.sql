@@ -152,6 +152,25 @@ SELECT (SELECT array_agg(mean_abs_contribution ORDER BY feature) FROM ltv.explai
 SELECT feature, customers FROM ltv.explain_importance(:run_naive);
 SELECT * FROM ltv.explain_importance(:run_forest, 0);
 
+-- Stored reasons: ltv.store_reasons keeps ltv.reasons of the customers asked for (here the
+-- run's VIP and High customers), and ltv_api.customer serves them from the table.
+SELECT ltv.store_reasons(:run_forest, '{high,vip}') =
+       (SELECT count(*) FROM ltv.reasons(:run_forest, (SELECT array_agg(customer_id) FROM ltv.predictions
+                                                         WHERE run_id = :run_forest AND bucket IN ('high', 'vip')))) AS stored_all;
+SELECT count(DISTINCT r.customer_id) = (SELECT count(*) FROM ltv.predictions WHERE run_id = :run_forest AND bucket IN ('high', 'vip'))
+         AS every_high_and_vip,
+       bool_and(r.bucket = p.bucket) AS served_bucket
+  FROM ltv.customer_reasons r JOIN ltv.predictions p USING (run_id, customer_id) WHERE r.run_id = :run_forest;
+SELECT min(customer_id) AS vip FROM ltv.predictions WHERE run_id = :run_forest AND bucket = 'vip' \gset
+SELECT (ltv._api_reasons(:run_forest, :'vip')->>'stored')::boolean AS served_from_table,
+       json_array_length(ltv._api_reasons(:run_forest, :'vip')->'items')
+         = (SELECT count(*) FROM ltv.customer_reasons WHERE run_id = :run_forest AND customer_id = :'vip') AS same_items;
+SELECT ltv.store_reasons(:run_forest, '{}') AS none_stored;
+SELECT count(*) AS left_over FROM ltv.customer_reasons WHERE run_id = :run_forest;
+-- Deleting the dataset deletes its runs' stored reasons.
+SELECT ltv.store_reasons(:run_naive) > 0 AS stored_naive;
+
 SELECT count(ltv.delete_dataset(dataset_id)) AS deleted FROM ltv.datasets WHERE name = 'explain';
 SELECT setval(pg_get_serial_sequence('ltv.datasets', 'dataset_id'), :ds_last, :'ds_called') > 0 AS ids_restored,
        setval(pg_get_serial_sequence('ltv.analysis_runs', 'run_id'), :run_last, :'run_called') > 0 AS run_ids_restored;
+SELECT count(*) AS reasons_left FROM ltv.customer_reasons;

@@ -234,20 +234,80 @@ $$;
 COMMENT ON FUNCTION ltv.reasons(bigint, text[], integer, integer) IS
   'The top reasons for the bucket an analysis run serves each customer (or those listed): the inputs that raise its probability most and lower it most, with the contribution and a sentence a person reads';
 
--- The reasons of one customer for ltv_api.customer: the served candidate, the bucket, its base
--- and probability, and the top reasons (up to 5 each way) as the dashboard draws and words them.
-CREATE FUNCTION ltv._api_reasons(p_run_id bigint, p_customer_id text)
-RETURNS json
-LANGUAGE sql
+-- Stored reasons (ltv.store_reasons): what a run stored, per customer, for the bucket it serves.
+CREATE TABLE ltv.customer_reasons (
+  run_id       bigint NOT NULL REFERENCES ltv.analysis_runs ON DELETE CASCADE,
+  customer_id  text NOT NULL,
+  rank         integer NOT NULL,
+  bucket       ltv.bucket NOT NULL,
+  feature      text NOT NULL,
+  value        double precision,
+  contribution double precision NOT NULL,
+  reason       text NOT NULL,
+  PRIMARY KEY (run_id, customer_id, rank)
+);
+COMMENT ON TABLE ltv.customer_reasons IS
+  'The top reasons (ltv.reasons) for the bucket a run serves each customer, stored by ltv.store_reasons: rank 1 raises that bucket''s probability most; negative contributions lower it';
+SELECT pg_catalog.pg_extension_config_dump('ltv.customer_reasons', '');
+
+-- Stores ltv.reasons of a run's customers (those served one of `buckets`, all when NULL) in
+-- ltv.customer_reasons, replacing what the run had stored; returns the rows stored. Exact
+-- TreeSHAP visits every leaf of every tree per customer, so on large forests a run may store
+-- the reasons of its high-value buckets only (docs/explanations.md).
+CREATE FUNCTION ltv.store_reasons(run_id bigint, buckets ltv.bucket[] DEFAULT NULL, n_positive integer DEFAULT 3,
+                                  n_negative integer DEFAULT 2)
+RETURNS bigint
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT json_build_object(
-         'served', (SELECT m.metrics->>'served' FROM ltv.models m WHERE m.run_id = p_run_id),
-         'bucket', min(r.bucket),
-         'items', coalesce(json_agg(json_build_object('feature', r.feature, 'value', r.value,
-                                                      'contribution', r.contribution, 'text', r.reason)
-                                    ORDER BY r.rank), '[]'))
-  FROM ltv.reasons(p_run_id, ARRAY[p_customer_id], 5, 5) r
+DECLARE
+  v_ids text[];
+  v_rows bigint;
+BEGIN
+  v_ids := ARRAY(SELECT p.customer_id FROM ltv.predictions p
+                  WHERE p.run_id = store_reasons.run_id AND (buckets IS NULL OR p.bucket = ANY (buckets))
+                  ORDER BY p.customer_id);
+  DELETE FROM ltv.customer_reasons r WHERE r.run_id = store_reasons.run_id;
+  IF cardinality(v_ids) = 0 THEN
+    RETURN 0;
+  END IF;
+  INSERT INTO ltv.customer_reasons (run_id, customer_id, rank, bucket, feature, value, contribution, reason)
+  SELECT store_reasons.run_id, r.customer_id, r.rank, r.bucket, r.feature, r.value, r.contribution, r.reason
+    FROM ltv.reasons(store_reasons.run_id, v_ids, n_positive, n_negative) r;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION ltv.store_reasons(bigint, ltv.bucket[], integer, integer) IS
+  'Stores ltv.reasons of a run''s customers (those served one of buckets; all when NULL) in ltv.customer_reasons, replacing what the run had stored; returns the rows stored';
+
+-- The reasons of one customer for ltv_api.customer: the served candidate, the bucket, and the
+-- top reasons as the dashboard draws and words them: the stored ones when the run stored
+-- them (ltv.store_reasons), else computed now (up to 5 each way).
+CREATE FUNCTION ltv._api_reasons(p_run_id bigint, p_customer_id text)
+RETURNS json
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_items json;
+  v_bucket ltv.bucket;
+  v_stored boolean := true;
+BEGIN
+  SELECT min(r.bucket), json_agg(json_build_object('feature', r.feature, 'value', r.value,
+                                                   'contribution', r.contribution, 'text', r.reason) ORDER BY r.rank)
+    INTO v_bucket, v_items
+    FROM ltv.customer_reasons r WHERE r.run_id = p_run_id AND r.customer_id = p_customer_id;
+  IF v_items IS NULL THEN
+    v_stored := false;
+    SELECT min(r.bucket), json_agg(json_build_object('feature', r.feature, 'value', r.value,
+                                                     'contribution', r.contribution, 'text', r.reason) ORDER BY r.rank)
+      INTO v_bucket, v_items
+      FROM ltv.reasons(p_run_id, ARRAY[p_customer_id], 5, 5) r;
+  END IF;
+  RETURN json_build_object('served', (SELECT m.metrics->>'served' FROM ltv.models m WHERE m.run_id = p_run_id),
+                           'bucket', v_bucket, 'stored', v_stored, 'items', coalesce(v_items, '[]'));
+END
 $$;
 
 -- Global importance of each input of what a run serves: the mean over customers of
