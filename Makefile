@@ -9,7 +9,7 @@ MODULE_big = retail_ltv
 
 # Core components (src/core/<component>/) compiled in; override to build a subset while a
 # component is under construction, e.g. `make LTV_COMPONENTS=csv LTV_PG_EXCLUDE=src/pg/forest.cpp`.
-LTV_COMPONENTS ?= csv features generator forest clv selection analysis
+LTV_COMPONENTS ?= csv features generator forest clv selection explain analysis
 LTV_PG_EXCLUDE ?=
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp) $(foreach c,$(LTV_COMPONENTS),$(wildcard src/core/$(c)/*.cpp)))
 PG_SRCS   = $(filter-out $(LTV_PG_EXCLUDE),$(sort $(wildcard src/pg/*.cpp) $(wildcard src/pg/*.c)))

@@ -435,6 +435,8 @@ BEGIN
                        json_build_object('low', v_detail.p_low, 'medium', v_detail.p_medium,
                                          'high', v_detail.p_high, 'vip', v_detail.p_vip) END,
     'features', v_features,
+    -- why this bucket (ltv.reasons, docs/explanations.md)
+    'reasons', CASE WHEN v_detail.customer_id IS NOT NULL THEN ltv._api_reasons(v_run, v_detail.customer_id) END,
     'history', v_history);
 END
 $$;

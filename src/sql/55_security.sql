@@ -85,6 +85,13 @@ BEGIN
 END
 $$;
 
+-- A run's stored reasons (ltv.store_reasons) belong to the run's owner.
+ALTER TABLE ltv.customer_reasons ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON ltv.customer_reasons FOR SELECT TO ltv_viewer USING (true);
+CREATE POLICY own ON ltv.customer_reasons FOR ALL TO ltv_analyst
+  USING (run_id IN (SELECT r.run_id FROM ltv.analysis_runs r WHERE r.requested_by = current_user))
+  WITH CHECK (run_id IN (SELECT r.run_id FROM ltv.analysis_runs r WHERE r.requested_by = current_user));
+
 -------------------------------------------------------------------------------------------
 -- Functions that run as the extension owner (SECURITY DEFINER), each because it does
 -- something only a table's owner may do, on rows the caller was already allowed to touch:
@@ -234,12 +241,13 @@ GRANT USAGE ON SCHEMA ltv_api TO ltv_viewer;
 
 -- Viewers read the tables (through the policies above) and the views.
 GRANT SELECT ON ltv.datasets, ltv.transactions, ltv.rejected_rows, ltv.analysis_runs,
-  ltv.models, ltv.customer_features, ltv.predictions TO ltv_viewer;
+  ltv.models, ltv.customer_features, ltv.predictions, ltv.customer_reasons TO ltv_viewer;
 -- Analysts write (through the policies above).
 GRANT INSERT, DELETE ON ltv.datasets TO ltv_analyst;
 GRANT INSERT ON ltv.rejected_rows TO ltv_analyst;
 GRANT INSERT, UPDATE ON ltv.analysis_runs TO ltv_analyst;
 GRANT INSERT, UPDATE, DELETE ON ltv.models, ltv.customer_features, ltv.predictions TO ltv_analyst;
+GRANT INSERT, DELETE ON ltv.customer_reasons TO ltv_analyst;
 
 -- Views: every role of the extension, and BI tools through ltv_reader (views run with
 -- their owner's rights, so ltv_reader needs no table).

@@ -332,6 +332,21 @@ test('customer detail shows the predicted bucket of ltv.predictions', async () =
   const [api] = await sql('SELECT ltv_api.customer($1, $2)::jsonb AS j', [datasetId, c.customer_id]);
   assert.equal(api.j.predicted_bucket, c.bucket);
   assert.equal(await page.locator('[data-testid=features] > div').count(), Object.keys(api.j.features).length, 'every feature shown');
+  // Every model input is among the facts shown (ranks included), each with a label.
+  const [inputs] = await sql('SELECT array_agg(name) AS names FROM ltv.feature_registry() WHERE model_input');
+  assert.deepEqual(Object.keys(api.j.features).sort(), [...inputs.names].sort(), 'every model input in the API');
+  // Why this bucket: the reasons of ltv_api.customer (ltv.reasons), as a chart and in words,
+  // in the API's order, each raising or lowering the chance as its contribution says.
+  assert.ok(api.j.reasons && api.j.reasons.items.length > 0, 'the API gives reasons');
+  assert.equal(api.j.reasons.bucket, c.bucket);
+  await page.waitForSelector('[data-testid=reasons-chart] .recharts-bar-rectangle');
+  const shown = await page.$$eval('[data-testid=reasons] li',
+    (els) => els.map((e) => ({ feature: e.dataset.feature, contribution: Number(e.dataset.contribution), text: e.textContent })));
+  assert.deepEqual(shown.map((s) => s.feature), api.j.reasons.items.map((i) => i.feature));
+  for (const s of shown) assert.match(s.text, s.contribution > 0 ? /raises the chance of/ : /lowers the chance of/);
+  const [why] = await sql(`SELECT feature, contribution FROM ltv.reasons($1, ARRAY[$2]) ORDER BY rank LIMIT 1`, [runId, c.customer_id]);
+  assert.equal(shown[0].feature, why.feature);
+  assert.ok(Math.abs(shown[0].contribution - why.contribution) < 1e-12);
   const [h] = await sql('SELECT count(DISTINCT invoice)::int AS orders FROM ltv.transactions WHERE dataset_id = $1 AND customer_id = $2 AND amount > 0', [datasetId, c.customer_id]);
   assert.ok(h.orders >= 1);
   await shot('09-customer');

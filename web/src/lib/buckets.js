@@ -46,6 +46,11 @@ export const FEATURE_LABEL = {
   monetary_rank: ['Total spend compared with other customers', 'rank'],
   frequency_rank: ['Number of orders compared with other customers', 'rank'],
   spend_90d_rank: ['Last-90-days spend compared with other customers', 'rank'],
+  season_spend: ['Spend in the same 6 months a year earlier', 'money'],
+  season_spend_rank: ['Same-season spend a year earlier compared with other customers', 'rank'],
+  clv_expected_spend: ['Spend expected from the buying pattern (BG/NBD)', 'money'],
+  clv_p_alive: ['Chance the customer is still active (BG/NBD)', 'chance'],
+  clv_expected_spend_rank: ['Expected spend compared with other customers', 'rank'],
 };
 
 export function featureLabel(name) {

@@ -19,7 +19,56 @@ function fmtFeature(name, value) {
   if (kind === 'money') return fmtMoney(value);
   if (kind === 'count') return fmtInt(value);
   if (kind === 'rank') return `above ${fmtPct(value)} of customers`;
+  if (kind === 'chance') return fmtPct(value);
   return fmtNum(value);
+}
+
+// One reason in words, with the same labels and units as the facts list below: "Total spend
+// compared with other customers is above 93% of customers: raises the chance of High by 19
+// points". The numbers are ltv.explain's (docs/explanations.md).
+function reasonWords(item, bucket) {
+  const points = Math.abs(Number(item.contribution) * 100);
+  const amount = points >= 1 ? `${Math.round(points)} points` : 'less than 1 point';
+  const verb = item.contribution > 0 ? 'raises' : 'lowers';
+  const value = item.value === null || item.value === undefined ? '' : ` is ${fmtFeature(item.feature, item.value)}`;
+  return `${featureLabel(item.feature)}${value}: ${verb} the chance of ${BUCKET_LABEL[bucket] || bucket} by ${amount}`;
+}
+
+const SERVED_TEXT = {
+  naive: 'This run uses the simple rule (the bucket of the last 6 months\' spend), because no model beat it, so the spend of the last 6 months is the one reason.',
+};
+
+function Reasons({ reasons }) {
+  const items = (reasons.items || []).map((it) => ({ ...it, label: featureLabel(it.feature), points: Number(it.contribution) * 100 }));
+  const bucket = reasons.bucket;
+  if (items.length === 0) return null;
+  return (
+    <Card title={`Why ${BUCKET_LABEL[bucket] || bucket}?`}
+      subtitle="How much each fact moves the chance of this group, compared with an average customer (in percentage points).">
+      {SERVED_TEXT[reasons.served] && <p className="mb-3 text-sm text-slate-600">{SERVED_TEXT[reasons.served]}</p>}
+      <div style={{ height: 56 + 36 * items.length }} data-testid="reasons-chart">
+        <ResponsiveContainer width="100%" height="100%">
+          <BarChart data={items} layout="vertical" margin={{ top: 8, right: 24, left: 8, bottom: 0 }}>
+            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+            <XAxis type="number" tickFormatter={(v) => `${v > 0 ? '+' : ''}${Math.round(v)}`} />
+            <YAxis type="category" dataKey="label" width={180} tick={{ fontSize: 11 }} />
+            <Tooltip formatter={(v) => [`${v > 0 ? '+' : ''}${Number(v).toFixed(1)} points`, 'Effect']} />
+            <Bar dataKey="points" isAnimationActive={false}>
+              {items.map((it) => <Cell key={it.feature} fill={it.contribution > 0 ? BUCKET_COLOR[bucket] : '#94a3b8'} />)}
+            </Bar>
+          </BarChart>
+        </ResponsiveContainer>
+      </div>
+      <ul className="mt-3 space-y-1 text-sm text-slate-700" data-testid="reasons">
+        {items.map((it) => (
+          <li key={it.feature} data-feature={it.feature} data-contribution={it.contribution} title={it.text}>
+            <span className={it.contribution > 0 ? 'text-emerald-700' : 'text-slate-500'}>{it.contribution > 0 ? '▲' : '▼'}</span>{' '}
+            {reasonWords(it, bucket)}
+          </li>
+        ))}
+      </ul>
+    </Card>
+  );
 }
 
 function Search({ datasetId, customerId }) {
@@ -108,6 +157,8 @@ function Detail({ datasetId, customerId }) {
           )}
         </div>
       </Card>
+
+      {c.reasons && <Reasons reasons={c.reasons} />}
 
       <Card title="Purchase history">
         <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
