@@ -152,3 +152,10 @@ SELECT name FROM ltv.datasets WHERE name IN ('garbage', 'unreadable_dates', 'wid
 SELECT ltv.delete_dataset(dataset_id) FROM ltv.datasets
  WHERE name IN ('gz_full', 'cdnow', 'date_format', 'iso_forms', 'mostly_bad', 'poisoned', 'far_allowed');
 SELECT setval(:'seq', :seq_last, :'seq_called'::boolean) IS NOT NULL AS sequence_restored;
+
+-- 8. Echoed values are excerpts (issue 14, item 6): a 10,000-character dataset name, API
+--    option key and bucket definition come back cut; the name is refused before it reaches
+--    the index.
+SELECT ltv.import_csv(repeat('n', 10000), convert_to('a', 'UTF8'));
+SELECT ltv_api.run_analysis(1, jsonb_build_object(repeat('k', 10000), 1));
+SELECT ltv.materialize_features(1, NULL, '6 months', jsonb_build_object('quantiles', repeat('q', 10000)));

@@ -1,6 +1,7 @@
 // The analysis options (core/analysis/options.h) for SQL:
 //   ltv._analysis_settings(dataset_id, customers, first_purchase, last_purchase, options) -> jsonb
 //       the resolved settings of a run, or the error naming the bad option
+//   ltv._check_buckets(buckets) -> jsonb: a bucket definition checked as the option is
 //   ltv._size_policy_params(resolved_forest, given_forest, rows) -> jsonb
 //       the forest parameters for training on that many rows
 //   ltv._analysis_options_json() -> jsonb, ltv._analysis_options_markdown() -> text
@@ -17,6 +18,7 @@
 extern "C" {
 PG_FUNCTION_INFO_V1(ltv_analysis_settings);
 PG_FUNCTION_INFO_V1(ltv_size_policy_params);
+PG_FUNCTION_INFO_V1(ltv_check_buckets);
 PG_FUNCTION_INFO_V1(ltv_analysis_options_json);
 PG_FUNCTION_INFO_V1(ltv_analysis_options_markdown);
 }
@@ -50,6 +52,14 @@ extern "C" Datum ltv_analysis_settings(PG_FUNCTION_ARGS) {
     if (has_first) facts.first_purchase = ToCoreTime(first, "first_purchase");
     if (has_last) facts.last_purchase = ToCoreTime(last, "last_purchase");
     return PallocJsonText(ltv::analysis::ResolveAnalysisOptions(facts, ltv::json::Parse(options)));
+  });
+  PG_RETURN_DATUM(JsonbResult(text));
+}
+
+extern "C" Datum ltv_check_buckets(PG_FUNCTION_ARGS) {
+  std::string buckets = JsonbArgText(fcinfo, 0);
+  char* text = Guarded([&]() -> char* {
+    return PallocJsonText(ltv::analysis::CheckBuckets(ltv::json::Parse(buckets)));
   });
   PG_RETURN_DATUM(JsonbResult(text));
 }

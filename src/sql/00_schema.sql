@@ -4,6 +4,13 @@
 -- The extension owns schema ltv (created by CREATE EXTENSION from the control file).
 COMMENT ON SCHEMA ltv IS 'retail_ltv: customer lifetime-value buckets computed inside PostgreSQL';
 
+-- A value as error messages echo it: at most max_chars characters, "..." when cut, so that a
+-- message never carries a whole input (a name, a key, a list can be of any size).
+CREATE FUNCTION ltv._excerpt(value text, max_chars integer DEFAULT 100)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN length(value) <= max_chars THEN value ELSE left(value, max_chars) || '...' END $$;
+
 CREATE TYPE ltv.bucket AS ENUM ('low', 'medium', 'high', 'vip');
 COMMENT ON TYPE ltv.bucket IS
   'Value bucket of a customer''s spend over the next horizon (ordered: low < medium < high < vip)';

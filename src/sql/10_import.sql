@@ -28,6 +28,11 @@ BEGIN
   IF p_name IS NULL OR btrim(p_name) = '' THEN
     RAISE EXCEPTION 'dataset name must not be empty' USING ERRCODE = '22023';
   END IF;
+  -- A name is a label people read and type; the unique index on it also bounds its size.
+  IF length(p_name) > 200 THEN
+    RAISE EXCEPTION 'dataset name "%" is % characters long; at most 200 are allowed', ltv._excerpt(p_name, 40), length(p_name)
+      USING ERRCODE = '22023';
+  END IF;
   -- Imports under one name queue here until the first commits or aborts, so the check below
   -- sees a concurrent import's dataset: two replace-uploads of a new name then replace one
   -- another in turn, and without replace the second gets 42710 as documented, not a raw

@@ -292,10 +292,7 @@ BEGIN
   IF p_horizon IS NULL OR p_horizon <= interval '0' THEN
     RAISE EXCEPTION 'horizon must be positive, got %', p_horizon USING ERRCODE = '22023';
   END IF;
-  IF jsonb_typeof(v_buckets) <> 'object' OR (v_buckets - 'quantiles' - 'amounts') <> '{}' OR (v_buckets ? 'quantiles' AND v_buckets ? 'amounts') THEN
-    RAISE EXCEPTION 'buckets must be {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}, got %', v_buckets
-      USING ERRCODE = '22023';
-  END IF;
+  PERFORM ltv._check_buckets(v_buckets);  -- as the analysis option "buckets" is checked
   IF v_n = 0 OR array_ndims(p_cutoffs) > 1 OR coalesce(cardinality(p_test_fractions), 0) <> v_n THEN
     RAISE EXCEPTION 'one test_fraction (or NULL) per cutoff is needed, and at least one cutoff' USING ERRCODE = '22023';
   END IF;

@@ -9,6 +9,12 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ltv._analysis_settings(bigint, bigint, timestamp, timestamp, jsonb) IS
   'Internal: the resolved settings of an analysis of a dataset with these facts (core/analysis/options.h)';
 
+CREATE FUNCTION ltv._check_buckets(buckets jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ltv_check_buckets'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ltv._check_buckets(jsonb) IS
+  'Internal: a bucket definition checked as the analysis option "buckets" is (core/analysis/options.h)';
+
 CREATE FUNCTION ltv._size_policy_params(resolved jsonb, given jsonb, rows bigint)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ltv_size_policy_params'

@@ -43,7 +43,7 @@ DECLARE
                              WHERE u.id IS NULL OR NOT u.id = ANY (coalesce(p_found, '{}')) ORDER BY 1);
 BEGIN
   IF cardinality(v_missing) > 0 THEN
-    RAISE EXCEPTION 'customer(s) % of dataset % have no purchase before %', array_to_string(v_missing, ', ', 'NULL'),
+    RAISE EXCEPTION 'customer(s) % of dataset % have no purchase before %', ltv._excerpt(array_to_string(v_missing, ', ', 'NULL'), 200),
       p_dataset_id, p_cutoff USING ERRCODE = 'P0002';
   END IF;
 END

@@ -80,7 +80,7 @@ AS $$
 BEGIN
   IF p_segment IS NULL OR p_segment = '' THEN RETURN NULL; END IF;
   IF NOT p_segment = ANY (enum_range(NULL::ltv.bucket)::text[]) THEN
-    RAISE EXCEPTION 'segment must be one of low, medium, high, vip; got "%"', p_segment USING ERRCODE = '22023';
+    RAISE EXCEPTION 'segment must be one of low, medium, high, vip; got "%"', ltv._excerpt(p_segment) USING ERRCODE = '22023';
   END IF;
   RETURN p_segment::ltv.bucket;
 END
@@ -193,15 +193,15 @@ DECLARE
   v_message text;
   v_hint text;
 BEGIN
-  PERFORM ltv._api_require_dataset(run_analysis.dataset_id);
   IF jsonb_typeof(v_options) <> 'object' THEN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
   END IF;
   SELECT k INTO v_key FROM jsonb_object_keys(v_options) k WHERE NOT k = ANY (c_api_options) ORDER BY k LIMIT 1;
   IF FOUND THEN
-    RAISE EXCEPTION 'the API does not accept analysis option "%"', v_key USING ERRCODE = '22023',
+    RAISE EXCEPTION 'the API does not accept analysis option "%"', ltv._excerpt(v_key) USING ERRCODE = '22023',
       HINT = 'Options of the API: ' || array_to_string(c_api_options, ', ') || '. The others are set from SQL (ltv.start_analysis).';
   END IF;
+  PERFORM ltv._api_require_dataset(run_analysis.dataset_id);
   BEGIN
     v_run := ltv.start_analysis(run_analysis.dataset_id, v_options);
   EXCEPTION WHEN object_in_use THEN

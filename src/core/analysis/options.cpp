@@ -293,6 +293,13 @@ json::Value SizePolicy::TrainingParams(const json::Value& resolved, const json::
   return params;
 }
 
+json::Value CheckBuckets(const json::Value& buckets) {
+  json::Value wrapper = json::Value::MakeObject();
+  wrapper.Set("buckets", buckets);
+  json::OptionReader reader(wrapper, kWhat);
+  return ReadBuckets(reader);
+}
+
 json::Value ResolveAnalysisOptions(const DatasetFacts& facts, const json::Value& options) {
   if (!options.is_null() && !options.is_object())
     Bad("analysis options must be a JSON object, got " + Excerpt(options));

@@ -62,6 +62,10 @@ struct DatasetFacts {
   std::optional<TimestampMicros> last_purchase;
 };
 
+// Checks a bucket definition ({} , {"quantiles": [q1, q2, q3]} or {"amounts": [c1, c2, c3]}) as
+// the "buckets" option is checked; returns it. Throws Error(kInvalidParameter) naming the problem.
+json::Value CheckBuckets(const json::Value& buckets);
+
 // Checks `options` (a JSON object or null) and returns the resolved settings: every option
 // with its default filled in, intervals in Postgres's text form, the cutoff and as_of
 // timestamps, the forest's parameters complete (n_classes 4, feature names not included).
