@@ -10,8 +10,11 @@
 #include "core/error.h"
 #include "core/forest/synthetic.h"
 #include "core/forest/train.h"
+#include "core/hashes.h"
 
 using namespace ltv::forest;
+using ltv::Checksum64;
+using ltv::Fnv1a64;
 using Blob = std::vector<uint8_t>;
 
 namespace {
