@@ -153,13 +153,6 @@ int Forest::Predict(const double* row, size_t n_features, DecisionRule rule) con
   return Decide(proba.data(), rule);
 }
 
-RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
-                                    int threads) const {
-  RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
-  PredictProbaInto(rows, n_rows, n_features, out.data(), threads, CancelCheck::None());
-  return out;
-}
-
 void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_features, double* out,
                               int threads, CancelCheck& cancel) const {
   for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
@@ -187,53 +180,6 @@ void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_featur
   }
   ParallelFor(n_tasks, static_cast<int>(useful), cancel,
               [&](size_t task, int, const std::atomic<bool>& stop) { run(task, &stop, nullptr); });
-}
-
-std::vector<int> Forest::PredictBatch(const double* rows, size_t n_rows, size_t n_features,
-                                      DecisionRule rule, int threads) const {
-  const RowMatrix proba = PredictProbaBatch(rows, n_rows, n_features, threads);
-  std::vector<int> out(n_rows);
-  for (size_t r = 0; r < n_rows; ++r) out[r] = Decide(proba.data() + r * n_classes_, rule);
-  return out;
-}
-
-Forest Merge(const std::vector<const Forest*>& forests) {
-  if (forests.empty()) throw Error(ErrorKind::kInvalidParameter, "nothing to merge");
-  const Forest& first = *forests.front();
-  std::vector<Tree> trees;
-  TrainingSummary summary;
-  summary.class_counts.assign(first.n_classes(), 0);
-  summary.class_weights = first.summary().class_weights;
-  summary.impurity_importance.assign(first.n_features(), 0.0);
-  summary.tuned_weights.assign(first.n_classes(), 1.0);
-  size_t total_trees = 0;
-  for (const Forest* f : forests) total_trees += f->trees().size();
-  if (total_trees > 10000)
-    throw Error(ErrorKind::kLimitExceeded, "the merged forest would have " +
-                                               std::to_string(total_trees) +
-                                               " trees; at most 10000 are allowed");
-  for (size_t i = 0; i < forests.size(); ++i) {
-    const Forest& f = *forests[i];
-    if (f.n_features() != first.n_features() || f.n_classes() != first.n_classes() ||
-        f.feature_names() != first.feature_names())
-      throw Error(ErrorKind::kInvalidParameter,
-                  "forest " + std::to_string(i) +
-                      " has different features or classes than forest 0 and cannot be merged");
-    summary.n_rows += f.summary().n_rows;
-    for (int c = 0; c < first.n_classes() && c < static_cast<int>(f.summary().class_counts.size());
-         ++c)
-      summary.class_counts[c] += f.summary().class_counts[c];
-    const double share = static_cast<double>(f.trees().size()) / static_cast<double>(total_trees);
-    for (int j = 0;
-         j < first.n_features() && j < static_cast<int>(f.summary().impurity_importance.size());
-         ++j)
-      summary.impurity_importance[j] += share * f.summary().impurity_importance[j];
-    trees.insert(trees.end(), f.trees().begin(), f.trees().end());
-  }
-  ForestParams params = first.params();
-  params.n_trees = static_cast<int>(total_trees);
-  return Forest(params, first.feature_names(), first.n_classes(), std::move(trees),
-                std::move(summary));
 }
 
 }  // namespace ltv::forest
