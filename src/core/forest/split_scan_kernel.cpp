@@ -1,9 +1,13 @@
 // The scan of one feature's histogram for the best split: finds its occupied bins, then hands
-// them to a kernel (split_scan_sse2_32_kernel.cpp, split_scan_sse2_64_kernel.cpp,
-// split_scan_scalar_kernel.cpp).
+// them to a kernel (split_scan_sse2_32.h, split_scan_sse2_64.h, split_scan_scalar.h, inlined
+// here: the scan runs for every feature a node draws).
 #include "core/forest/tree_builder_internal.h"
 
 #include <algorithm>
+
+#include "core/forest/split_scan_scalar.h"
+#include "core/forest/split_scan_sse2_32.h"
+#include "core/forest/split_scan_sse2_64.h"
 
 namespace ltv::forest {
 
@@ -40,8 +44,9 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   OccupiedBins(seen, occupied);
   // The first and last occupied words and bins, without branches (n > 0: some bin is
   // occupied).
-  unsigned nonzero = 0;  // bit w: occupied[w] != 0
-  for (unsigned word = 0; word < 4; ++word) nonzero |= (occupied[word] != 0 ? 1u : 0u) << word;
+  const unsigned nonzero =  // bit w: occupied[w] != 0
+      (occupied[0] != 0 ? 1u : 0u) | (occupied[1] != 0 ? 2u : 0u) | (occupied[2] != 0 ? 4u : 0u) |
+      (occupied[3] != 0 ? 8u : 0u);
   const unsigned first_word = occupancy.first_word = static_cast<unsigned>(__builtin_ctz(nonzero));
   const unsigned last_word = occupancy.last_word =
       31 - static_cast<unsigned>(__builtin_clz(nonzero));

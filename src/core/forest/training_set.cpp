@@ -25,30 +25,42 @@ TrainingSet::TrainingSet(size_t n_features, std::vector<double>&& values, std::v
   for (int label : labels_) max_label_ = std::max(max_label_, label);
 }
 
-void CheckTrainingRow(const std::string& context, const double* features, size_t n_features,
-                      int label, size_t row, const std::vector<std::string>& names) {
-  const std::string prefix = context.empty() ? "" : context + ": ";
-  for (size_t f = 0; f < n_features; ++f) {
-    if (!std::isfinite(features[f])) {
-      std::string feature = std::to_string(f + 1);
-      if (f < names.size()) feature += " (\"" + names[f] + "\")";
-      throw Error(ErrorKind::kInvalidParameter,
-                  prefix + "feature " + feature + " of row " + std::to_string(row + 1) + " is " +
-                      (std::isnan(features[f]) ? "NaN" : "infinite"),
-                  {}, "Features must be finite numbers; replace missing values first.");
-    }
-  }
-  if (label < 0 || label >= kMaxClasses)
-    throw Error(ErrorKind::kInvalidParameter,
-                prefix + "label " + std::to_string(label) + " of row " + std::to_string(row + 1) +
-                    " is not a class number (0.." + std::to_string(kMaxClasses - 1) + ")");
+namespace {
+
+std::string Prefix(std::string_view context) {
+  return context.empty() ? std::string() : std::string(context) + ": ";
 }
 
-void CheckTrainingRowLimit(const std::string& context, size_t rows, const TrainingLimits& limits) {
+[[noreturn, gnu::cold]] void BadValue(std::string_view context, double value, size_t feature,
+                                      size_t row, const std::vector<std::string>& names) {
+  std::string label = std::to_string(feature + 1);
+  if (feature < names.size()) label += " (\"" + names[feature] + "\")";
+  throw Error(ErrorKind::kInvalidParameter,
+              Prefix(context) + "feature " + label + " of row " + std::to_string(row + 1) + " is " +
+                  (std::isnan(value) ? "NaN" : "infinite"),
+              {}, "Features must be finite numbers; replace missing values first.");
+}
+
+[[noreturn, gnu::cold]] void BadLabel(std::string_view context, int label, size_t row) {
+  throw Error(ErrorKind::kInvalidParameter, Prefix(context) + "label " + std::to_string(label) +
+                                                " of row " + std::to_string(row + 1) +
+                                                " is not a class number (0.." +
+                                                std::to_string(kMaxClasses - 1) + ")");
+}
+
+}  // namespace
+
+void CheckTrainingRow(std::string_view context, const double* features, size_t n_features,
+                      int label, size_t row, const std::vector<std::string>& names) {
+  for (size_t f = 0; f < n_features; ++f)
+    if (!std::isfinite(features[f])) BadValue(context, features[f], f, row, names);
+  if (label < 0 || label >= kMaxClasses) BadLabel(context, label, row);
+}
+
+void CheckTrainingRowLimit(std::string_view context, size_t rows, const TrainingLimits& limits) {
   if (limits.max_rows > 0 && rows > limits.max_rows)
     throw Error(ErrorKind::kLimitExceeded,
-                (context.empty() ? "" : context + ": ") + "more than " +
-                    std::to_string(limits.max_rows) + " training rows",
+                Prefix(context) + "more than " + std::to_string(limits.max_rows) + " training rows",
                 {}, limits.hint);
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -27,10 +28,10 @@ struct TrainingLimits {
 // (0..kMaxClasses-1). `row` counts from 0, messages count rows and features from 1 and start
 // with "context: " (nothing when empty); `names` (may be empty) name the features in them.
 // Throws ltv::Error(kInvalidParameter).
-void CheckTrainingRow(const std::string& context, const double* features, size_t n_features,
+void CheckTrainingRow(std::string_view context, const double* features, size_t n_features,
                       int label, size_t row, const std::vector<std::string>& names = {});
 // ltv::Error(kLimitExceeded) when `rows` passes limits.max_rows.
-void CheckTrainingRowLimit(const std::string& context, size_t rows, const TrainingLimits& limits);
+void CheckTrainingRowLimit(std::string_view context, size_t rows, const TrainingLimits& limits);
 
 class TrainingRows;
 

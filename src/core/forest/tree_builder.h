@@ -109,7 +109,7 @@ class TreeBuilder {
     uint64_t bits[kMaxBins / 64];
     unsigned first_word, last_word;
   };
-  // Split-scan kernels (split_scan_*_kernel.cpp): visit the occupied bins of one feature's
+  // Split-scan kernels (split_scan_*.h): visit the occupied bins of one feature's
   // histogram in order, make `best` the better of it and the feature's best candidate, and
   // clear the cells they visit. Four classes with unit weights and 32-bit cells, or 64-bit
   // cells with counts below 2^31 (SSE2); any case (scalar). All find the same split.

@@ -24,22 +24,26 @@ constexpr uint8_t kSeen = 0x80;
 // Sets bit b of occupied[b / 64] when seen[b] != 0 (seen[b] is 0 or kSeen), for all
 // kMaxBins bins (a feature's codes are below its bin count, the rest of seen stays zero).
 // Whole words in registers: no per-feature trip count to mispredict, no read-modify-write.
+inline uint64_t OccupiedWord(const uint8_t* seen) {
+#if defined(__SSE2__)
+  const auto group = [seen](int g) {
+    return static_cast<uint64_t>(static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(seen + 16 * g)))));
+  };
+  return group(0) | group(1) << 16 | group(2) << 32 | group(3) << 48;
+#else
+  uint64_t bits = 0;
+  for (int b = 0; b < 64; ++b) bits |= static_cast<uint64_t>(seen[b] != 0) << b;
+  return bits;
+#endif
+}
+
 inline void OccupiedBins(const uint8_t* seen, uint64_t* occupied) {
   static_assert(kMaxBins == 256, "four 64-bit words");
-  for (int word = 0; word < 4; ++word) {
-#if defined(__SSE2__)
-    uint64_t bits = 0;
-    for (int group = 0; group < 4; ++group)
-      bits |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(
-                  reinterpret_cast<const __m128i*>(seen + word * 64 + group * 16)))))
-              << (group * 16);
-    occupied[word] = bits;
-#else
-    uint64_t bits = 0;
-    for (int b = 0; b < 64; ++b) bits |= static_cast<uint64_t>(seen[word * 64 + b] != 0) << b;
-    occupied[word] = bits;
-#endif
-  }
+  occupied[0] = OccupiedWord(seen);
+  occupied[1] = OccupiedWord(seen + 64);
+  occupied[2] = OccupiedWord(seen + 128);
+  occupied[3] = OccupiedWord(seen + 192);
 }
 
 // A record's first word: label in the low 16 bits, bootstrap count in the high 32.

@@ -1,12 +1,14 @@
 // Split-scan kernel: four classes, unit weights, 64-bit histogram cells with counts below
-// 2^31, SSE2.
+// 2^31, SSE2. Included by split_scan_kernel.cpp only, so that it is inlined into the scan.
+#pragma once
+
 #include "core/forest/tree_builder_internal.h"
 
 namespace ltv::forest {
 
 #if defined(__SSE2__)
-void TreeBuilder::ScanCells64x4(int feature, uint64_t* hist, uint8_t* seen,
-                                const Occupancy& occupancy, size_t n, Split& best) {
+inline void TreeBuilder::ScanCells64x4(int feature, uint64_t* hist, uint8_t* seen,
+                                       const Occupancy& occupancy, size_t n, Split& best) {
   const unsigned first_word = occupancy.first_word, last_word = occupancy.last_word;
   const uint64_t* occupied = occupancy.bits;
   const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);

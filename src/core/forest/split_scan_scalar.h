@@ -1,11 +1,14 @@
-// Split-scan kernel for any number of classes, class weights and cell width.
+// Split-scan kernel for any number of classes, class weights and cell width. Included by
+// split_scan_kernel.cpp only, so that it is inlined into the scan.
+#pragma once
+
 #include "core/forest/tree_builder_internal.h"
 
 namespace ltv::forest {
 
 template <int K, typename Cell>
-void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
-                                  const Occupancy& occupancy, size_t n, Split& best) {
+inline void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
+                                         const Occupancy& occupancy, size_t n, Split& best) {
   const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
   constexpr unsigned kShift = sizeof(Cell) * 4;
   constexpr Cell kCountMask = static_cast<Cell>((Cell{1} << kShift) - 1);
@@ -42,18 +45,5 @@ void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
   }
   if (best_bin >= 0) best = {true, feature, best_bin, best_score};
 }
-
-// The instantiations ScanHistogram dispatches to.
-#define LTV_SCALAR(K)                                                                        \
-  template void TreeBuilder::ScanCellsScalar<K, uint32_t>(int, uint32_t*, uint8_t*,          \
-                                                          const Occupancy&, size_t, Split&); \
-  template void TreeBuilder::ScanCellsScalar<K, uint64_t>(int, uint64_t*, uint8_t*,          \
-                                                          const Occupancy&, size_t, Split&);
-LTV_SCALAR(0)
-LTV_SCALAR(2)
-LTV_SCALAR(3)
-LTV_SCALAR(4)
-LTV_SCALAR(5)
-#undef LTV_SCALAR
 
 }  // namespace ltv::forest
