@@ -151,7 +151,7 @@ extern "C" Datum ltv_rf_train_finalfn(PG_FUNCTION_ARGS) {
     ltv::CancelCheck cancel = MakeCancelCheck();
     // The rows are freed once trained and the model is written straight into the result
     // bytea, so the peak is the model plus its bytes rather than the rows + model + bytes
-    // (a 200-tree model of 467k rows is 800 MB on disk).
+    // (large forests are hundreds of MB).
     bytea* result = nullptr;
     {
       ltv::forest::Forest model = ltv::forest::Train(*set, params, cancel);

@@ -12,13 +12,12 @@ namespace ltv::forest {
 namespace {
 
 // Rows per block in batch prediction. Every tree is read once per block and walked by all of
-// the block's rows, so a large forest is streamed from memory n_rows / block times: bigger
-// blocks win as long as the encoded rows stay in L2/L3 (measured on 2 threads: 4 MB blocks
-// predict 1.75x faster than 256 KB ones with a 320 MB forest, about the same with 27 MB).
+// the block's rows, so a large forest is streamed from memory n_rows / block times: blocks are
+// as big as the encoded rows can be while they stay in L2/L3 (docs/benchmarks.md, forest).
 constexpr size_t kBlockRows = 262144;
 constexpr size_t kBlockBytes = 4 * 1024 * 1024;
-// Blocks of at least this many rows are walked in the order of the first tree's leaves
-// (measured on the 1M-customer model, 116,805 rows: the walk takes a third less time).
+// Blocks of at least this many rows are walked in the order of the first tree's leaves: rows
+// that share paths then walk the same nodes one after the other, while they are cached.
 constexpr size_t kReorderRows = 4096;
 
 }  // namespace
@@ -113,7 +112,7 @@ void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out,
         tree.LeavesFor(rows + begin * n_features, n_features, count, leaves.data());
       }
       // The leaves' class rows are scattered over the tree's leaf table (MBs for deep trees):
-      // fetch them a few rows ahead (measured: ~12% faster batches with an 800 MB forest).
+      // fetch them a few rows ahead, so that the misses overlap.
       constexpr size_t kAhead = 16;
       for (size_t r = 0; r < count; ++r) {
         if (r + kAhead < count) __builtin_prefetch(tree.Proba(leaves[r + kAhead], n_classes));

@@ -45,9 +45,8 @@ void TreeBuilder::BuildHistogramsOf(const int* features, size_t begin, size_t n)
   // in its low half and its number of samples in the high half (both sums are below
   // 2^(half's bits) by the choice of Cell); `seen` marks the bins that received samples
   // with plain stores. Runs of samples with the same code and class (frequent: many
-  // features are mostly zeros) chain read-modify-writes of one cell, but the G features'
-  // chains overlap (two alternating copies per feature, even and odd samples, which broke
-  // those chains when features were built one at a time, made UCI training 5% slower).
+  // features are mostly zeros) chain read-modify-writes of one cell; the G features' chains
+  // are independent and overlap, which is why features are built together.
   const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
   constexpr unsigned kShift = sizeof(Cell) * 4;
   const size_t stride = static_cast<size_t>(kMaxBins) * n_classes;

@@ -254,7 +254,7 @@ void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& 
   uint8_t* const out = allocate(body + kChecksumBytes);
   std::memcpy(out, head.data(), head.size());
   // Trees on threads for large models: most of the time then goes to first-touch page
-  // faults of the output (806 MB for 200 trees on 467k rows), which threads share.
+  // faults of the output (hundreds of MB for large forests), which threads share.
   const size_t n_classes = forest.n_classes();
   ParallelForShortTasks(
       trees.size(), body >= kParallelBytes ? threads : 1, cancel,

@@ -14,8 +14,9 @@
 //     u32 n_nodes, u32 n_leaves,
 //     n_nodes x {f64 threshold, i32 feature (-1 = leaf), u32 left child or leaf number},
 //     n_leaves x n_classes x f64 leaf class probabilities
-//   u64 checksum of every byte before it: Checksum64 (version 2) or FNV-1a 64 (version 1,
-//     the same layout otherwise; its byte-at-a-time loop took ~1 s on an 800 MB model)
+//   u64 checksum of every byte before it: Checksum64 (version 2), or FNV-1a 64 (version 1,
+//     the same layout otherwise; read only: its byte-at-a-time loop is too slow for large
+//     models), see core/hashes.h
 //
 // Deserialize trusts nothing: it checks the checksum, then every count against the bytes
 // that remain before allocating anything (so the largest allocation is bounded by the blob's

@@ -30,8 +30,7 @@ inline bool TreeBuilder::ConsiderSplit(const Scan& scan, size_t n_left, size_t n
   if (n_total - n_left < min_leaf) return false;  // only gets worse further right
   const double right_w = scan.total_w - scan.left_w;
   if (!(scan.left_w > 0) || !(right_w > 0)) return true;
-  // Maximising sum(l^2)/W_l + sum(r^2)/W_r is minimising the weighted child Gini. (Measured:
-  // comparing cross-multiplied fractions instead of dividing is no faster.)
+  // Maximising sum(l^2)/W_l + sum(r^2)/W_r is minimising the weighted child Gini.
   const double score = scan.left_sq / scan.left_w + scan.right_sq / right_w;
   if (score > best.score) best = {true, feature, bin, score};
   return true;

@@ -14,10 +14,8 @@ namespace {
 
 // A node sorts its codes of a feature instead of building a histogram when
 // rows * kSortFactor < bins * classes: the histogram scan costs O(classes) per occupied bin,
-// the sort O(log rows) per row. Measured (instructions and mispredicted branches under
-// callgrind, 4 classes, 256 bins): with histograms built several features at a time, the
-// histogram wins down to ~4 rows (UCI, min_samples_leaf 3: 3% less training time than
-// sorting below 8 rows; min_samples_leaf 1: 15% fewer mispredictions).
+// the sort O(log rows) per row, and with histograms built several features at a time the
+// histogram stays cheaper down to a few rows (docs/benchmarks.md, forest).
 constexpr size_t kSortFactor = 256;
 constexpr size_t kWeightedSortFactor = 128;
 
@@ -103,7 +101,7 @@ GrownTree TreeBuilder::Grow(const std::vector<uint32_t>& row_counts, Rng& rng,
     uint64_t constant;  // features known to be constant in the node (see FindSplit)
   };
   // Pending nodes, with their n_classes counts at the same depth of totals_stack_; indexed
-  // by hand (push_back was an out-of-line call per node).
+  // by hand, so that pushing a node is inline stores, not a call.
   std::vector<Work> stack(64);
   size_t top = 0;
   stack[top++] = {0, 0, n_samples, 0, 0};
