@@ -39,7 +39,7 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // also clears every cell the build wrote, so the histograms are all zero again for the
   // next feature without clearing their whole range (and skipping the empty bins one by one
   // would be a badly predicted branch per bin).
-  Occupancy occupancy;
+  BinOccupancy occupancy;
   uint64_t* occupied = occupancy.bits;
   OccupiedBins(seen, occupied);
   // The first and last occupied words and bins, without branches (n > 0: some bin is

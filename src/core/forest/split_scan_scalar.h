@@ -8,12 +8,10 @@ namespace ltv::forest {
 
 template <int K, typename Cell>
 inline void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
-                                         const Occupancy& occupancy, size_t n, Split& best) {
+                                         const BinOccupancy& occupancy, size_t n, Split& best) {
   const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
   constexpr unsigned kShift = sizeof(Cell) * 4;
   constexpr Cell kCountMask = static_cast<Cell>((Cell{1} << kShift) - 1);
-  const unsigned first_word = occupancy.first_word, last_word = occupancy.last_word;
-  const uint64_t* occupied = occupancy.bits;
   const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
   const size_t span = n - 2 * min_leaf;
   double best_score = best.score;
@@ -23,26 +21,23 @@ inline void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
   const double* cw = class_weights_.data();
   const bool unit_weights = unit_weights_;
   size_t n_left = 0;
-  for (unsigned word = first_word; word <= last_word; ++word) {
-    for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
-      const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-      Cell* cell = hist + b * n_classes;
-      for (size_t c = 0; c < n_classes; ++c) {
-        const Cell v = cell[c];
-        cell[c] = 0;
-        const uint32_t count = static_cast<uint32_t>(v & kCountMask);
-        scan.Move(static_cast<int>(c), unit_weights ? count : cw[c] * count);  // exact no-op when 0
-        n_left += static_cast<size_t>(v >> kShift);
-      }
-      seen[b] = 0;
-      const double right_w = scan.total_w - scan.left_w;
-      const double score = scan.left_sq / scan.left_w + scan.right_sq / right_w;
-      const bool better =
-          (n_left - min_leaf <= span) & (scan.left_w > 0) & (right_w > 0) & (score > best_score);
-      best_score = better ? score : best_score;
-      best_bin = better ? static_cast<int>(b) : best_bin;
+  ForEachOccupied(occupancy, [&](unsigned b) {
+    Cell* cell = hist + b * n_classes;
+    for (size_t c = 0; c < n_classes; ++c) {
+      const Cell v = cell[c];
+      cell[c] = 0;
+      const uint32_t count = static_cast<uint32_t>(v & kCountMask);
+      scan.Move(static_cast<int>(c), unit_weights ? count : cw[c] * count);  // exact no-op when 0
+      n_left += static_cast<size_t>(v >> kShift);
     }
-  }
+    seen[b] = 0;
+    const double right_w = scan.total_w - scan.left_w;
+    const double score = scan.left_sq / scan.left_w + scan.right_sq / right_w;
+    const bool better =
+        (n_left - min_leaf <= span) & (scan.left_w > 0) & (right_w > 0) & (score > best_score);
+    best_score = better ? score : best_score;
+    best_bin = better ? static_cast<int>(b) : best_bin;
+  });
   if (best_bin >= 0) best = {true, feature, best_bin, best_score};
 }
 

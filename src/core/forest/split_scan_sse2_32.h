@@ -10,9 +10,7 @@ namespace ltv::forest {
 
 #if defined(__SSE2__)
 inline void TreeBuilder::ScanCells32x4(int feature, uint32_t* hist, uint8_t* seen,
-                                       const Occupancy& occupancy, size_t n, Split& best) {
-  const unsigned first_word = occupancy.first_word, last_word = occupancy.last_word;
-  const uint64_t* occupied = occupancy.bits;
+                                       const BinOccupancy& occupancy, size_t n, Split& best) {
   const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
   // 32-bit cells (the node's samples and counts are below 2^15): cell = samples << 16 |
   // count is a pair of int16, and so are the running left counts l_c and the right ones
@@ -34,38 +32,35 @@ inline void TreeBuilder::ScanCells32x4(int feature, uint32_t* hist, uint8_t* see
   __m128d best_v = _mm_set_sd(best.score);
   __m128i best_bin_v = _mm_set1_epi32(-1);
   const __m128d minus_inf = _mm_set1_pd(-std::numeric_limits<double>::infinity());
-  for (unsigned word = first_word; word <= last_word; ++word) {
-    for (uint64_t bits = occupied[word]; bits != 0; bits &= bits - 1) {
-      const unsigned b = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
-      __m128i* cell = reinterpret_cast<__m128i*>(hist + b * 4);
-      cum = _mm_add_epi32(cum, _mm_loadu_si128(cell));
-      _mm_storeu_si128(cell, zero);
-      seen[b] = 0;
-      const __m128i l = _mm_and_si128(cum, mask16);
-      const __m128i p = _mm_packs_epi32(l, _mm_sub_epi32(t, l));  // l0..l3, r0..r3
-      __m128i sq = _mm_madd_epi16(p, p);               // l0²+l1², l2²+l3², r0²+r1², r2²+r3²
-      sq = _mm_add_epi32(sq, _mm_srli_epi64(sq, 32));  // lanes 0, 2: left_sq, right_sq
-      // Every lane: (samples << 16 | count) summed over the classes, i.e. n_left, lw.
-      __m128i h = _mm_add_epi32(cum, _mm_shuffle_epi32(cum, _MM_SHUFFLE(2, 3, 0, 1)));
-      h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
-      const __m128i w = _mm_add_epi32(_mm_xor_si128(_mm_and_si128(h, mask16), flip), flip_add);
-      const __m128d q = _mm_div_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(sq, _MM_SHUFFLE(3, 1, 2, 0))),
-                                   _mm_cvtepi32_pd(w));
-      const __m128d score = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
-      const __m128i n_left = _mm_srli_epi32(h, 16);
-      const __m128i valid =
-          _mm_and_si128(_mm_cmpgt_epi32(n_left, min_left), _mm_cmpgt_epi32(max_left, n_left));
-      // Invalid candidates score -inf; the running best is then a max (one short
-      // dependency from bin to bin), the bin a mask select off that chain.
-      const __m128d candidate = _mm_or_pd(_mm_and_pd(_mm_castsi128_pd(valid), score),
-                                          _mm_andnot_pd(_mm_castsi128_pd(valid), minus_inf));
-      const __m128d better = _mm_cmplt_pd(best_v, candidate);  // lane 0
-      best_v = _mm_max_sd(candidate, best_v);                  // candidate if better
-      const __m128i better_i = _mm_castpd_si128(better);
-      best_bin_v = _mm_or_si128(_mm_and_si128(better_i, _mm_cvtsi32_si128(static_cast<int>(b))),
-                                _mm_andnot_si128(better_i, best_bin_v));
-    }
-  }
+  ForEachOccupied(occupancy, [&](unsigned b) {
+    __m128i* cell = reinterpret_cast<__m128i*>(hist + b * 4);
+    cum = _mm_add_epi32(cum, _mm_loadu_si128(cell));
+    _mm_storeu_si128(cell, zero);
+    seen[b] = 0;
+    const __m128i l = _mm_and_si128(cum, mask16);
+    const __m128i p = _mm_packs_epi32(l, _mm_sub_epi32(t, l));  // l0..l3, r0..r3
+    __m128i sq = _mm_madd_epi16(p, p);               // l0²+l1², l2²+l3², r0²+r1², r2²+r3²
+    sq = _mm_add_epi32(sq, _mm_srli_epi64(sq, 32));  // lanes 0, 2: left_sq, right_sq
+    // Every lane: (samples << 16 | count) summed over the classes, i.e. n_left, lw.
+    __m128i h = _mm_add_epi32(cum, _mm_shuffle_epi32(cum, _MM_SHUFFLE(2, 3, 0, 1)));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m128i w = _mm_add_epi32(_mm_xor_si128(_mm_and_si128(h, mask16), flip), flip_add);
+    const __m128d q = _mm_div_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(sq, _MM_SHUFFLE(3, 1, 2, 0))),
+                                 _mm_cvtepi32_pd(w));
+    const __m128d score = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
+    const __m128i n_left = _mm_srli_epi32(h, 16);
+    const __m128i valid =
+        _mm_and_si128(_mm_cmpgt_epi32(n_left, min_left), _mm_cmpgt_epi32(max_left, n_left));
+    // Invalid candidates score -inf; the running best is then a max (one short
+    // dependency from bin to bin), the bin a mask select off that chain.
+    const __m128d candidate = _mm_or_pd(_mm_and_pd(_mm_castsi128_pd(valid), score),
+                                        _mm_andnot_pd(_mm_castsi128_pd(valid), minus_inf));
+    const __m128d better = _mm_cmplt_pd(best_v, candidate);  // lane 0
+    best_v = _mm_max_sd(candidate, best_v);                  // candidate if better
+    const __m128i better_i = _mm_castpd_si128(better);
+    best_bin_v = _mm_or_si128(_mm_and_si128(better_i, _mm_cvtsi32_si128(static_cast<int>(b))),
+                              _mm_andnot_si128(better_i, best_bin_v));
+  });
   // Without a branch (whether this feature won is unpredictable); best_v is the old best
   // score unless the feature beat it.
   const int best_bin = _mm_cvtsi128_si32(best_bin_v);
