@@ -1,16 +1,13 @@
 // SQL entry points of the random forest: the rf_train aggregate (parallel-safe, over the core's
-// TrainingRows), rf_predict / rf_predict_proba with a per-backend cache of decoded
-// models, and rf_info.
+// TrainingRows), rf_predict / rf_predict_proba with a per-backend cache of decoded models, and
+// rf_info.
 #include "pg/guard.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <list>
 #include <memory>
-#include <numeric>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/forest/forest.h"
@@ -73,8 +70,6 @@ ltv::forest::TrainingLimits Limits() {
 }  // namespace ltv::pg
 
 using namespace ltv::pg;
-using ltv::Error;
-using ltv::ErrorKind;
 
 // transfn(state, features float8[], label int, params jsonb)
 extern "C" Datum ltv_rf_train_transfn(PG_FUNCTION_ARGS) {
