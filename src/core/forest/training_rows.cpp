@@ -86,8 +86,7 @@ TrainingRows TrainingRows::Deserialize(const uint8_t* data, size_t size, std::st
     if (n_features > kMaxStateFeatures || n_rows > in.remaining() ||
         n_rows * row_bytes != in.remaining() || (n_features == 0) != (n_rows == 0))
       CorruptState(context);
-    TrainingRows rows(std::move(context),
-                      std::string(reinterpret_cast<const char*>(params), params_length),
+    TrainingRows rows(context, std::string(reinterpret_cast<const char*>(params), params_length),
                       std::move(limits));
     rows.n_features_ = n_features;
     rows.values_.resize(n_rows * n_features);
