@@ -1,13 +1,12 @@
 // The scan of one feature's histogram for the best split: finds its occupied bins, then hands
-// them to a kernel (split_scan_sse2_32.h, split_scan_sse2_64.h, split_scan_scalar.h, inlined
-// here: the scan runs for every feature a node draws).
+// them to a kernel (split_scan_sse2.h, split_scan_scalar.h), inlined here: the scan runs for
+// every feature a node draws.
 #include "core/forest/tree_builder_internal.h"
 
 #include <algorithm>
 
 #include "core/forest/split_scan_scalar.h"
-#include "core/forest/split_scan_sse2_32.h"
-#include "core/forest/split_scan_sse2_64.h"
+#include "core/forest/split_scan_sse2.h"
 
 namespace ltv::forest {
 
@@ -73,21 +72,22 @@ bool TreeBuilder::ScanHistogram(int feature, int slot, size_t n, Split& best) {
   // n_left <= n - min_leaf, i.e. n_left - min_leaf <= n - 2 * min_leaf in unsigned arithmetic
   // (n >= 2 * min_leaf). The best candidate is tracked without branches (which one wins is
   // unpredictable), and the first of equal scores wins, so every kernel picks the same bin.
+  const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
 #if defined(__SSE2__)
   if constexpr (K == 4 && sizeof(Cell) == 4) {
     if (unit_weights_) {
-      ScanCells32x4(feature, hist, seen, occupancy, n, best);
+      ScanCells32x4(feature, hist, seen, occupancy, n, min_leaf, best);
       return true;
     }
   }
   if constexpr (K == 4 && sizeof(Cell) == 8) {
     if (unit_weights_ && counts_fit_int32_) {
-      ScanCells64x4(feature, hist, seen, occupancy, n, best);
+      ScanCells64x4(feature, hist, seen, occupancy, n, min_leaf, best);
       return true;
     }
   }
 #endif
-  ScanCellsScalar<K, Cell>(feature, hist, seen, occupancy, n, best);
+  ScanCellsScalar<K, Cell>(feature, hist, seen, occupancy, n, min_leaf, best);
   return true;
 }
 

@@ -8,11 +8,11 @@ namespace ltv::forest {
 
 template <int K, typename Cell>
 inline void TreeBuilder::ScanCellsScalar(int feature, Cell* hist, uint8_t* seen,
-                                         const BinOccupancy& occupancy, size_t n, Split& best) {
+                                         const BinOccupancy& occupancy, size_t n, size_t min_leaf,
+                                         Split& best) {
   const size_t n_classes = K ? K : static_cast<size_t>(settings_.n_classes);
   constexpr unsigned kShift = sizeof(Cell) * 4;
   constexpr Cell kCountMask = static_cast<Cell>((Cell{1} << kShift) - 1);
-  const size_t min_leaf = static_cast<size_t>(settings_.min_samples_leaf);
   const size_t span = n - 2 * min_leaf;
   double best_score = best.score;
   int best_bin = -1;

@@ -118,17 +118,17 @@ class TreeBuilder {
   template <int K, typename Cell>
   bool ScanHistogram(int feature, int slot, size_t n, Split& best);
   bool ScanHistogram(int feature, int slot, size_t n, bool small_cells, Split& best);
-  // Split-scan kernels (split_scan_*.h): visit the occupied bins of one feature's
-  // histogram in order, make `best` the better of it and the feature's best candidate, and
-  // clear the cells they visit. Four classes with unit weights and 32-bit cells, or 64-bit
+  // Split-scan kernels (split_scan_sse2.h, split_scan_scalar.h): visit the occupied bins of one
+  // feature's histogram in order, make `best` the better of it and the feature's best candidate,
+  // and clear the cells they visit. Four classes with unit weights and 32-bit cells, or 64-bit
   // cells with counts below 2^31 (SSE2); any case (scalar). All find the same split.
   void ScanCells32x4(int feature, uint32_t* hist, uint8_t* seen, const BinOccupancy& occupancy,
-                     size_t n, Split& best);
+                     size_t n, size_t min_leaf, Split& best);
   void ScanCells64x4(int feature, uint64_t* hist, uint8_t* seen, const BinOccupancy& occupancy,
-                     size_t n, Split& best);
+                     size_t n, size_t min_leaf, Split& best);
   template <int K, typename Cell>
   void ScanCellsScalar(int feature, Cell* hist, uint8_t* seen, const BinOccupancy& occupancy,
-                       size_t n, Split& best);
+                       size_t n, size_t min_leaf, Split& best);
   template <typename Cell>
   Cell* Slots();
   template <int K, bool kRowNumbers>
