@@ -8,7 +8,7 @@ EXTVERSION = 0.1.0
 MODULE_big = retail_ltv
 
 # Core components (src/core/<component>/) compiled in; override to build a subset while a
-# component is under construction, e.g. `make LTV_COMPONENTS=csv LTV_PG_EXCLUDE=src/pg/forest.cpp`.
+# component is under construction, e.g. `make LTV_COMPONENTS=csv LTV_PG_EXCLUDE=src/pg/forest_funcs.cpp`.
 LTV_COMPONENTS ?= csv features generator forest clv selection explain analysis
 LTV_PG_EXCLUDE ?=
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp) $(foreach c,$(LTV_COMPONENTS),$(wildcard src/core/$(c)/*.cpp)))
@@ -20,7 +20,6 @@ OBJS = $(patsubst %.cpp,%.o,$(filter %.cpp,$(CORE_SRCS) $(PG_SRCS))) \
 # keeps its SQL next to its concern.
 SQL_PARTS = $(sort $(wildcard src/sql/[0-9]*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard src/sql/upgrades/$(EXTENSION)--*--*.sql)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
@@ -40,6 +39,11 @@ include $(PGXS)
 
 # PGXS gives CXXFLAGS the C flags of the server build; add ours (C++17, warnings).
 override CXXFLAGS += $(PG_CXXFLAGS)
+# The hot loops of the core (files named *_kernel.cpp: histogram building, split scans,
+# partitioning) at -O3, whose unrolling and vectorisation they are written for; everything
+# else at the server's -O2. CMakeLists.txt applies the same rule.
+KERNEL_OBJS = $(patsubst %.cpp,%.o,$(filter %_kernel.cpp,$(CORE_SRCS)))
+$(KERNEL_OBJS): override CXXFLAGS += -O3
 # Postgres headers trip -Wextra in C++ in ways that are not ours to fix.
 src/pg/%.o: override CXXFLAGS += -Wno-register -Wno-sign-compare -Wno-cast-function-type
 # Header dependencies (PGXS tracks none without --enable-depend): a changed header must

@@ -67,31 +67,6 @@ std::string_view TextArg(FunctionCallInfo fcinfo, int n) {
 
 using namespace ltv::pg;
 
-// Re-raises an exception caught on a hot path through the one error boundary (Guarded), so
-// the SQLSTATE and message are made in one place. Only a null exception_ptr is left in the
-// caller's frame when Guarded longjmps.
-[[noreturn]] static void RaiseCaught(std::exception_ptr& caught) {
-  ltv::pg::Guarded([&]() -> bool {
-    std::exception_ptr error = std::move(caught);
-    std::rethrow_exception(error);
-  });
-  pg_unreachable();
-}
-
-// Runs C++ code that may throw on a per-row or per-customer path. Guarded() sets up a 2.5 kB
-// error buffer on every call, which shows at 20 million rows; here the common case is a bare
-// try/catch and only an exception goes through Guarded.
-template <typename Body>
-static auto CallCatching(Body&& body) -> decltype(body()) {
-  std::exception_ptr caught;
-  try {
-    return body();
-  } catch (...) {
-    caught = std::current_exception();
-  }
-  RaiseCaught(caught);
-}
-
 // The first row of a group when the plain path could not make its state, or a row whose cutoff
 // differs from the group's: errors (or out of memory), raised through the guard.
 static FeatureState* StateForCutoff(MemoryContext context, FeatureState* state, Timestamp cutoff) {
@@ -110,8 +85,8 @@ static FeatureState* StateForCutoff(MemoryContext context, FeatureState* state, 
 // amount are skipped, as SQL aggregates skip NULLs; a NULL cutoff is an error.
 //
 // This runs once per transaction line, so the common case avoids everything per-row that is
-// not the work itself: no Guarded() (see CallCatching), text arguments read in place, a new
-// state constructed without any allocation beyond its own chunk. Errors take guarded paths.
+// not the work itself: text arguments read in place, a new state constructed without any
+// allocation beyond its own chunk. Errors take guarded paths.
 extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
   FeatureState* state = StateArg<FeatureState>(fcinfo, 0);
   if (PG_ARGISNULL(5))
@@ -157,7 +132,7 @@ extern "C" Datum ltv_features_transfn(PG_FUNCTION_ARGS) {
   }
   const std::string_view invoice = TextArg(fcinfo, 1);
   const std::string_view stock_code = TextArg(fcinfo, 2);
-  CallCatching([&] { state->accumulator.Add(invoice, stock_code, core_time, amount); });
+  ltv::pg::Guarded([&] { state->accumulator.Add(invoice, stock_code, core_time, amount); });
   PG_RETURN_POINTER(state);
 }
 
@@ -186,13 +161,13 @@ extern "C" Datum ltv_features_combinefn(PG_FUNCTION_ARGS) {
 
 extern "C" Datum ltv_features_serialfn(PG_FUNCTION_ARGS) {
   FeatureState* state = reinterpret_cast<FeatureState*>(PG_GETARG_POINTER(0));
-  const size_t size = CallCatching([&] { return state->accumulator.SerializedSize(); });
+  const size_t size = ltv::pg::Guarded([&] { return state->accumulator.SerializedSize(); });
   if (size > MaxAllocSize - VARHDRSZ)
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("ltv.customer_features: a customer's state exceeds 1 GB")));
   auto* bytes = static_cast<bytea*>(palloc(size + VARHDRSZ));
   SET_VARSIZE(bytes, size + VARHDRSZ);
-  CallCatching(
+  ltv::pg::Guarded(
       [&] { state->accumulator.SerializeInto(reinterpret_cast<uint8_t*>(VARDATA(bytes))); });
   PG_RETURN_BYTEA_P(bytes);
 }
@@ -204,8 +179,8 @@ extern "C" Datum ltv_features_deserialfn(PG_FUNCTION_ARGS) {
   bytea* bytes = PG_GETARG_BYTEA_PP(0);
   const uint8_t* data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(bytes));
   const size_t size = VARSIZE_ANY_EXHDR(bytes);
-  FeatureState* state =
-      CallCatching([&] { return new (AllocateState(context)) FeatureState(context, data, size); });
+  FeatureState* state = ltv::pg::Guarded(
+      [&] { return new (AllocateState(context)) FeatureState(context, data, size); });
   PG_RETURN_POINTER(state);
 }
 

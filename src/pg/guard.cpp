@@ -85,6 +85,15 @@ void RaisePendingError(const PendingError& pending) {
   pg_unreachable();
 }
 
+void RaiseCaughtException(std::exception_ptr& caught) {
+  PendingError pending;
+  {
+    const std::exception_ptr error = std::move(caught);
+    FillPendingError(pending, error);
+  }  // the last reference to the exception goes here, before the longjmp
+  RaisePendingError(pending);
+}
+
 CancelCheck MakeCancelCheck() {
   return CancelCheck([] {
     if (InterruptPending) PgCall([] { CHECK_FOR_INTERRUPTS(); });

@@ -41,8 +41,6 @@ class PgException : public std::exception {
 
 // Plain-old-data description of a C++ error, filled in a catch block without calling
 // Postgres (which could longjmp out of the handler) and raised after the handler ends.
-// The text buffers are not zero-filled up front (2.5 kB per call of every per-row function):
-// FillPendingError terminates them before anything reads them.
 struct PendingError {
   int sqlstate = 0;
   char message[1024];
@@ -54,17 +52,23 @@ struct PendingError {
 
 void FillPendingError(PendingError& pending, const std::exception_ptr& error) noexcept;
 [[noreturn]] void RaisePendingError(const PendingError& pending);
+// Raises the exception in `caught` as a Postgres ERROR (re-raises a PgException unchanged).
+// The exception is freed first: `caught` is left empty, so no C++ object that owns anything
+// is left in the caller's frames when Postgres longjmps.
+[[noreturn]] void RaiseCaughtException(std::exception_ptr& caught);
 
-// Runs `body` and converts any C++ exception to a Postgres ERROR after unwinding.
+// Runs `body` and converts any C++ exception to a Postgres ERROR after unwinding. Cheap enough
+// for per-row functions: a try block and one empty exception_ptr; the error buffer
+// (PendingError) is only set up in RaiseCaughtException, out of line, once something threw.
 template <typename Body>
 auto Guarded(Body&& body) -> decltype(body()) {
-  PendingError pending;
+  std::exception_ptr caught;
   try {
     return body();
   } catch (...) {
-    FillPendingError(pending, std::current_exception());
+    caught = std::current_exception();
   }
-  RaisePendingError(pending);
+  RaiseCaughtException(caught);
 }
 
 // Calls a Postgres function that may ereport, from C++ code. Returns its result, or throws

@@ -6,13 +6,13 @@
 #include <utility>
 
 #include "core/forest/model_format.h"
+#include "core/hashes.h"
 #include "pg/settings.h"
 
 namespace ltv::pg {
 namespace {
 
-// A blob in memory is keyed by its size and a 64-bit hash of every byte (a word-at-a-time
-// multiply-xorshift hash: several GB/s, far cheaper than decoding and validating the model).
+// A blob in memory is keyed by its size and a 64-bit hash of every byte (ContentHash64).
 // A blob that differs anywhere gets another key, so a changed or corrupt model is never
 // served from the cache. Only a deliberately crafted hash collision could alias two models;
 // that yields a wrong prediction for the crafted blob, never unsafe memory access.
@@ -23,20 +23,7 @@ struct ContentKey {
 };
 
 ContentKey KeyOf(const uint8_t* data, size_t size) {
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  uint64_t h = 0x243F6A8885A308D3ULL ^ size;
-  size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data + i, 8);
-    h = (h ^ word) * kMul;
-    h ^= h >> 29;
-  }
-  uint64_t tail = 0;
-  std::memcpy(&tail, data + i, size - i);
-  h = (h ^ tail) * kMul;
-  h ^= h >> 32;
-  return ContentKey{size, h};
+  return ContentKey{size, ContentHash64(data, size)};
 }
 
 // A value stored out of line is identified by its TOAST table and value OID: Postgres never

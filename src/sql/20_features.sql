@@ -45,8 +45,8 @@ COMMENT ON TYPE ltv.features IS 'Features of one customer as of a cutoff (see do
 
 -- COST 10: one call per transaction line does about ten times the work of a built-in operator
 -- (two key hashes, an invoice lookup, the product set, four window sums: 300-450 instructions
--- against 30-40 for float8pl). With the default cost 1 the planner undervalued splitting that
--- work across workers and ran the million-customer aggregation serially (1.47x slower).
+-- against 30-40 for float8pl). With the default cost 1 the planner undervalues splitting that
+-- work across workers and runs large aggregations serially (docs/benchmarks.md, SQL).
 CREATE FUNCTION ltv._features_transfn(internal, text, text, timestamp, double precision, timestamp)
 RETURNS internal AS 'MODULE_PATHNAME', 'ltv_features_transfn' LANGUAGE C PARALLEL SAFE COST 10;
 CREATE FUNCTION ltv._features_combinefn(internal, internal)

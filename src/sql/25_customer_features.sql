@@ -38,8 +38,7 @@ SELECT pg_catalog.pg_extension_config_dump('ltv.customer_features', '');
 
 -- The model's input vector of a stored feature row: ltv.feature_names() in order, NULL as the
 -- registry's missing value. Generated from the registry; not STRICT so that the planner
--- inlines it (a STRICT SQL function whose body is not strict is called row by row: 5x slower
--- on a million rows).
+-- inlines it (a STRICT SQL function whose body is not strict is called row by row instead).
 DO $$
 BEGIN
   EXECUTE format($f$

@@ -49,9 +49,9 @@ CREATE TABLE ltv.models (
   created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX models_dataset ON ltv.models (dataset_id);
--- A forest grown on a million customers is ~450 MB; the default pglz compression takes 16 s
--- over it (to ~120 MB). lz4, where the server has it (PostgreSQL 14 and later, built with
--- lz4), takes about a second.
+-- Large forests are hundreds of MB, which the default pglz compresses many times slower than
+-- lz4 (docs/benchmarks.md, SQL): lz4 where the server has it (PostgreSQL 14 and later, built
+-- with lz4).
 DO $$
 BEGIN
   IF current_setting('server_version_num')::integer >= 140000 THEN
@@ -87,8 +87,8 @@ COMMENT ON TABLE ltv.predictions IS
 SELECT pg_catalog.pg_extension_config_dump('ltv.predictions', '');
 
 -- The two big tables, ltv.customer_features and ltv.predictions, have no foreign keys: the
--- per-row checks of two foreign keys made inserting a million rows 4x slower (24 s against
--- 5.6 s), and a run inserts three such sets. Only the pipeline writes these rows, for runs
+-- per-row checks of two foreign keys would dominate inserting a run's rows (three sets of a
+-- row per customer; docs/benchmarks.md, SQL). Only the pipeline writes these rows, for runs
 -- and datasets it has just read; deleting a dataset or a run removes its rows through these
 -- statement-level triggers, as ON DELETE CASCADE did.
 CREATE FUNCTION ltv._cascade_delete()

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/forest/model_format.h"
+#include "support/forest_batch.h"
 
 using namespace ltv::forest;
 
@@ -32,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (sum < 1 - 1e-6 || sum > 1 + 1e-6) std::abort();  // leaves were validated to sum to 1
     const int label = forest.Predict(row.data(), row.size(), DecisionRule::kTuned);
     if (label < 0 || label >= forest.n_classes()) std::abort();
-    (void)forest.PredictBatch(row.data(), 1, row.size(), DecisionRule::kArgmax);
+    (void)PredictBatch(forest, row.data(), 1, row.size(), DecisionRule::kArgmax);
     (void)Info(forest).Dump();
     // What it serializes to must load again and be a fixed point (the input itself may differ
     // in ignored details such as JSON spacing).

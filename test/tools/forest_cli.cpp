@@ -26,9 +26,10 @@
 
 #include "core/error.h"
 #include "core/forest/forest.h"
+#include "support/forest_batch.h"
 #include "core/forest/metrics.h"
 #include "core/forest/model_format.h"
-#include "core/forest/synthetic.h"
+#include "support/synthetic.h"
 #include "core/forest/train.h"
 
 using namespace ltv::forest;
@@ -162,16 +163,16 @@ int Bench(const std::string& train_path, const std::string& test_path, const std
   std::vector<int> predicted;
   for (int i = 0; i < std::max(repeats, 3); ++i) {
     const auto start = std::chrono::steady_clock::now();
-    predicted = forest.PredictBatch(test.values.data(), test.n_rows(), test.n_features(),
-                                    DecisionRule::kArgmax, predict_threads);
+    predicted = PredictBatch(forest, test.values.data(), test.n_rows(), test.n_features(),
+                             DecisionRule::kArgmax, predict_threads);
     predict_times.push_back(Seconds(start));
   }
   const int n_classes = forest.n_classes();
   std::vector<int> truth = test.labels;
   for (int& y : truth) y = std::min(y, n_classes - 1);
   const ConfusionMatrix cm(truth.data(), predicted.data(), truth.size(), n_classes);
-  const std::vector<int> tuned = forest.PredictBatch(test.values.data(), test.n_rows(),
-                                                     test.n_features(), DecisionRule::kTuned, 1);
+  const std::vector<int> tuned = PredictBatch(forest, test.values.data(), test.n_rows(),
+                                              test.n_features(), DecisionRule::kTuned, 1);
   const ConfusionMatrix cm_tuned(truth.data(), tuned.data(), truth.size(), n_classes);
   const double predict_s = Median(predict_times);
   std::printf(
@@ -236,8 +237,8 @@ int main(int argc, char** argv) {
       const std::vector<uint8_t> blob = ReadFile(args[1]);
       const Forest forest = Deserialize(blob.data(), blob.size());
       const Table test = ReadCsv(args[2]);
-      const std::vector<int> pred = forest.PredictBatch(
-          test.values.data(), test.n_rows(), test.n_features(), forest.params().decision);
+      const std::vector<int> pred = PredictBatch(forest, test.values.data(), test.n_rows(),
+                                                 test.n_features(), forest.params().decision);
       const ConfusionMatrix cm(test.labels.data(), pred.data(), pred.size(), forest.n_classes());
       std::printf("{\"macro_f1\": %.5f, \"accuracy\": %.5f}\n", MacroF1(cm), Accuracy(cm));
       return 0;
@@ -249,8 +250,8 @@ int main(int argc, char** argv) {
       std::vector<double> times;
       for (int i = 0; i < std::stoi(args[3]); ++i) {
         const auto start = std::chrono::steady_clock::now();
-        forest.PredictBatch(test.values.data(), test.n_rows(), test.n_features(),
-                            DecisionRule::kArgmax, std::stoi(args[4]));
+        PredictBatch(forest, test.values.data(), test.n_rows(), test.n_features(),
+                     DecisionRule::kArgmax, std::stoi(args[4]));
         times.push_back(Seconds(start));
       }
       std::printf("{\"predict_seconds\": %.5f, \"rows_per_s\": %.1f}\n", Median(times),

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/hashes.h"
+#include "core/le_bytes.h"
 
 namespace ltv::features {
 
@@ -36,25 +38,6 @@ constexpr uint64_t kWindowMicros[FeatureAccumulator::kWindowCount] = {
 inline uint64_t AgeAt(TimestampMicros cutoff, TimestampMicros time) {
   return static_cast<uint64_t>(cutoff) - static_cast<uint64_t>(time);
 }
-
-inline uint64_t Mum(uint64_t a, uint64_t b) {
-  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
-  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
-}
-
-// An unsigned integer stored little-endian at p, on any host.
-template <typename Unsigned>
-inline Unsigned ReadLittle(const void* p) {
-  Unsigned value;
-  std::memcpy(&value, p, sizeof value);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  if constexpr (sizeof value == 8) value = __builtin_bswap64(value);
-  if constexpr (sizeof value == 4) value = __builtin_bswap32(value);
-#endif
-  return value;
-}
-inline uint64_t ReadLittle64(const void* p) { return ReadLittle<uint64_t>(p); }
-inline uint32_t ReadLittle32(const void* p) { return ReadLittle<uint32_t>(p); }
 
 // Slot of a 64-bit hash in a power-of-two table. The hashes are already well mixed.
 inline size_t SlotOf(uint64_t hash, size_t mask) { return static_cast<size_t>(hash) & mask; }
@@ -119,22 +102,6 @@ constexpr uint8_t kMagic[4] = {'L', 'T', 'F', 1};
 constexpr size_t kHeaderSize = 4 + 1 + 8 + 8 * (2 + FeatureAccumulator::kWindowCount) + 8 + 8;
 constexpr size_t kMinInvoiceBytes = 8 + 1;
 
-// Little-endian stores; each returns the position after the value.
-inline uint8_t* StoreU64(uint8_t* out, uint64_t value) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  value = __builtin_bswap64(value);
-#endif
-  std::memcpy(out, &value, 8);
-  return out + 8;
-}
-inline uint8_t* StoreU32(uint8_t* out, uint32_t value) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  value = __builtin_bswap32(value);
-#endif
-  std::memcpy(out, &value, 4);
-  return out + 4;
-}
-
 [[noreturn, gnu::noinline, gnu::cold]] void Corrupt(const std::string& what) {
   throw Error(ErrorKind::kDataCorrupted, "customer_features state is corrupted", what);
 }
@@ -143,69 +110,11 @@ inline uint8_t* StoreU32(uint8_t* out, uint32_t value) {
   Corrupt("truncated at byte " + std::to_string(offset));
 }
 
-class Reader {
- public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  size_t remaining() const { return size_ - offset_; }
-  uint8_t U8() {
-    Need(1);
-    return data_[offset_++];
-  }
-  uint32_t U32() {
-    Need(4);
-    const uint32_t value = ReadLittle32(data_ + offset_);
-    offset_ += 4;
-    return value;
-  }
-  uint64_t U64() {
-    Need(8);
-    const uint64_t value = ReadLittle64(data_ + offset_);
-    offset_ += 8;
-    return value;
-  }
-  int64_t I64() { return static_cast<int64_t>(U64()); }
-
- private:
-  void Need(size_t n) const {
-    if (remaining() < n) Truncated(offset_);
-  }
-  const uint8_t* data_;
-  size_t size_;
-  size_t offset_ = 0;
-};
-
-// HashKey's body, inlined into Add (the per-line path).
-[[gnu::always_inline]] inline uint64_t HashKeyInline(std::string_view text) {
-  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
-                     k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
-  const char* p = text.data();
-  const size_t n = text.size();
-  // The length seeds the state, so zero-padding of the tail cannot make "a" equal "a\0".
-  uint64_t h = k0 ^ Mum(static_cast<uint64_t>(n) ^ k1, k2);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) h = Mum(h ^ ReadLittle64(p + i) ^ k1, k2);
-  // The last r = n - i (1..7) bytes, little-endian in the low bytes of `tail` (as if read one
-  // by one). Invoice numbers and stock codes are mostly 5-7 bytes long, so this runs for
-  // nearly every key: two overlapping loads (or three single bytes) instead of a byte loop.
-  // Overlapping bytes are the same bytes, so OR-ing them in is exact.
-  if (const size_t r = n - i; r != 0) {
-    const char* q = p + i;
-    uint64_t tail;
-    if (r >= 4) {
-      tail = ReadLittle32(q) | (static_cast<uint64_t>(ReadLittle32(q + r - 4)) << (8 * (r - 4)));
-    } else {
-      tail = static_cast<uint64_t>(static_cast<uint8_t>(q[0])) |
-             static_cast<uint64_t>(static_cast<uint8_t>(q[r >> 1])) << (8 * (r >> 1)) |
-             static_cast<uint64_t>(static_cast<uint8_t>(q[r - 1])) << (8 * (r - 1));
-    }
-    h = Mum(h ^ tail ^ k1, k2);
-  }
-  h = Mum(h ^ k3, k0 ^ (h >> 29));
-  return h == 0 ? 1 : h;  // 0 marks an empty slot in the hash tables
-}
+// A short state: LeReader's handler.
+void ShortState(const char*, uint64_t, size_t offset, size_t) { Truncated(offset); }
 }  // namespace
 
-uint64_t HashKey(std::string_view text) { return HashKeyInline(text); }
+uint64_t HashKey(std::string_view text) { return TextKeyHash(text); }
 
 // Both derive from the registry (core/features/registry.h): its per-customer model inputs.
 const std::vector<std::string_view>& FeatureNames() {
@@ -531,7 +440,7 @@ void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_co
   // A zero line neither buys nor returns anything and adds nothing to any sum.
   if (!(amount > 0) && !(amount < 0)) return;
 
-  InvoiceEntry& entry = FindOrAddInvoice(HashKeyInline(invoice));
+  InvoiceEntry& entry = FindOrAddInvoice(TextKeyHash(invoice));
   if (amount > 0) {
     const bool first_purchase = !has_purchase();
     NotePurchase(entry, time);
@@ -542,7 +451,7 @@ void FeatureAccumulator::Add(std::string_view invoice, std::string_view stock_co
       first_purchase_ = std::min(first_purchase_, time);
       last_purchase_ = std::max(last_purchase_, time);
     }
-    AddProduct(HashKeyInline(stock_code));
+    AddProduct(TextKeyHash(stock_code));
   } else {
     NoteReturn(entry);
     AddChecked(return_micros_, -micros);
@@ -674,29 +583,29 @@ void FeatureAccumulator::SerializeInto(uint8_t* out) const {
   std::memcpy(out, kMagic, sizeof(kMagic));
   out += sizeof(kMagic);
   *out++ = has_purchase() ? 1 : 0;
-  out = StoreU64(out, static_cast<uint64_t>(cutoff_));
-  out = StoreU64(out, static_cast<uint64_t>(purchase_micros_));
-  out = StoreU64(out, static_cast<uint64_t>(return_micros_));
-  for (int64_t net : window_net_micros_) out = StoreU64(out, static_cast<uint64_t>(net));
-  out = StoreU64(out, static_cast<uint64_t>(first_purchase_));
-  out = StoreU64(out, static_cast<uint64_t>(last_purchase_));
-  out = StoreU32(out, static_cast<uint32_t>(invoice_count));
+  out = StoreLe64(out, static_cast<uint64_t>(cutoff_));
+  out = StoreLe64(out, static_cast<uint64_t>(purchase_micros_));
+  out = StoreLe64(out, static_cast<uint64_t>(return_micros_));
+  for (int64_t net : window_net_micros_) out = StoreLe64(out, static_cast<uint64_t>(net));
+  out = StoreLe64(out, static_cast<uint64_t>(first_purchase_));
+  out = StoreLe64(out, static_cast<uint64_t>(last_purchase_));
+  out = StoreLe32(out, static_cast<uint32_t>(invoice_count));
   for (size_t i = 0; i < invoice_count; ++i) {
     const InvoiceEntry& entry = sorted_invoices[i];
-    out = StoreU64(out, entry.hash);
+    out = StoreLe64(out, entry.hash);
     *out++ = entry.flags;
     if (entry.flags & kHasPurchase) {
-      out = StoreU64(out, static_cast<uint64_t>(entry.latest_purchase));
+      out = StoreLe64(out, static_cast<uint64_t>(entry.latest_purchase));
     }
   }
-  out = StoreU32(out, static_cast<uint32_t>(product_count));
-  for (size_t i = 0; i < product_count; ++i) out = StoreU64(out, sorted_products[i]);
+  out = StoreLe32(out, static_cast<uint32_t>(product_count));
+  for (size_t i = 0; i < product_count; ++i) out = StoreLe64(out, sorted_products[i]);
 }
 
 FeatureAccumulator FeatureAccumulator::Deserialize(const uint8_t* data, size_t size,
                                                    std::pmr::memory_resource* memory) {
   if (data == nullptr && size != 0) Corrupt("null buffer");
-  Reader in(data, size);
+  LeReader in(data, size, ShortState);
   for (uint8_t expected : kMagic) {
     if (in.U8() != expected) Corrupt("bad magic or unsupported version");
   }

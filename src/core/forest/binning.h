@@ -36,8 +36,8 @@ struct BinnedFeatures {
 };
 
 // Sorts finite doubles ascending (-0.0 and +0.0 compare equal and end up side by side in
-// either order, as with std::sort); ~4x faster than std::sort on a feature's column (23
-// features of 2,265 or of 467,000 rows).
+// either order, as with std::sort), by radix sort of their bit patterns: a column is
+// sorted in a few linear passes instead of std::sort's n log n comparisons.
 void SortFiniteValues(std::vector<double>& values);
 
 // Bin edges come from the distinct values of each feature, greedily grouped into bins of

@@ -12,13 +12,12 @@ namespace ltv::forest {
 namespace {
 
 // Rows per block in batch prediction. Every tree is read once per block and walked by all of
-// the block's rows, so a large forest is streamed from memory n_rows / block times: bigger
-// blocks win as long as the encoded rows stay in L2/L3 (measured on 2 threads: 4 MB blocks
-// predict 1.75x faster than 256 KB ones with a 320 MB forest, about the same with 27 MB).
+// the block's rows, so a large forest is streamed from memory n_rows / block times: blocks are
+// as big as the encoded rows can be while they stay in L2/L3 (docs/benchmarks.md, forest).
 constexpr size_t kBlockRows = 262144;
 constexpr size_t kBlockBytes = 4 * 1024 * 1024;
-// Blocks of at least this many rows are walked in the order of the first tree's leaves
-// (measured on the 1M-customer model, 116,805 rows: the walk takes a third less time).
+// Blocks of at least this many rows are walked in the order of the first tree's leaves: rows
+// that share paths then walk the same nodes one after the other, while they are cached.
 constexpr size_t kReorderRows = 4096;
 
 }  // namespace
@@ -113,7 +112,7 @@ void Forest::AccumulateBlock(const double* rows, size_t n_rows, double* out,
         tree.LeavesFor(rows + begin * n_features, n_features, count, leaves.data());
       }
       // The leaves' class rows are scattered over the tree's leaf table (MBs for deep trees):
-      // fetch them a few rows ahead (measured: ~12% faster batches with an 800 MB forest).
+      // fetch them a few rows ahead, so that the misses overlap.
       constexpr size_t kAhead = 16;
       for (size_t r = 0; r < count; ++r) {
         if (r + kAhead < count) __builtin_prefetch(tree.Proba(leaves[r + kAhead], n_classes));
@@ -153,13 +152,6 @@ int Forest::Predict(const double* row, size_t n_features, DecisionRule rule) con
   return Decide(proba.data(), rule);
 }
 
-RowMatrix Forest::PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
-                                    int threads) const {
-  RowMatrix out(static_cast<Eigen::Index>(n_rows), n_classes_);
-  PredictProbaInto(rows, n_rows, n_features, out.data(), threads, CancelCheck::None());
-  return out;
-}
-
 void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_features, double* out,
                               int threads, CancelCheck& cancel) const {
   for (size_t r = 0; r < n_rows; ++r) CheckRow(rows + r * n_features, n_features, r);
@@ -187,53 +179,6 @@ void Forest::PredictProbaInto(const double* rows, size_t n_rows, size_t n_featur
   }
   ParallelFor(n_tasks, static_cast<int>(useful), cancel,
               [&](size_t task, int, const std::atomic<bool>& stop) { run(task, &stop, nullptr); });
-}
-
-std::vector<int> Forest::PredictBatch(const double* rows, size_t n_rows, size_t n_features,
-                                      DecisionRule rule, int threads) const {
-  const RowMatrix proba = PredictProbaBatch(rows, n_rows, n_features, threads);
-  std::vector<int> out(n_rows);
-  for (size_t r = 0; r < n_rows; ++r) out[r] = Decide(proba.data() + r * n_classes_, rule);
-  return out;
-}
-
-Forest Merge(const std::vector<const Forest*>& forests) {
-  if (forests.empty()) throw Error(ErrorKind::kInvalidParameter, "nothing to merge");
-  const Forest& first = *forests.front();
-  std::vector<Tree> trees;
-  TrainingSummary summary;
-  summary.class_counts.assign(first.n_classes(), 0);
-  summary.class_weights = first.summary().class_weights;
-  summary.impurity_importance.assign(first.n_features(), 0.0);
-  summary.tuned_weights.assign(first.n_classes(), 1.0);
-  size_t total_trees = 0;
-  for (const Forest* f : forests) total_trees += f->trees().size();
-  if (total_trees > 10000)
-    throw Error(ErrorKind::kLimitExceeded, "the merged forest would have " +
-                                               std::to_string(total_trees) +
-                                               " trees; at most 10000 are allowed");
-  for (size_t i = 0; i < forests.size(); ++i) {
-    const Forest& f = *forests[i];
-    if (f.n_features() != first.n_features() || f.n_classes() != first.n_classes() ||
-        f.feature_names() != first.feature_names())
-      throw Error(ErrorKind::kInvalidParameter,
-                  "forest " + std::to_string(i) +
-                      " has different features or classes than forest 0 and cannot be merged");
-    summary.n_rows += f.summary().n_rows;
-    for (int c = 0; c < first.n_classes() && c < static_cast<int>(f.summary().class_counts.size());
-         ++c)
-      summary.class_counts[c] += f.summary().class_counts[c];
-    const double share = static_cast<double>(f.trees().size()) / static_cast<double>(total_trees);
-    for (int j = 0;
-         j < first.n_features() && j < static_cast<int>(f.summary().impurity_importance.size());
-         ++j)
-      summary.impurity_importance[j] += share * f.summary().impurity_importance[j];
-    trees.insert(trees.end(), f.trees().begin(), f.trees().end());
-  }
-  ForestParams params = first.params();
-  params.n_trees = static_cast<int>(total_trees);
-  return Forest(params, first.feature_names(), first.n_classes(), std::move(trees),
-                std::move(summary));
 }
 
 }  // namespace ltv::forest

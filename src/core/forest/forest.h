@@ -65,14 +65,9 @@ class Forest {
   // The class for given probabilities under `rule`.
   int Decide(const double* proba, DecisionRule rule) const;
 
-  // Row-major n_rows x n_features in, n_rows x n_classes out. Rows are processed in blocks,
-  // encoded once (see CompiledTrees), then each tree is walked for the whole block while it
-  // is in cache; threads split the blocks. Same results as PredictProba, bit for bit.
-  RowMatrix PredictProbaBatch(const double* rows, size_t n_rows, size_t n_features,
-                              int threads = 1) const;
-  std::vector<int> PredictBatch(const double* rows, size_t n_rows, size_t n_features,
-                                DecisionRule rule, int threads = 1) const;
-  // PredictProbaBatch into a caller's buffer (n_rows x n_classes, row-major), for hosts:
+  // Row-major n_rows x n_features in, n_rows x n_classes out (a caller's buffer). Rows are
+  // processed in blocks, encoded once (see CompiledTrees), then each tree is walked for the
+  // whole block while it is in cache; threads split the blocks. For hosts:
   // the calling thread polls cancel.Check() about every 20 ms while the workers predict
   // (they stop between two trees), or between two trees when it predicts alone (fewer than
   // 512 rows or threads <= 1), so a cancel stops a large batch within milliseconds.
@@ -96,12 +91,5 @@ class Forest {
   TrainingSummary summary_;
   CompiledTrees compiled_;  // the trees in prediction layout (see tree.h)
 };
-
-// One forest from forests trained separately (e.g. on shards of the customers), as the
-// design's "forests trained on separate shards can be merged" asks: the trees are
-// concatenated in argument order. Features and classes must match (kInvalidParameter
-// otherwise). Importances are averaged weighted by tree count; OOB scores are not
-// comparable across shards and become NaN; tuned weights are reset to 1.
-Forest Merge(const std::vector<const Forest*>& forests);
 
 }  // namespace ltv::forest

@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 #include "core/forest/parallel.h"
+#include "core/hashes.h"
+#include "core/le_bytes.h"
 
 namespace ltv::forest {
 namespace {
@@ -16,28 +18,6 @@ constexpr uint32_t kMaxTrees = 10000;
 constexpr uint32_t kMaxNameBytes = 1 << 16;
 // Model bytes from which Serialize writes trees on threads (below, starting them costs more).
 constexpr size_t kParallelBytes = 16 << 20;
-
-// Little-endian loads and stores of the low n bytes of a value (n <= 8), as one memory access
-// each: the extension is built with -O2, where GCC leaves a byte-at-a-time loop (shift, or)
-// as written, which made the checksum and the writer several times slower.
-inline uint64_t LoadLe(const uint8_t* p, int n) {
-  uint64_t v = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  std::memcpy(&v, p, static_cast<size_t>(n));
-#else
-  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-#endif
-  return v;
-}
-
-inline uint8_t* StoreLe(uint8_t* p, uint64_t v, int n) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  std::memcpy(p, &v, static_cast<size_t>(n));
-#else
-  for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-#endif
-  return p + n;
-}
 
 [[noreturn]] void Corrupt(const std::string& what) {
   throw Error(ErrorKind::kDataCorrupted, "model is corrupt: " + what, {},
@@ -77,60 +57,21 @@ class Writer {
   std::vector<uint8_t> out_;
 };
 
-class Reader {
- public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  size_t remaining() const { return size_ - pos_; }
+void ShortModel(const char* what, uint64_t needed, size_t, size_t remaining) {
+  Corrupt(std::string(what ? what : "a field") + " needs " + std::to_string(needed) +
+          " bytes but only " + std::to_string(remaining) + " remain (truncated model?)");
+}
 
-  // `what` names the field in the message when the blob ends early.
-  void Need(uint64_t n, const char* what) const {
-    if (n > remaining())
-      Corrupt(std::string(what) + " needs " + std::to_string(n) + " bytes but only " +
-              std::to_string(remaining()) + " remain (truncated model?)");
-  }
-  uint64_t Le(int n, const char* what) {
-    Need(n, what);
-    const uint64_t v = LoadLe(data_ + pos_, n);
-    pos_ += n;
-    return v;
-  }
-  uint16_t U16(const char* what) { return static_cast<uint16_t>(Le(2, what)); }
-  uint32_t U32(const char* what) { return static_cast<uint32_t>(Le(4, what)); }
-  int32_t I32(const char* what) { return static_cast<int32_t>(U32(what)); }
-  uint64_t U64(const char* what) { return Le(8, what); }
-  double F64(const char* what) {
-    const uint64_t bits = Le(8, what);
-    double d;
-    std::memcpy(&d, &bits, 8);
-    return d;
-  }
+class Reader : public LeReader {
+ public:
+  Reader(const uint8_t* data, size_t size) : LeReader(data, size, ShortModel) {}
   std::string String(const char* what, uint32_t max_bytes) {
     const uint32_t n = U32(what);
     if (n > max_bytes) Corrupt(std::string(what) + " is " + std::to_string(n) + " bytes long");
-    Need(n, what);
-    std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
-    pos_ += n;
-    return s;
+    const uint8_t* p = Take(n, what);
+    return std::string(reinterpret_cast<const char*>(p), n);
   }
-  const uint8_t* Take(size_t n, const char* what) {
-    Need(n, what);
-    const uint8_t* p = data_ + pos_;
-    pos_ += n;
-    return p;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
 };
-
-double ReadDouble(const uint8_t* p) {
-  const uint64_t bits = LoadLe(p, 8);
-  double d;
-  std::memcpy(&d, &bits, 8);
-  return d;
-}
 
 void WriteSummary(Writer& w, const Forest& forest) {
   const TrainingSummary& s = forest.summary();
@@ -219,7 +160,7 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
   std::vector<uint8_t> parents(n_nodes, 0);
   std::vector<uint8_t> leaf_seen(n_leaves, 0);
   for (uint32_t i = 0; i < n_nodes; ++i, p += 16) {
-    const double threshold = ReadDouble(p);
+    const double threshold = LoadLeF64(p);
     const int32_t feature = static_cast<int32_t>(uint32_t{p[8]} | uint32_t{p[9]} << 8 |
                                                  uint32_t{p[10]} << 16 | uint32_t{p[11]} << 24);
     const uint32_t index =
@@ -256,7 +197,7 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
   for (uint32_t leaf = 0; leaf < n_leaves; ++leaf) {
     double sum = 0;
     for (uint32_t c = 0; c < n_classes; ++c, p += 8) {
-      const double v = ReadDouble(p);
+      const double v = LoadLeF64(p);
       if (!std::isfinite(v) || v < 0 || v > 1)
         Corrupt("leaf " + std::to_string(leaf) + " of " + where + " has probability " +
                 std::to_string(v) + " for class " + std::to_string(c));
@@ -272,33 +213,6 @@ Tree ReadTree(Reader& r, uint32_t tree_number, uint32_t n_classes, uint32_t n_fe
 }
 
 }  // namespace
-
-uint64_t Fnv1a64(const uint8_t* data, size_t size) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= data[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-uint64_t Checksum64(const uint8_t* data, size_t size) {
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  // Four lanes in locals (as members of a struct, their stores could alias the bytes read).
-  uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL, c = 0xcbf29ce484222325ULL ^ 1,
-           d = 0x84222325cbf29ce4ULL ^ 1;
-  size_t i = 0;
-  for (; i + 32 <= size; i += 32) {
-    a = (a ^ LoadLe(data + i, 8)) * kPrime;
-    b = (b ^ LoadLe(data + i + 8, 8)) * kPrime;
-    c = (c ^ LoadLe(data + i + 16, 8)) * kPrime;
-    d = (d ^ LoadLe(data + i + 24, 8)) * kPrime;
-  }
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (uint64_t v : {a, b, c, d}) h = (h ^ v) * kPrime;
-  for (; i < size; ++i) h = (h ^ data[i]) * kPrime;
-  return (h ^ static_cast<uint64_t>(size)) * kPrime;
-}
 
 namespace {
 
@@ -340,7 +254,7 @@ void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& 
   uint8_t* const out = allocate(body + kChecksumBytes);
   std::memcpy(out, head.data(), head.size());
   // Trees on threads for large models: most of the time then goes to first-touch page
-  // faults of the output (806 MB for 200 trees on 467k rows), which threads share.
+  // faults of the output (hundreds of MB for large forests), which threads share.
   const size_t n_classes = forest.n_classes();
   ParallelForShortTasks(
       trees.size(), body >= kParallelBytes ? threads : 1, cancel,

@@ -14,8 +14,9 @@
 //     u32 n_nodes, u32 n_leaves,
 //     n_nodes x {f64 threshold, i32 feature (-1 = leaf), u32 left child or leaf number},
 //     n_leaves x n_classes x f64 leaf class probabilities
-//   u64 checksum of every byte before it: Checksum64 (version 2) or FNV-1a 64 (version 1,
-//     the same layout otherwise; its byte-at-a-time loop took ~1 s on an 800 MB model)
+//   u64 checksum of every byte before it: Checksum64 (version 2), or FNV-1a 64 (version 1,
+//     the same layout otherwise; read only: its byte-at-a-time loop is too slow for large
+//     models), see core/hashes.h
 //
 // Deserialize trusts nothing: it checks the checksum, then every count against the bytes
 // that remain before allocating anything (so the largest allocation is bounded by the blob's
@@ -51,13 +52,6 @@ void SerializeInto(const Forest& forest, const std::function<uint8_t*(size_t)>& 
                    int threads = 1, CancelCheck& cancel = CancelCheck::None());
 Forest Deserialize(const uint8_t* data, size_t size);
 
-// The trailer checksums (exposed for tests and the fuzzer, which re-seal mutated blobs so
-// that the checks behind the checksum get exercised). Fnv1a64: format version 1.
-// Checksum64 (version 2): FNV-1a's step over 8-byte little-endian words in four
-// interleaved lanes (then the lanes, the tail bytes and the size), so it runs at memory
-// speed; a change confined to one word always changes it.
-uint64_t Fnv1a64(const uint8_t* data, size_t size);
-uint64_t Checksum64(const uint8_t* data, size_t size);
 // Rewrites the last 8 bytes of `blob` with the checksum of the bytes before them, of the
 // kind its format version (bytes 5-6) uses (Checksum64 for any version but 1).
 void Reseal(std::vector<uint8_t>& blob);

@@ -39,8 +39,8 @@ enum class DecisionRule { kArgmax, kTuned };
 
 // At most 64 classes: training's cost grows with the fourth power of the class count (the
 // tuned decision rule and the out-of-bag scoring compare every pair of classes per grid
-// step), so 512 classes took 57 s for two rows and 1024 over ten minutes. 64 classes train in
-// well under a second (tested: ModelLimits.SixtyFourClassesTrainQuickly); the pipeline uses 4.
+// step), so hundreds of classes take minutes even on a few rows, while 64 train in well
+// under a second (ModelLimits.SixtyFourClassesTrainQuickly); the pipeline uses 4.
 constexpr int kMaxClasses = 64;
 // Longest feature name a model stores (the model format reads names of up to 64 kB).
 constexpr size_t kMaxFeatureNameBytes = 1024;

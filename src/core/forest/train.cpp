@@ -17,12 +17,10 @@ namespace {
 
 // Rows per block of out-of-bag scoring. Each tree is walked once per block, by the block's
 // rows that are out of bag for it, so a block must hold many rows for the walk to reuse the
-// tree's cached nodes: measured on 467,000 rows with ~130,000-node trees, 64k-row blocks
-// score ~2x faster than 2k-row ones.
+// tree's cached nodes (docs/benchmarks.md, forest).
 constexpr size_t kOobBlockRows = 65536;
 // Below this many rows, binning runs on the calling thread: sorting each feature's values
-// then costs less than starting a thread. (Measured on 2,265 rows and 23 features, binning
-// on 2 threads saves ~1.5 ms of a 47 ms training.)
+// then costs less than starting a thread.
 constexpr size_t kParallelBinningRows = 1000;
 
 // How often each row is drawn for one tree.

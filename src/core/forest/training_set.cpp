@@ -1,5 +1,6 @@
 #include "core/forest/training_set.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -8,42 +9,71 @@
 namespace ltv::forest {
 
 TrainingSet::TrainingSet(size_t n_features, TrainingLimits limits)
-    : n_features_(n_features), limits_(limits) {
+    : n_features_(n_features), limits_(std::move(limits)) {
   if (n_features == 0 || n_features > 1000000)
     throw Error(
         ErrorKind::kInvalidParameter,
         "a training set needs between 1 and 1000000 features, got " + std::to_string(n_features));
 }
 
-std::string TrainingSet::FeatureLabel(size_t feature) const {
-  std::string s = std::to_string(feature);
-  if (feature < feature_names_.size()) s += " (\"" + feature_names_[feature] + "\")";
-  return s;
+TrainingSet::TrainingSet(size_t n_features, std::vector<double>&& values, std::vector<int>&& labels,
+                         TrainingLimits limits)
+    : TrainingSet(n_features, std::move(limits)) {
+  CheckTrainingRowLimit("", labels.size(), limits_);
+  values_ = std::move(values);
+  labels_ = std::move(labels);
+  for (int label : labels_) max_label_ = std::max(max_label_, label);
+}
+
+namespace {
+
+std::string Prefix(std::string_view context) {
+  return context.empty() ? std::string() : std::string(context) + ": ";
+}
+
+[[noreturn, gnu::cold]] void BadValue(std::string_view context, double value, size_t feature,
+                                      size_t row, const std::vector<std::string>& names) {
+  std::string label = std::to_string(feature + 1);
+  if (feature < names.size()) label += " (\"" + names[feature] + "\")";
+  throw Error(ErrorKind::kInvalidParameter,
+              Prefix(context) + "feature " + label + " of row " + std::to_string(row + 1) + " is " +
+                  (std::isnan(value) ? "NaN" : "infinite"),
+              {}, "Features must be finite numbers; replace missing values first.");
+}
+
+[[noreturn, gnu::cold]] void BadLabel(std::string_view context, int label, size_t row) {
+  throw Error(ErrorKind::kInvalidParameter, Prefix(context) + "label " + std::to_string(label) +
+                                                " of row " + std::to_string(row + 1) +
+                                                " is not a class number (0.." +
+                                                std::to_string(kMaxClasses - 1) + ")");
+}
+
+}  // namespace
+
+void CheckTrainingRow(std::string_view context, const double* features, size_t n_features,
+                      int label, size_t row, const std::vector<std::string>& names) {
+  for (size_t f = 0; f < n_features; ++f)
+    if (!std::isfinite(features[f])) BadValue(context, features[f], f, row, names);
+  if (label < 0 || label >= kMaxClasses) BadLabel(context, label, row);
+}
+
+void CheckTrainingRowLimit(std::string_view context, size_t rows, const TrainingLimits& limits) {
+  if (limits.max_rows > 0 && rows > limits.max_rows)
+    throw Error(ErrorKind::kLimitExceeded,
+                Prefix(context) + "more than " + std::to_string(limits.max_rows) + " training rows",
+                {}, limits.hint);
 }
 
 void TrainingSet::AddRow(const double* features, int label) {
   const size_t row = labels_.size();
-  if (limits_.max_rows > 0 && row + 1 > limits_.max_rows)
-    throw Error(ErrorKind::kLimitExceeded,
-                "training set has more than " + std::to_string(limits_.max_rows) + " rows", {},
-                "Train on a sample, or raise the row limit.");
+  CheckTrainingRowLimit("", row + 1, limits_);
   const size_t bytes_after = (row + 1) * (n_features_ * sizeof(double) + sizeof(int));
   if (limits_.max_bytes > 0 && bytes_after > limits_.max_bytes)
     throw Error(ErrorKind::kLimitExceeded,
                 "training set needs more than " + std::to_string(limits_.max_bytes) +
-                    " bytes (row " + std::to_string(row) + ")",
+                    " bytes (row " + std::to_string(row + 1) + ")",
                 {}, "Train on a sample, use fewer features, or raise the memory limit.");
-  for (size_t f = 0; f < n_features_; ++f) {
-    if (!std::isfinite(features[f]))
-      throw Error(ErrorKind::kInvalidInput,
-                  "training row " + std::to_string(row) + ", feature " + FeatureLabel(f) + " is " +
-                      (std::isnan(features[f]) ? "NaN" : "infinite"),
-                  {}, "Replace missing values (e.g. with 0 or a sentinel) before training.");
-  }
-  if (label < 0 || label >= kMaxClasses)
-    throw Error(ErrorKind::kInvalidInput,
-                "training row " + std::to_string(row) + " has label " + std::to_string(label) +
-                    "; labels must be class numbers 0.." + std::to_string(kMaxClasses - 1));
+  CheckTrainingRow("", features, n_features_, label, row, feature_names_);
   values_.insert(values_.end(), features, features + n_features_);
   labels_.push_back(label);
   if (label > max_label_) max_label_ = label;

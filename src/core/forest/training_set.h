@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -20,15 +21,26 @@ using ConstRowMap = Eigen::Map<const RowMatrix>;
 struct TrainingLimits {
   size_t max_rows = 0;   // 0 = no limit
   size_t max_bytes = 0;  // 0 = no limit; counts the feature and label storage of the set
+  std::string hint = "Train on a sample, or raise the row limit.";  // of the max_rows error
 };
+
+// The rule for one training row, in one place: every value finite, the label a class number
+// (0..kMaxClasses-1). `row` counts from 0, messages count rows and features from 1 and start
+// with "context: " (nothing when empty); `names` (may be empty) name the features in them.
+// Throws ltv::Error(kInvalidParameter).
+void CheckTrainingRow(std::string_view context, const double* features, size_t n_features,
+                      int label, size_t row, const std::vector<std::string>& names = {});
+// ltv::Error(kLimitExceeded) when `rows` passes limits.max_rows.
+void CheckTrainingRowLimit(std::string_view context, size_t rows, const TrainingLimits& limits);
+
+class TrainingRows;
 
 class TrainingSet {
  public:
   // n_features >= 1 (and <= 1'000'000), else ltv::Error(kInvalidParameter).
   explicit TrainingSet(size_t n_features, TrainingLimits limits = {});
 
-  // Copies a row. Throws ltv::Error(kInvalidInput) naming the row (0-based, in arrival order)
-  // and feature for NaN or infinite values or a label outside [0, kMaxClasses), and
+  // Copies a row, checked by CheckTrainingRow (rows numbered in arrival order), and
   // kLimitExceeded when a limit is passed. The set is unchanged when it throws.
   void AddRow(const double* features, int label);
   // Convenience for a whole matrix; row numbers in messages count from the first row added.
@@ -48,9 +60,13 @@ class TrainingSet {
                        static_cast<Eigen::Index>(n_features_));
   }
   int max_label() const { return max_label_; }
-  std::string FeatureLabel(size_t feature) const;  // "3" or "3 (\"recency\")"
 
  private:
+  friend class TrainingRows;
+  // Adopts rows that CheckTrainingRow already passed (TrainingRows::TakeCanonical).
+  TrainingSet(size_t n_features, std::vector<double>&& values, std::vector<int>&& labels,
+              TrainingLimits limits);
+
   size_t n_features_;
   TrainingLimits limits_;
   std::vector<double> values_;

@@ -180,8 +180,8 @@ void CompiledTrees::Build(const std::vector<Tree>& trees,
     total += tree.nodes.size();
   }
   nodes_.resize(total);
-  // Trees on threads: on large forests most of the time goes to first-touch page faults
-  // (210 MB of nodes on the 1M-customer model). Short tasks; the host is not polled.
+  // Trees on threads: on large forests most of the time goes to first-touch page faults of
+  // the nodes. Short tasks; the host is not polled.
   ParallelForShortTasks(trees.size(), total >= kParallelNodes ? threads : 1, CancelCheck::None(),
                         [&](size_t t, int, const std::atomic<bool>&) {
                           const Node* src = trees[t].nodes.data();
@@ -229,10 +229,9 @@ void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded
   // Lock-step groups as in Tree::LeavesFor: the rows' chains of dependent loads overlap.
   // Full groups only, so the inner loop has a fixed trip count; the last few rows (and a
   // single row, as per-row SQL calls predict) are walked one by one. A group walks until its
-  // deepest row is done, so smaller groups idle less: measured on deep trees (1M customers,
-  // ~130,000 nodes per tree), groups of 8 walk ~8% faster than groups of 16, while 32
-  // lanes are ~15% slower. (Also measured there: handing a finished row's slot to the next
-  // row at once, with a branch per finished row or branch-free, is 10-25% slower.)
+  // deepest row is done, so smaller groups idle less, and larger ones overlap more loads:
+  // 8 balances the two on deep trees (docs/benchmarks.md, forest). A finished row keeps its
+  // slot until the group ends: refilling slots costs more than the idle lanes.
   constexpr size_t kGroup = 8;
   const CompiledNode* n = nodes_.data() + offsets_[t];
   const Code* codes = reinterpret_cast<const Code*>(coded);
@@ -241,9 +240,9 @@ void CompiledTrees::LeavesTyped(const Tree& tree, size_t t, const uint8_t* coded
   const uint32_t* leaf_number = tree.leaf_number.data();
   auto row_of = [&](size_t i) { return codes + (ids ? size_t{ids[i]} : i) * n_features; };
   size_t begin = 0;
-  // The loops over a group are unrolled by hand-written pragmas: the extension is built with
-  // -O2, where GCC 12 keeps them as loops with the group's positions in memory (prediction
-  // ran at 0.5 M rows/s instead of 0.68 M with -O3's unrolling, 100 trees on 100k rows).
+  // The loops over a group are unrolled by pragma: this file is built at -O2 (only *_kernel.cpp
+  // files get -O3), where GCC keeps them as loops with the group's positions in memory
+  // instead of registers (docs/benchmarks.md, forest).
   for (; begin + kGroup <= count; begin += kGroup) {
     uint32_t at[kGroup] = {};
     const Code* row[kGroup];

@@ -31,8 +31,8 @@ struct Tree {
 
   uint32_t AddNode() {
     const auto id = static_cast<uint32_t>(nodes.size());
-    // Fields stored in place: a temporary Node was written with three stores and reloaded
-    // as 16 bytes (a store-forwarding stall, ~1% of training).
+    // Fields stored in place: writing a temporary Node with three stores and reloading it as
+    // 16 bytes would stall on store forwarding.
     Node& node = nodes.emplace_back();
     node.threshold = std::numeric_limits<double>::infinity();
     node.feature = 0;

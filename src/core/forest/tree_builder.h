@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/forest/binning.h"
+#include "core/forest/params.h"
 #include "core/forest/rng.h"
 #include "core/forest/tree.h"
 
@@ -46,6 +47,21 @@ struct TreeSettings {
   enum class Search { kAuto, kHistogram, kSort };
   Search search = Search::kAuto;
 };
+
+// The bins of a histogram that received samples (bit b of bits[b / 64]) and are split
+// candidates (all but the last), and the first and last words with a bit set.
+struct BinOccupancy {
+  uint64_t bits[kMaxBins / 64];
+  unsigned first_word, last_word;
+};
+
+// Calls visit(b) for every bin b set in `occupancy`, in ascending order.
+template <typename Visit>
+[[gnu::always_inline]] inline void ForEachOccupied(const BinOccupancy& occupancy, Visit&& visit) {
+  for (unsigned word = occupancy.first_word; word <= occupancy.last_word; ++word)
+    for (uint64_t bits = occupancy.bits[word]; bits != 0; bits &= bits - 1)
+      visit(word * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
+}
 
 struct GrownTree {
   Tree tree;
@@ -102,6 +118,17 @@ class TreeBuilder {
   template <int K, typename Cell>
   bool ScanHistogram(int feature, int slot, size_t n, Split& best);
   bool ScanHistogram(int feature, int slot, size_t n, bool small_cells, Split& best);
+  // Split-scan kernels (split_scan_sse2.h, split_scan_scalar.h): visit the occupied bins of one
+  // feature's histogram in order, make `best` the better of it and the feature's best candidate,
+  // and clear the cells they visit. Four classes with unit weights and 32-bit cells, or 64-bit
+  // cells with counts below 2^31 (SSE2); any case (scalar). All find the same split.
+  void ScanCells32x4(int feature, uint32_t* hist, uint8_t* seen, const BinOccupancy& occupancy,
+                     size_t n, size_t min_leaf, Split& best);
+  void ScanCells64x4(int feature, uint64_t* hist, uint8_t* seen, const BinOccupancy& occupancy,
+                     size_t n, size_t min_leaf, Split& best);
+  template <int K, typename Cell>
+  void ScanCellsScalar(int feature, Cell* hist, uint8_t* seen, const BinOccupancy& occupancy,
+                       size_t n, size_t min_leaf, Split& best);
   template <typename Cell>
   Cell* Slots();
   template <int K, bool kRowNumbers>

@@ -8,10 +8,14 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/forest/synthetic.h"
+#include "support/forest_batch.h"
+#include "support/synthetic.h"
 #include "core/forest/train.h"
+#include "core/hashes.h"
 
 using namespace ltv::forest;
+using ltv::Checksum64;
+using ltv::Fnv1a64;
 using Blob = std::vector<uint8_t>;
 
 namespace {
@@ -120,8 +124,8 @@ TEST(ModelFormat, RoundTripGivesIdenticalModelAndPredictions) {
   const Blob blob = Serialize(forest);
   const Forest loaded = Deserialize(blob.data(), blob.size());
   EXPECT_EQ(Serialize(loaded), blob);
-  const RowMatrix a = forest.PredictProbaBatch(d.values.data(), d.n_rows, 6);
-  const RowMatrix b = loaded.PredictProbaBatch(d.values.data(), d.n_rows, 6);
+  const RowMatrix a = PredictProbaBatch(forest, d.values.data(), d.n_rows, 6);
+  const RowMatrix b = PredictProbaBatch(loaded, d.values.data(), d.n_rows, 6);
   EXPECT_TRUE((a.array() == b.array()).all());
   for (size_t r = 0; r < 100; ++r)
     EXPECT_EQ(forest.Predict(d.values.data() + r * 6, 6),

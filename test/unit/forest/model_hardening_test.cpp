@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/forest/model_format.h"
-#include "core/forest/synthetic.h"
+#include "support/synthetic.h"
 #include "core/forest/train.h"
 
 using namespace ltv::forest;
@@ -69,8 +69,8 @@ TEST(ModelNames, TrainingRefusesNamesTheModelCouldNotCarry) {
     }
   }
   EXPECT_TRUE(IsValidUtf8("r\xC3\xA9sum\xC3\xA9 \xF0\x9F\x9B\x92"));
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));  // a surrogate
-  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));  // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // overlong '/'
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
 }
 
@@ -80,8 +80,7 @@ TEST(ParamMessages, OutOfRangeNumbersAreShownAsGiven) {
     ParseForestParams(std::string(R"({"n_trees": 1e30})"));
     ADD_FAILURE();
   } catch (const ltv::Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "forest parameter \"n_trees\" must be between 1 and 10000, got 1e+30");
+    EXPECT_STREQ(e.what(), "forest parameter \"n_trees\" must be between 1 and 10000, got 1e+30");
   }
   try {
     ParseForestParams(std::string(R"({"decision": ")") + std::string(20000, 'x') + "\"}");
@@ -109,9 +108,10 @@ TEST(ModelLimits, SixtyFourClassesTrainQuickly) {
   }
   set.AddRows(values.data(), labels.data(), labels.size());
   const auto t0 = std::chrono::steady_clock::now();
-  const Forest forest =
-      Train(set, ParseForestParams(std::string(R"({"n_classes": 64, "n_trees": 20, "decision": "tuned"})")),
-            ltv::CancelCheck::None());
+  const Forest forest = Train(
+      set,
+      ParseForestParams(std::string(R"({"n_classes": 64, "n_trees": 20, "decision": "tuned"})")),
+      ltv::CancelCheck::None());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(forest.n_classes(), 64);

@@ -9,7 +9,9 @@
 
 #include "core/error.h"
 #include "core/forest/forest.h"
-#include "core/forest/synthetic.h"
+#include "support/forest_merge.h"
+#include "support/forest_batch.h"
+#include "support/synthetic.h"
 #include "core/forest/train.h"
 
 using namespace ltv::forest;
@@ -64,8 +66,8 @@ std::vector<double> EdgeRows(const Forest& forest, const std::vector<double>& ba
 void ExpectMatchesReference(const Forest& forest, const std::vector<double>& rows) {
   const size_t n_features = forest.n_features();
   const size_t n_rows = rows.size() / n_features;
-  const RowMatrix batch1 = forest.PredictProbaBatch(rows.data(), n_rows, n_features, 1);
-  const RowMatrix batch2 = forest.PredictProbaBatch(rows.data(), n_rows, n_features, 2);
+  const RowMatrix batch1 = PredictProbaBatch(forest, rows.data(), n_rows, n_features, 1);
+  const RowMatrix batch2 = PredictProbaBatch(forest, rows.data(), n_rows, n_features, 2);
   std::vector<double> single(forest.n_classes());
   for (size_t r = 0; r < n_rows; ++r) {
     const double* row = rows.data() + r * n_features;

@@ -11,11 +11,13 @@
 
 #include "core/error.h"
 #include "core/forest/binning.h"
-#include "core/forest/importance.h"
+#include "support/importance.h"
 #include "core/forest/metrics.h"
 #include "core/forest/model_format.h"
 #include "core/forest/rng.h"
-#include "core/forest/synthetic.h"
+#include "support/forest_batch.h"
+#include "support/forest_merge.h"
+#include "support/synthetic.h"
 
 using namespace ltv::forest;
 using ltv::CancelCheck;
@@ -83,7 +85,7 @@ TEST(Train, LearnsASyntheticProblemAndReportsOob) {
   ASSERT_EQ(s.tuned_weights.size(), 4u);
   EXPECT_EQ(s.tuned_weights[0], 1.0);
   // Batch and single-row prediction agree bit for bit.
-  const RowMatrix batch = forest.PredictProbaBatch(d.values.data(), 200, 8, 2);
+  const RowMatrix batch = PredictProbaBatch(forest, d.values.data(), 200, 8, 2);
   for (size_t r = 0; r < 200; ++r) {
     double proba[4];
     forest.PredictProba(d.values.data() + r * 8, 8, proba);
@@ -147,7 +149,7 @@ TEST(Train, ClassWeightsChangePredictionsOnAnImbalancedSet) {
   ASSERT_LT(minority, 200);
   const std::string base = R"({"n_trees": 20, "min_samples_leaf": 20, "seed": 1)";
   auto count_minority = [&](const Forest& f) {
-    const auto pred = f.PredictBatch(d.values.data(), d.n_rows, 4, DecisionRule::kArgmax);
+    const auto pred = PredictBatch(f, d.values.data(), d.n_rows, 4, DecisionRule::kArgmax);
     return std::count(pred.begin(), pred.end(), 1);
   };
   const Forest plain = Train(set, Params(base + "}"), CancelCheck::None());
@@ -232,9 +234,8 @@ TEST(Train, RejectsBadData) {
     set.AddRow(nan_row, 0);
     FAIL();
   } catch (const ltv::Error& e) {
-    EXPECT_EQ(e.kind(), ltv::ErrorKind::kInvalidInput);
-    EXPECT_NE(std::string(e.what()).find("row 1, feature 1 (\"frequency\")"), std::string::npos)
-        << e.what();
+    EXPECT_EQ(e.kind(), ltv::ErrorKind::kInvalidParameter);
+    EXPECT_EQ(std::string(e.what()), "feature 2 (\"frequency\") of row 2 is NaN");
   }
   const double inf_row[2] = {INFINITY, 0};
   EXPECT_THROW(set.AddRow(inf_row, 0), ltv::Error);

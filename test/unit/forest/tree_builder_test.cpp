@@ -11,7 +11,7 @@
 
 #include "core/forest/binning.h"
 #include "core/forest/rng.h"
-#include "core/forest/synthetic.h"
+#include "support/synthetic.h"
 #include "core/forest/training_set.h"
 
 using namespace ltv::forest;

@@ -1,4 +1,4 @@
-#include "core/forest/synthetic.h"
+#include "support/synthetic.h"
 
 #include <algorithm>
 #include <cmath>

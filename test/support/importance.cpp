@@ -1,8 +1,9 @@
-#include "core/forest/importance.h"
+#include "support/importance.h"
 
 #include <numeric>
 
 #include "core/error.h"
+#include "support/forest_batch.h"
 #include "core/forest/decision.h"
 #include "core/forest/metrics.h"
 #include "core/forest/parallel.h"
@@ -51,7 +52,7 @@ std::vector<double> PermutationImportance(const Forest& forest, const double* ro
   if (n_rows == 0) throw Error(ErrorKind::kInvalidInput, "permutation importance needs rows");
   const int n_classes = forest.n_classes();
   const std::vector<int> base_pred =
-      forest.PredictBatch(rows, n_rows, n_features, DecisionRule::kArgmax);
+      PredictBatch(forest, rows, n_rows, n_features, DecisionRule::kArgmax);
   const double baseline = MacroF1(ConfusionMatrix(labels, base_pred.data(), n_rows, n_classes));
   return MeanDrops(
       n_features, n_rows, baseline, options, cancel,
@@ -61,7 +62,7 @@ std::vector<double> PermutationImportance(const Forest& forest, const double* ro
           copy[r * n_features + feature] = rows[order[r] * n_features + feature];
         if (stop.load()) throw Interrupted();
         const std::vector<int> pred =
-            forest.PredictBatch(copy.data(), n_rows, n_features, DecisionRule::kArgmax);
+            PredictBatch(forest, copy.data(), n_rows, n_features, DecisionRule::kArgmax);
         return MacroF1(ConfusionMatrix(labels, pred.data(), n_rows, n_classes));
       });
 }
