@@ -1,7 +1,6 @@
 // The project's non-cryptographic hashes, named by what they are for. Each one's values are
 // part of a stored format or a cache key: changing a function's output needs a new format
-// version of what stores it. (Duplicate-row detection in the CSV import uses MurmurHash3_128,
-// core/csv/cleaning_rules.h.)
+// version of what stores it.
 #pragma once
 
 #include <cstddef>
@@ -61,5 +60,15 @@ uint64_t Fnv1a64(const uint8_t* data, size_t size);
 // several GB/s, far cheaper than decoding and validating a model. Not collision resistant
 // against crafted input (a collision can only make the cache serve the other model).
 uint64_t ContentHash64(const uint8_t* data, size_t size);
+
+// Duplicate-row detection in the CSV import: a 128-bit hash of a cleaned record (MurmurHash3
+// x64/128, public domain, A. Appleby). With 2^-128 collision odds
+// per pair, storing hashes instead of records is exact for any realistic file while keeping
+// memory at 16 bytes per loaded record.
+struct Hash128 {
+  uint64_t lo = 0, hi = 0;
+  bool operator==(const Hash128& o) const { return lo == o.lo && hi == o.hi; }
+};
+Hash128 MurmurHash3_128(const void* data, size_t len, uint64_t seed);
 
 }  // namespace ltv

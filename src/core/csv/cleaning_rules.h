@@ -11,6 +11,8 @@
 // as "cancellation_return_kept".
 #pragma once
 
+#include "core/hashes.h"
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -49,15 +51,6 @@ class NonProductMatcher {
   size_t max_exact_length_ = 0;
   mutable std::string scratch_;
 };
-
-// A 128-bit hash (MurmurHash3 x64/128, public domain, A. Appleby). With 2^-128 collision odds
-// per pair, storing hashes instead of records is exact for any realistic file while keeping
-// memory at 16 bytes per loaded record.
-struct Hash128 {
-  uint64_t lo = 0, hi = 0;
-  bool operator==(const Hash128& o) const { return lo == o.lo && hi == o.hi; }
-};
-Hash128 MurmurHash3_128(const void* data, size_t len, uint64_t seed);
 
 // Remembers the hashes of loaded records; Insert returns false for a repeat. An open-addressing
 // table of the 128-bit hashes themselves (linear probing, load <= 1/2): one probe usually

@@ -116,25 +116,6 @@ void ShortState(const char*, uint64_t, size_t offset, size_t) { Truncated(offset
 
 uint64_t HashKey(std::string_view text) { return TextKeyHash(text); }
 
-// Both derive from the registry (core/features/registry.h): its per-customer model inputs.
-const std::vector<std::string_view>& FeatureNames() {
-  static const std::vector<std::string_view> names = [] {
-    std::vector<std::string_view> out;
-    for (const FeatureDef& d : FeatureRegistry())
-      if (d.source == FeatureSource::kAggregate && d.model_input) out.push_back(d.name);
-    return out;
-  }();
-  return names;
-}
-
-std::vector<double> ToVector(const CustomerFeatures& f) {
-  std::vector<double> out;
-  for (const FeatureDef& d : FeatureRegistry())
-    if (d.source == FeatureSource::kAggregate && d.model_input)
-      out.push_back(d.is_null(f) ? d.missing : d.value(f));
-  return out;
-}
-
 FeatureAccumulator::FeatureAccumulator(TimestampMicros cutoff,
                                        std::pmr::memory_resource* memory) noexcept
     : memory_(memory), cutoff_(cutoff), invoices_(inline_invoices_), products_(inline_products_) {}

@@ -39,12 +39,6 @@ struct CustomerFeatures {
   bool has_purchase = false;  // false: no positive line before the cutoff
 };
 
-// Names of the numeric features in CustomerFeatures order (first_purchase/last_purchase and
-// has_purchase are not model inputs).
-const std::vector<std::string_view>& FeatureNames();
-// The numeric features as a vector, in FeatureNames() order.
-std::vector<double> ToVector(const CustomerFeatures& f);
-
 class FeatureAccumulator {
  public:
   // Allocates nothing (small customers live in the state itself, see below).

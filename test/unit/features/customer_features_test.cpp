@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/feature_vector.h"
+
 #include <algorithm>
 #include <map>
 #include <memory_resource>

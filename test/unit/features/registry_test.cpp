@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/feature_vector.h"
+
 #include <cmath>
 #include <set>
 #include <string>
