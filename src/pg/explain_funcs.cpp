@@ -3,6 +3,7 @@
 // from the reference rows, and the rows are explained on worker threads (core code only; the
 // calling thread polls for a cancel), like rf_predict_batch.
 #include "pg/guard.h"
+#include "pg/srf.h"
 
 #include <algorithm>
 #include <cstring>
@@ -53,10 +54,7 @@ const double* Matrix(ArrayType* a, const char* what, size_t* n_rows, size_t* n_c
 // contribution float8): per row (keys[i] is row i), per class, per model input. Node covers
 // come from the reference rows; a NULL reference splits every node's weight equally.
 extern "C" Datum ltv_rf_explain_batch(PG_FUNCTION_ARGS) {
-  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  if (!rsinfo || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("ltv.rf_explain_batch must be called in the FROM clause")));
+  ReturnSetInfo* rsinfo = MaterializeModeOrError(fcinfo, "ltv.rf_explain_batch");
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.rf_explain_batch: model, keys and features must not be NULL")));
@@ -117,16 +115,8 @@ extern "C" Datum ltv_rf_explain_batch(PG_FUNCTION_ARGS) {
   });
 
   TupleDesc tupdesc;
-  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("ltv.rf_explain_batch: return type must be a row type")));
-  MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-  tupdesc = CreateTupleDescCopy(tupdesc);
-  Tuplestorestate* store = tuplestore_begin_heap(true, false, work_mem);
-  MemoryContextSwitchTo(old);
-  rsinfo->returnMode = SFRM_Materialize;
-  rsinfo->setResult = store;
-  rsinfo->setDesc = tupdesc;
+  Tuplestorestate* store =
+      BeginMaterializedResult(fcinfo, rsinfo, "ltv.rf_explain_batch", &tupdesc);
 
   const size_t k = static_cast<size_t>(result.n_classes),
                f = static_cast<size_t>(result.n_features);

@@ -3,6 +3,7 @@
 // call Postgres; the calling thread polls for a cancel), which is what the pipeline's
 // prediction stage and ltv.predict use; rf_predict stays the per-row entry point.
 #include "pg/guard.h"
+#include "pg/srf.h"
 
 #include <algorithm>
 #include <cstring>
@@ -32,10 +33,7 @@ using namespace ltv::pg;
 // rf_predict_batch(model bytea, keys text[], features float8[][]) RETURNS TABLE (key text,
 // class int, probabilities float8[]): row i of the 2-D features array belongs to keys[i].
 extern "C" Datum ltv_rf_predict_batch(PG_FUNCTION_ARGS) {
-  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  if (!rsinfo || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("ltv.rf_predict_batch must be called in the FROM clause")));
+  ReturnSetInfo* rsinfo = MaterializeModeOrError(fcinfo, "ltv.rf_predict_batch");
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("ltv.rf_predict_batch: model, keys and features must not be NULL")));
@@ -98,16 +96,8 @@ extern "C" Datum ltv_rf_predict_batch(PG_FUNCTION_ARGS) {
   });
 
   TupleDesc tupdesc;
-  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("ltv.rf_predict_batch: return type must be a row type")));
-  MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-  tupdesc = CreateTupleDescCopy(tupdesc);
-  Tuplestorestate* store = tuplestore_begin_heap(true, false, work_mem);
-  MemoryContextSwitchTo(old);
-  rsinfo->returnMode = SFRM_Materialize;
-  rsinfo->setResult = store;
-  rsinfo->setDesc = tupdesc;
+  Tuplestorestate* store =
+      BeginMaterializedResult(fcinfo, rsinfo, "ltv.rf_predict_batch", &tupdesc);
 
   Datum* proba_datums = static_cast<Datum*>(palloc(sizeof(Datum) * result.n_classes));
   for (size_t i = 0; i < n_rows; ++i) {
