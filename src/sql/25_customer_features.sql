@@ -382,7 +382,7 @@ BEGIN
   -- rows arrive in (parallel workers), and so would the labels. row_position, the row's place
   -- in its snapshot (1..n), is how _store_snapshot reads its rank arrays back. Sorting is off:
   -- the planner deems the (snapshot, customer) groups' states too big for a hash table and
-  -- would sort every joined line instead (twice as slow); the hash aggregate spills by
+  -- would sort every joined line instead, much slower; the hash aggregate spills by
   -- partition when it must.
   EXECUTE format($q$
     CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS
