@@ -124,6 +124,32 @@ SELECT count(*) AS snapshots, sum(s.rows) AS rows_compared, sum(s.mismatches) AS
                             a.frequency_rank, a.spend_90d_rank))) AS mismatches
           FROM (SELECT DISTINCT cutoff FROM ltv.customer_features WHERE run_id = :run1) c) s;
 DELETE FROM ltv.customer_features WHERE dataset_id = :pipe_id AND run_id IS NULL;
+-- And each snapshot of the run equals a plain SQL recomputation from the transactions: its
+-- members (a line before the cutoff), the future spend (where the horizon is observed), the
+-- window spends (baseline: the horizon before the cutoff; season: the horizon a year before)
+-- and some of the aggregate's features (first and last purchase: of a purchase line).
+SELECT count(DISTINCT s.cutoff) AS snapshots, count(*) AS rows_compared,
+       count(*) FILTER (WHERE cf.customer_id IS NULL OR s.customer_id IS NULL) AS membership_mismatches,
+       count(*) FILTER (WHERE abs(cf.future_spend - s.future_spend) > 1e-6
+                           OR (cf.future_spend IS NULL) <> (s.cutoff + s.horizon > s.data_end)) AS future_mismatches,
+       count(*) FILTER (WHERE abs(cf.baseline_spend - s.baseline_spend) > 1e-6
+                           OR abs(cf.season_spend - s.season_spend) > 1e-6) AS window_mismatches,
+       count(*) FILTER (WHERE abs(cf.monetary - s.monetary) > 1e-6 OR cf.first_purchase <> s.first_purchase
+                           OR cf.last_purchase IS DISTINCT FROM s.last_purchase) AS aggregate_mismatches
+  FROM (SELECT c.cutoff, c.horizon, d.last_purchase AS data_end, t.customer_id,
+               sum(t.amount::numeric) FILTER (WHERE t.invoice_time >= c.cutoff AND t.invoice_time < c.cutoff + c.horizon) AS future_spend,
+               coalesce(sum(t.amount::numeric) FILTER (WHERE t.invoice_time >= c.cutoff - c.horizon AND t.invoice_time < c.cutoff), 0) AS baseline_spend,
+               coalesce(sum(t.amount::numeric) FILTER (WHERE t.invoice_time >= c.cutoff - interval '1 year'
+                                                         AND t.invoice_time < c.cutoff - interval '1 year' + c.horizon), 0) AS season_spend,
+               sum(t.amount::numeric) FILTER (WHERE t.invoice_time < c.cutoff) AS monetary,
+               min(t.invoice_time) FILTER (WHERE t.invoice_time < c.cutoff AND t.amount > 0) AS first_purchase,
+               max(t.invoice_time) FILTER (WHERE t.invoice_time < c.cutoff AND t.amount > 0) AS last_purchase
+          FROM (SELECT DISTINCT cutoff, horizon FROM ltv.customer_features WHERE run_id = :run1) c
+          JOIN ltv.datasets d ON d.dataset_id = :pipe_id
+          JOIN ltv.transactions t ON t.dataset_id = :pipe_id
+         GROUP BY c.cutoff, c.horizon, d.last_purchase, t.customer_id
+        HAVING min(t.invoice_time) < c.cutoff) s
+  FULL JOIN (SELECT * FROM ltv.customer_features WHERE run_id = :run1) cf USING (cutoff, customer_id);
 -- Their argument checks.
 SELECT ltv._percent_ranks('{2,1,3}', '{5,5,-1}') AS ranks_by_position,
        ltv._stratified_holdout('{3,1,2}', '{0,0,NULL}', '{9,1,4}', '{a,b,c}', 0.5) AS held_out_by_position,

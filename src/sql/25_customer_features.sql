@@ -108,17 +108,78 @@ SELECT CASE WHEN spend IS NULL THEN NULL
             ELSE 'vip'::ltv.bucket END
 $$;
 
--- Internal: stores snapshot number p_snapshot of the temp table ltv_snapshots_tmp (one row per
--- customer: row_position 1..n, customer_id, first_time, and per snapshot k the aggregate's and
--- the window columns suffixed _k, and future_spend_k), whose members are the customers active
--- before the cutoff (first_time < p_cutoff), into p_target (ltv.customer_features or a temp
--- table like it). Returns the summary materialize_features returns. Two scans of the table:
--- one into arrays (cut points, the split and the derived features come from those), one for
--- the INSERT.
+-- The registry's spend windows (source 'window') in registry order: slot i is element i of
+-- the windows array of a snapshot row (see ltv._materialize_snapshots).
+CREATE FUNCTION ltv._window_features()
+RETURNS TABLE (slot integer, name text, argument text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT (row_number() OVER (ORDER BY r.ordinal))::integer, r.name, r.argument
+  FROM ltv.feature_registry() r WHERE r.source = 'window'
+$$;
+
+-- A registry feature of a snapshot row as a SQL expression over the row's features composite
+-- f and windows array (NULL for the derived features, which are not in the row).
+CREATE FUNCTION ltv._snapshot_column(p_name text, p_f text, p_windows text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+SELECT CASE r.source WHEN 'aggregate' THEN format('(%s).%I', p_f, r.name)
+                     WHEN 'window' THEN format('%s[%s]', p_windows, (SELECT w.slot FROM ltv._window_features() w WHERE w.name = r.name)) END
+  FROM ltv.feature_registry() r WHERE r.name = p_name
+$$;
+
+-- The input vector of ltv._derived_features (the columns of ltv._derived_inputs(), NaN for
+-- NULL) of a snapshot row. Generated from the registry; not STRICT so that it is inlined.
+DO $do$
+BEGIN
+  EXECUTE format($f$
+    CREATE FUNCTION ltv._derived_input_vector(f ltv.features, windows double precision[])
+    RETURNS double precision[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $b$ SELECT ARRAY[%s]::double precision[] $b$ $f$,
+    (SELECT string_agg(format('coalesce(%s::double precision, ''NaN'')', ltv._snapshot_column(u.n, 'f', 'windows')), ', ' ORDER BY u.k)
+       FROM unnest(ltv._derived_inputs()) WITH ORDINALITY u(n, k)));
+END
+$do$;
+
+-- The INSERT that stores one snapshot of ltv_snapshots_tmp into p_target (ltv.customer_features
+-- or a temp table like it), with the parameters of ltv._store_snapshot's EXECUTE: the features
+-- of the aggregate and the windows from the row, the derived ones from row j of $7 at the
+-- row's position.
+CREATE FUNCTION ltv._snapshot_insert_sql(p_target regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT format($q$
+  INSERT INTO %1$s (dataset_id, run_id, cutoff, horizon, customer_id, %2$s,
+                    future_spend, true_bucket, baseline_bucket, split)
+  SELECT $1, $2, $3, $4, t.customer_id, %3$s,
+         CASE WHEN $5 THEN t.future_spend END,
+         CASE WHEN $5 THEN coalesce(ltv._class_bucket($9[t.row_position]), ltv._bucket_of(t.future_spend, $6)) END,
+         coalesce(ltv._class_bucket($10[t.row_position]), ltv._bucket_of(t.windows[$12], $6)),
+         CASE WHEN $8 IS NULL THEN NULL WHEN $8[t.row_position] THEN 'test' ELSE 'train' END
+    FROM ltv_snapshots_tmp t WHERE t.k = $11$q$,
+  p_target,
+  string_agg(format('%I', r.name), ', ' ORDER BY r.ordinal),
+  string_agg(coalesce(ltv._snapshot_column(r.name, 't.f', 't.windows'),
+                      format('$7[%s][t.row_position]', array_position(ltv._derived_names(), r.name))),
+             ', ' ORDER BY r.ordinal))
+  FROM ltv.feature_registry() r
+$$;
+
+-- Internal: stores snapshot p_snapshot of the temp table ltv_snapshots_tmp (one row per
+-- snapshot k and member customer: row_position 1..n within the snapshot, customer_id,
+-- first_time, the aggregate's features composite f, future_spend and the registry's window
+-- spends as the array windows, see ltv._window_features), whose members are the customers
+-- active before the cutoff, into the target of p_insert (ltv._snapshot_insert_sql). Returns
+-- the summary materialize_features returns. Two scans of the snapshot: one into arrays (cut
+-- points, the split and the derived features come from those), one for the INSERT.
 CREATE FUNCTION ltv._store_snapshot(p_dataset_id bigint, p_cutoff timestamp, p_horizon interval,
                                     p_buckets jsonb, p_run_id bigint, p_test_fraction double precision,
                                     p_seed bigint, p_observed boolean, p_snapshot integer,
-                                    p_target regclass DEFAULT 'ltv.customer_features')
+                                    p_insert text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -143,9 +204,7 @@ DECLARE
   v_keys bigint[];
   v_ids text[];
   v_held_out boolean[];
-  v_input_sql text;
-  v_columns text;
-  v_values text;
+  v_baseline_slot integer := (SELECT w.slot FROM ltv._window_features() w WHERE w.name = 'baseline_spend');
 BEGIN
   -- The derived features (ranks among the snapshot's customers, the CLV fit) are computed in
   -- C++ (ltv._derived_features) from the members' input columns and read back by each row's
@@ -154,16 +213,12 @@ BEGIN
   -- a later UPDATE (which would rewrite every row): per true bucket, the customers first in a
   -- seeded hash order are held out (test_fraction of the bucket, rounded half up), so it is
   -- stratified and reproducible.
-  SELECT string_agg(format('coalesce(t.%I_%s::double precision, ''NaN'')', i, p_snapshot), ', ' ORDER BY k)
-    INTO v_input_sql FROM unnest(ltv._derived_inputs()) WITH ORDINALITY u(i, k);
-  EXECUTE format($q$
-    SELECT count(*), array_agg(t.row_position), array_agg(t.future_spend_%1$s),
-           array_agg(t.baseline_spend_%1$s), array_agg(ARRAY[%2$s]::double precision[]),
-           array_agg(hashtextextended(t.customer_id, $2)) FILTER (WHERE $3),
-           array_agg(t.customer_id) FILTER (WHERE $3)
-      FROM ltv_snapshots_tmp t WHERE t.first_time < $1$q$, p_snapshot, v_input_sql)
+  SELECT count(*), array_agg(t.row_position), array_agg(t.future_spend),
+         array_agg(t.windows[v_baseline_slot]), array_agg(ltv._derived_input_vector(t.f, t.windows)),
+         array_agg(hashtextextended(t.customer_id, p_seed)) FILTER (WHERE p_test_fraction IS NOT NULL),
+         array_agg(t.customer_id) FILTER (WHERE p_test_fraction IS NOT NULL)
     INTO v_rows, v_positions, v_future, v_baseline, v_inputs, v_keys, v_ids
-    USING p_cutoff, p_seed, p_test_fraction IS NOT NULL;
+    FROM ltv_snapshots_tmp t WHERE t.k = p_snapshot;
 
   IF p_buckets ? 'amounts' THEN
     SELECT array_agg(x::double precision) INTO v_cuts FROM jsonb_array_elements_text(p_buckets->'amounts') x;
@@ -208,24 +263,9 @@ BEGIN
   v_positions := NULL; v_future := NULL; v_baseline := NULL; v_inputs := NULL;
   v_strata := NULL; v_keys := NULL; v_ids := NULL; v_member_classes := NULL;
 
-  -- Columns by the registry: the aggregate's and the window columns straight from the temp
-  -- table, the derived ones from row j of v_derived at the row's position.
-  SELECT string_agg(format('%I', r.name), ', ' ORDER BY r.ordinal),
-         string_agg(CASE WHEN r.source IN ('aggregate', 'window') THEN format('t.%I_%s', r.name, p_snapshot)
-                         ELSE format('$7[%s][t.row_position]', array_position(ltv._derived_names(), r.name)) END,
-                    ', ' ORDER BY r.ordinal)
-    INTO v_columns, v_values FROM ltv.feature_registry() r;
-  EXECUTE format($q$
-    INSERT INTO %3$s (dataset_id, run_id, cutoff, horizon, customer_id, %4$s,
-                      future_spend, true_bucket, baseline_bucket, split)
-    SELECT $1, $2, $3, $4, t.customer_id, %5$s,
-           CASE WHEN $5 THEN t.future_spend_%1$s END,
-           CASE WHEN $5 THEN coalesce(ltv._class_bucket($9[t.row_position]), ltv._bucket_of(t.future_spend_%1$s, $6)) END,
-           coalesce(ltv._class_bucket($10[t.row_position]), ltv._bucket_of(t.baseline_spend_%1$s, $6)),
-           CASE WHEN $8 IS NULL THEN NULL WHEN $8[t.row_position] THEN 'test' ELSE 'train' END
-      FROM ltv_snapshots_tmp t WHERE t.first_time < $3$q$, p_snapshot, NULL, p_target, v_columns, v_values)
+  EXECUTE p_insert
     USING p_dataset_id, p_run_id, p_cutoff, p_horizon, v_observed, v_cuts, v_derived, v_held_out,
-          v_true_classes, v_base_classes;
+          v_true_classes, v_base_classes, p_snapshot, v_baseline_slot;
 
   RETURN jsonb_build_object('dataset_id', p_dataset_id, 'cutoff', p_cutoff,
                             'horizon', p_horizon::text, 'customers', v_rows,
@@ -255,11 +295,10 @@ END
 $$;
 
 -- Internal: materialize_features for several cutoffs at once (NULL: the default cutoff), each
--- with its test_fraction (NULL: no split), from ONE scan of the dataset's transactions: every
--- snapshot's aggregates are computed side by side per customer (the customer_features
--- aggregate ignores lines at or after its own cutoff). A run needs its training snapshot, its
--- stacked earlier ones and the scoring snapshot; scanning 20 million lines once instead of
--- twice saves seconds. Returns one summary per cutoff, in order.
+-- with its test_fraction (NULL: no split), from ONE scan of the dataset's transactions,
+-- grouped by snapshot and customer. A run needs its training snapshot, its stacked earlier
+-- ones and the scoring snapshot; the transactions are read once for all of them. Returns one
+-- summary per cutoff, in order.
 CREATE FUNCTION ltv._materialize_snapshots(p_dataset_id bigint, p_cutoffs timestamp[],
                                            p_horizon interval, p_buckets jsonb, p_run_id bigint,
                                            p_test_fractions double precision[], p_seed bigint,
@@ -270,17 +309,15 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET work_mem = '256MB'
 SET default_statistics_target = 10
+SET enable_sort = off
 AS $$
 DECLARE
   v_dataset ltv.datasets;
   v_buckets jsonb := coalesce(p_buckets, '{}');
   v_cutoffs timestamp[];
   v_n integer := coalesce(cardinality(p_cutoffs), 0);
-  v_last_cutoff timestamp;
   v_partition text;
-  v_columns text := '';
-  v_aggregate text;
-  v_expanded text;
+  v_insert text;
   v_results jsonb[] := '{}';
   i integer;
 BEGIN
@@ -311,7 +348,6 @@ BEGIN
   IF (SELECT count(DISTINCT c) FROM unnest(v_cutoffs) c) <> v_n THEN
     RAISE EXCEPTION 'cutoffs must be distinct, got %', v_cutoffs USING ERRCODE = '22023';
   END IF;
-  v_last_cutoff := (SELECT max(c) FROM unnest(v_cutoffs) c);
 
   IF p_target = 'ltv.customer_features'::regclass THEN
     DELETE FROM ltv.customer_features cf
@@ -333,46 +369,40 @@ BEGIN
     PERFORM ltv._analyze_partition(p_dataset_id);  -- ANALYZE is the table owner's
   END IF;
 
-  -- Per cutoff i ($1[i]): the features, the future spend in [cutoff, cutoff + horizon) and the
-  -- registry's window columns (ltv._window_filter). The spends are summed in exact integer
+  -- One row per snapshot k (cutoff $1[k]) and customer active before that cutoff
+  -- (first_time < cutoff), from one scan: each line goes to the snapshots whose cutoff +
+  -- horizon ($3[k]) it precedes, the only ones it counts in. The row holds the features, the
+  -- future spend in [cutoff, cutoff + horizon) and the registry's window spends in slot order
+  -- (ltv._window_features, ltv._window_filter). The spends are summed in exact integer
   -- micro-units (amounts are stored rounded to 1e-6): a float sum would depend on the order
-  -- rows arrive in (parallel workers), and so would the labels. A customer belongs to a
-  -- snapshot when active before its cutoff (first_time < cutoff).
-  FOR i IN 1 .. v_n LOOP
-    v_columns := v_columns || format($c$,
-         ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, $1[%1$s]) AS f%1$s,
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= $1[%1$s] AND t.invoice_time < $1[%1$s] + $2), 0)::double precision / 1e6 AS future_spend%1$s$c$, i)
-      || (SELECT string_agg(format($c$,
-         coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE %s), 0)::double precision / 1e6 AS %I$c$,
-                                   ltv._window_filter(r.argument, format('$1[%s]', i), '$2'), r.name || i), '' ORDER BY r.ordinal)
-            FROM ltv.feature_registry() r WHERE r.source = 'window');
-  END LOOP;
-  v_aggregate := format($q$
-  SELECT t.customer_id::text AS customer_id, min(t.invoice_time) AS first_time%s
-    FROM %s t
-   WHERE t.invoice_time < $3 + $2
-   GROUP BY t.customer_id
-  HAVING min(t.invoice_time) < $3$q$, v_columns, v_partition);
-
-  -- One row per customer active before the last cutoff, with every snapshot's columns side by
-  -- side (the features expanded from the aggregate's composite, suffixed _k); row_position,
-  -- the row's place in the table (1..n), is how _store_snapshot reads its rank arrays back.
-  SELECT string_agg(format(', (a.f%1$s).%2$I AS %3$I', k, f.attname, f.attname || '_' || k), '' ORDER BY k, f.attnum)
-           || string_agg(DISTINCT format(', a.future_spend%1$s AS future_spend_%1$s', k), '')
-           || (SELECT string_agg(format(', a.%I AS %I', r.name || k, r.name || '_' || k), '' ORDER BY k, r.ordinal)
-                 FROM generate_series(1, v_n) k, ltv.feature_registry() r WHERE r.source = 'window')
-    INTO v_expanded
-    FROM generate_series(1, v_n) k,
-         pg_attribute f WHERE f.attrelid = 'ltv.features'::regclass AND f.attnum > 0 AND NOT f.attisdropped;
-  EXECUTE 'CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS
-           SELECT (row_number() OVER ())::integer AS row_position, a.customer_id, a.first_time'
-          || v_expanded || ' FROM (' || v_aggregate || ') a'
-    USING v_cutoffs, p_horizon, v_last_cutoff;
+  -- rows arrive in (parallel workers), and so would the labels. row_position, the row's place
+  -- in its snapshot (1..n), is how _store_snapshot reads its rank arrays back. Sorting is off:
+  -- the planner deems the (snapshot, customer) groups' states too big for a hash table and
+  -- would sort every joined line instead, much slower; the hash aggregate spills by
+  -- partition when it must.
+  EXECUTE format($q$
+    CREATE TEMP TABLE ltv_snapshots_tmp ON COMMIT DROP AS
+    SELECT a.k, (row_number() OVER (PARTITION BY a.k))::integer AS row_position, a.customer_id,
+           a.first_time, a.f, a.future_spend, a.windows
+      FROM (SELECT c.k::integer AS k, t.customer_id::text AS customer_id, min(t.invoice_time) AS first_time,
+                   ltv.customer_features(t.invoice, t.stock_code, t.invoice_time, t.amount, c.cutoff) AS f,
+                   coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE t.invoice_time >= c.cutoff), 0)::double precision / 1e6 AS future_spend,
+                   ARRAY[%s]::double precision[] AS windows
+              FROM %s t
+              JOIN unnest($1, $3) WITH ORDINALITY c(cutoff, stop, k) ON t.invoice_time < c.stop
+             GROUP BY c.k, t.customer_id
+            HAVING min(t.invoice_time) < $1[c.k]) a$q$,
+    (SELECT coalesce(string_agg(format('coalesce(sum((t.amount * 1e6)::bigint) FILTER (WHERE %s), 0)::double precision / 1e6',
+                                       ltv._window_filter(w.argument, 'c.cutoff', '$2')), ', ' ORDER BY w.slot), '')
+       FROM ltv._window_features() w),
+    v_partition)
+    USING v_cutoffs, p_horizon, ARRAY(SELECT c + p_horizon FROM unnest(v_cutoffs) WITH ORDINALITY u(c, k) ORDER BY k);
+  v_insert := ltv._snapshot_insert_sql(p_target);
   FOR i IN 1 .. v_n LOOP
     v_results := v_results || ltv._store_snapshot(p_dataset_id, v_cutoffs[i], p_horizon, v_buckets, p_run_id,
                                                   p_test_fractions[i], p_seed,
                                                   v_cutoffs[i] + p_horizon <= v_dataset.last_purchase, i,
-                                                  p_target);
+                                                  v_insert);
   END LOOP;
   DROP TABLE ltv_snapshots_tmp;
   RETURN v_results;
