@@ -37,31 +37,6 @@ constexpr size_t kRejectedBatchBytes = size_t{1} << 20;
 
 }  // namespace
 
-DatasetOptions TakeHostOptions(json::Value& options) {
-  DatasetOptions host;
-  if (!options.is_object()) {
-    if (options.is_null()) {
-      options = json::Value::MakeObject();
-      return host;
-    }
-    throw Error(ErrorKind::kInvalidParameter, "options must be a JSON object");
-  }
-  auto& fields = options.as_object();
-  auto take_bool = [&](const char* key, bool* out) {
-    auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const auto& field) { return field.first == key; });
-    if (it == fields.end()) return;
-    if (!it->second.is_bool())
-      throw Error(ErrorKind::kInvalidParameter,
-                  std::string("option \"") + key + "\" must be true or false");
-    *out = it->second.as_bool();
-    fields.erase(it);
-  };
-  take_bool("replace", &host.replace);
-  take_bool("freeze", &host.freeze);
-  return host;
-}
-
 DatasetLoader::DatasetLoader(const std::string& name, const std::string& source,
                              const std::string& options_json, const DatasetOptions& host) {
   dataset_id_ = *spi_.QueryInt8("SELECT ltv._begin_dataset($1, $2, $3, $4)",

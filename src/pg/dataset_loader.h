@@ -10,17 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "core/dataset_options.h"
 #include "core/json.h"
 #include "core/transaction.h"
 
 namespace ltv::pg {
 
 // Options handled by the host rather than the core; removed from the object.
-struct DatasetOptions {
-  bool replace = false;  // replace an existing dataset of the same name
-  bool freeze = true;    // store the rows frozen where COPY FREEZE could (see BulkInserter)
-};
-DatasetOptions TakeHostOptions(json::Value& options);
 
 class DatasetLoader {
  public:

@@ -22,7 +22,7 @@ namespace {
 int64_t GenerateDataset(const std::string& name, int64_t customers, int64_t seed,
                         const std::string& options_text) {
   json::Value options = json::Parse(options_text);
-  DatasetOptions host = TakeHostOptions(options);
+  DatasetOptions host = TakeDatasetOptions(options);
   if (customers < 1 || customers > 100000000)
     throw Error(ErrorKind::kInvalidParameter,
                 "customers must be between 1 and 100000000, got " + std::to_string(customers));

@@ -39,7 +39,7 @@ namespace {
 int64_t ImportBytes(const std::string& name, const std::string& source, std::string_view bytes,
                     const std::string& options_text, const std::function<void()>& release_input) {
   json::Value options = json::Parse(options_text);
-  DatasetOptions host = TakeHostOptions(options);  // "replace"
+  DatasetOptions host = TakeDatasetOptions(options);
   csv::ImportOptions import_options = csv::ParseImportOptions(options);
   import_options.tokenize_on_thread = true;  // libcsv beside the interpretation of its records
   if (!import_options.max_time_given) {
