@@ -86,6 +86,27 @@ BEGIN
 END
 $$;
 
+-- What both uploads check before importing: a file that is not empty, options that are an
+-- object, and the role's upload quota (admins have none).
+CREATE FUNCTION ltv._api_check_upload(p_size bigint, p_options jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_size = 0 THEN
+    RAISE EXCEPTION 'the uploaded file is empty' USING ERRCODE = '22023';
+  END IF;
+  IF jsonb_typeof(p_options) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  IF NOT ltv.is_admin() AND p_size > ltv._quota('api_max_upload_megabytes')::bigint * 1048576 THEN
+    RAISE EXCEPTION 'the uploaded file (% bytes) is larger than the quota of role "%" (ltv.api_max_upload_megabytes = %)',
+      p_size, current_user, ltv._quota('api_max_upload_megabytes') USING ERRCODE = '54000';
+  END IF;
+END
+$$;
+
 CREATE FUNCTION ltv_api.upload_dataset(name text, csv text, options jsonb DEFAULT '{}')
 RETURNS json
 LANGUAGE plpgsql
@@ -95,16 +116,7 @@ DECLARE
   v_options jsonb := coalesce(options, '{}');
   v_id bigint;
 BEGIN
-  IF csv IS NULL OR csv = '' THEN
-    RAISE EXCEPTION 'the uploaded file is empty' USING ERRCODE = '22023';
-  END IF;
-  IF jsonb_typeof(v_options) <> 'object' THEN
-    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
-  END IF;
-  IF NOT ltv.is_admin() AND octet_length(csv) > ltv._quota('api_max_upload_megabytes')::bigint * 1048576 THEN
-    RAISE EXCEPTION 'the uploaded file (% bytes) is larger than the quota of role "%" (ltv.api_max_upload_megabytes = %)',
-      octet_length(csv), current_user, ltv._quota('api_max_upload_megabytes') USING ERRCODE = '54000';
-  END IF;
+  PERFORM ltv._api_check_upload(coalesce(octet_length(csv), 0), v_options);
   -- The text is already decoded (to the database encoding); its bytes are in that encoding.
   IF getdatabaseencoding() = 'UTF8' AND NOT v_options ? 'encoding' THEN
     v_options := v_options || '{"encoding": "utf-8"}';
@@ -151,17 +163,8 @@ BEGIN
     RAISE EXCEPTION 'large object % was not created by this transaction', object USING ERRCODE = '22023',
       HINT = 'Create it with lo_from_bytea or lo_create in the same transaction as this call.';
   END IF;
-  IF length(lo_get(object, 0, 1)) = 0 THEN
-    RAISE EXCEPTION 'the uploaded file is empty' USING ERRCODE = '22023';
-  END IF;
-  IF jsonb_typeof(v_options) <> 'object' THEN
-    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
-  END IF;
   v_size := lo_lseek64(lo_open(object, x'40000'::integer), 0, 2);  -- read mode; seek to the end
-  IF NOT ltv.is_admin() AND v_size > ltv._quota('api_max_upload_megabytes')::bigint * 1048576 THEN
-    RAISE EXCEPTION 'the uploaded file (% bytes) is larger than the quota of role "%" (ltv.api_max_upload_megabytes = %)',
-      v_size, current_user, ltv._quota('api_max_upload_megabytes') USING ERRCODE = '54000';
-  END IF;
+  PERFORM ltv._api_check_upload(v_size, v_options);
   -- lo_get's result goes straight into the call: a plpgsql variable would copy it.
   v_id := ltv.import_csv(upload_dataset_object.name, lo_get(object), v_options);
   PERFORM lo_unlink(object);
