@@ -523,4 +523,37 @@ BEGIN
 END
 $$;
 
+-- The predictions of a run (the latest succeeded one when run_id is NULL) as rows, one per
+-- customer passing the dashboard's filters (those of ltv_api.segments), for download:
+-- PostgREST and the local server serve a set-returning function as CSV with
+-- "Accept: text/csv". The customer's facts come from ltv.customer_detail; the stored reasons
+-- (ltv.store_reasons) are joined in rank order, NULL when the run stored none.
+CREATE FUNCTION ltv_api.export_predictions(dataset_id bigint, run_id bigint DEFAULT NULL,
+                                           first_purchase_from date DEFAULT NULL,
+                                           first_purchase_to date DEFAULT NULL,
+                                           segment text DEFAULT NULL)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, bucket_probability double precision,
+               p_low double precision, p_medium double precision, p_high double precision,
+               p_vip double precision, as_of timestamp, first_purchase timestamp,
+               last_purchase timestamp, orders double precision, past_spend numeric,
+               recency_days double precision, baseline_bucket ltv.bucket, reasons text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint := ltv._api_pick_run(export_predictions.dataset_id, export_predictions.run_id);
+  v_segment ltv.bucket := ltv._api_check_segment(segment);
+BEGIN
+  RETURN QUERY
+  SELECT d.customer_id, d.bucket, d.bucket_probability, d.p_low, d.p_medium, d.p_high, d.p_vip,
+         d.as_of, d.first_purchase, d.last_purchase, d.orders::double precision,
+         round(d.past_spend::numeric, 2), d.recency_days::double precision, d.baseline_bucket, r.reasons
+    FROM ltv._api_filtered_customers(v_run, first_purchase_from, first_purchase_to, v_segment) d
+    LEFT JOIN (SELECT c.customer_id, string_agg(c.reason, '; ' ORDER BY c.rank) AS reasons
+                 FROM ltv.customer_reasons c WHERE c.run_id = v_run
+                GROUP BY c.customer_id) r ON r.customer_id = d.customer_id
+   ORDER BY d.customer_id;
+END
+$$;
+
 -- Who may call which function: src/sql/55_security.sql.
