@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { HERE, ROOT, baseUrl, sql } from './lib.mjs';
+import { HERE, ROOT, baseUrl, readCsv, sql } from './lib.mjs';
 
 const require = createRequire(path.join(ROOT, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
@@ -260,6 +260,29 @@ test('filters change what the chart shows (passed to the API as arguments)', asy
   await page.waitForFunction((v) => document.querySelector('[data-testid=segments]')?.dataset.loading === 'false'
     && document.querySelector('[data-testid=segments-chart]')?.dataset.values === v, all.values);
   assert.deepEqual(await cardCounts(), allCounts);
+});
+
+test('download: the CSV of the filtered list equals ltv.predictions of the run', async () => {
+  assert.ok(runId, 'needs the analysis');
+  const [pick] = await sql(`SELECT bucket::text AS bucket FROM ltv.predictions WHERE run_id = $1
+                             GROUP BY bucket ORDER BY count(*), bucket LIMIT 1`, [runId]);
+  await page.selectOption('[data-testid=filter-segment]', pick.bucket);
+  await page.waitForFunction((b) => document.querySelector('[data-testid=segments]')?.dataset.loading === 'false'
+    && Number(document.querySelector(`[data-testid=segment-count-${b}]`)?.dataset.count) > 0
+    && ['low', 'medium', 'high', 'vip'].filter((x) => x !== b)
+      .every((x) => document.querySelector(`[data-testid=segment-count-${x}]`)?.dataset.count === '0'), pick.bucket);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
+  const rows = readCsv(fs.readFileSync(await download.path(), 'utf8'));
+  const header = rows.shift();
+  const col = (name) => { const i = header.indexOf(name); assert.ok(i >= 0, `column ${name}`); return i; };
+  const got = rows.map((r) => [r[col('customer_id')], r[col('bucket')], ...['p_low', 'p_medium', 'p_high', 'p_vip'].map((p) => Number(r[col(p)]))]);
+  const expected = (await sql(`SELECT customer_id, bucket::text AS bucket, p_low, p_medium, p_high, p_vip FROM ltv.predictions
+                                WHERE run_id = $1 AND bucket = $2::ltv.bucket ORDER BY customer_id`, [runId, pick.bucket]))
+    .map((r) => [r.customer_id, r.bucket, r.p_low, r.p_medium, r.p_high, r.p_vip]);
+  assert.ok(expected.length > 0);
+  assert.deepEqual(got, expected);
+  await page.click('[data-testid=filter-reset]');
+  await page.waitForSelector('[data-testid=segments][data-loading=false]');
 });
 
 test('model quality in plain words, confusion matrix behind "details"', async () => {

@@ -6,6 +6,7 @@ import { fmtDate, fmtInt, fmtMoney, fmtMonth, fmtNum, fmtPct, isoDay } from '../
 import { candidateLabel, checkLabel, fmtPoints, liftText, rankCandidates, usesLearnedModel, verdictOf } from '../lib/quality.js';
 import { navigate, rememberDataset } from '../lib/router.js';
 import { useRpc } from '../lib/useRpc.js';
+import { explainError, rpcCsv } from '../lib/api.js';
 
 function addMonths(iso, n) {
   const [y, m, d] = iso.split('-').map(Number);
@@ -379,6 +380,37 @@ function ModelQuality({ datasetId }) {
   );
 }
 
+// Downloads the predictions of the shown run for the current filters as CSV
+// (ltv_api.export_predictions, the same filters as the cards above).
+function DownloadCsv({ args, runId }) {
+  const [state, setState] = useState({ busy: false, error: null });
+  async function download() {
+    setState({ busy: true, error: null });
+    try {
+      const blob = await rpcCsv('export_predictions', { ...args, run_id: runId });
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `predictions-dataset-${args.dataset_id}-run-${runId}${args.segment ? `-${args.segment}` : ''}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      setState({ busy: false, error: null });
+    } catch (err) {
+      setState({ busy: false, error: err });
+    }
+  }
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Button variant="secondary" onClick={download} disabled={state.busy} data-testid="download-csv">
+        {state.busy ? 'Preparing the file…' : 'Download these customers (CSV)'}
+      </Button>
+      {state.error && <span className="text-sm text-red-700" role="alert" data-testid="download-error">{explainError(state.error).title}</span>}
+    </span>
+  );
+}
+
 export default function Insights({ datasetId }) {
   const [filters, setFilters] = useState({ from: '', to: '', segment: '' });
   const datasets = useRpc('datasets', {});
@@ -424,9 +456,12 @@ export default function Insights({ datasetId }) {
           {segments.data && (
             <div className={`space-y-6 transition-opacity ${segments.loading ? 'opacity-60' : ''}`} data-loading={segments.loading ? 'true' : 'false'}
               data-testid="segments" data-run={segments.data.run_id}>
-              <p className="text-sm text-slate-600" data-testid="filtered-total">
-                Showing <b>{fmtInt(segments.data.customers)}</b> customers{filters.from || filters.to || filters.segment ? ' matching the filters' : ''}.
-              </p>
+              <div className="flex flex-wrap items-center justify-between gap-3">
+                <p className="text-sm text-slate-600" data-testid="filtered-total">
+                  Showing <b>{fmtInt(segments.data.customers)}</b> customers{filters.from || filters.to || filters.segment ? ' matching the filters' : ''}.
+                </p>
+                {segments.data.customers > 0 && <DownloadCsv args={args} runId={segments.data.run_id} />}
+              </div>
               {segments.data.customers === 0 ? <Empty title="No customers match these filters.">Widen the time range or choose all groups.</Empty> : (
                 <>
                   <SegmentCards segments={segments.data} />
