@@ -556,4 +556,34 @@ BEGIN
 END
 $$;
 
+-- Every analysis run of a dataset, newest first: when, the options asked for and the settings
+-- they resolved to (horizon, cutoff, as_of), and for succeeded runs the served
+-- candidate and its evaluation, as ltv.model_summary has them. Reaps dead workers first, like
+-- analysis_status, so it is VOLATILE (POST only).
+CREATE FUNCTION ltv_api.runs(dataset_id bigint)
+RETURNS json
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM ltv._api_require_dataset(runs.dataset_id);
+  PERFORM ltv._reap_runs(runs.dataset_id);
+  RETURN (
+    SELECT coalesce(json_agg(json_build_object(
+             'run_id', r.run_id, 'status', r.status, 'error', r.error,
+             'created_at', r.created_at, 'finished_at', r.finished_at,
+             'requested_by', r.requested_by,
+             'options', r.options,
+             'horizon', r.settings->>'horizon', 'cutoff', r.settings->>'cutoff', 'as_of', r.settings->>'as_of',
+             'customers', (SELECT count(*) FROM ltv.predictions p WHERE p.run_id = r.run_id),
+             'served', m.served, 'serves_naive', m.serves_naive, 'evaluation', m.evaluation,
+             'folds', m.folds, 'macro_f1', m.macro_f1, 'baseline_macro_f1', m.baseline_macro_f1,
+             'lift_macro_f1', m.lift_macro_f1, 'lift_ci90', m.lift_ci90,
+             'is_latest', r.run_id = ltv.latest_run(runs.dataset_id)) ORDER BY r.run_id DESC), '[]')
+      FROM ltv.runs r
+      LEFT JOIN ltv.model_summary m ON m.run_id = r.run_id
+     WHERE r.dataset_id = runs.dataset_id);
+END
+$$;
+
 -- Who may call which function: src/sql/55_security.sql.
