@@ -400,6 +400,34 @@ test('phone width (390 px): insights and customer detail fit without sideways sc
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+test('run history: every run with its served model and lift; the chosen run is in the URL', async () => {
+  assert.ok(runId, 'needs the analysis');
+  const [{ run: newer }] = await sql(`SELECT ltv.run_analysis($1, '{"horizon": "3 months", "forest": {"n_trees": 10}}')::int AS run`, [datasetId]);
+  await page.goto(`${baseUrl()}/#/insights/${datasetId}`);
+  await page.waitForSelector('[data-testid=run-history]');
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n, newer);
+  const stored = await sql(`SELECT a.run_id::int AS run, a.status, m.metrics->>'served' AS served, m.metrics->>'lift_macro_f1' AS lift
+                              FROM ltv.analysis_runs a LEFT JOIN ltv.models m USING (run_id)
+                             WHERE a.dataset_id = $1 ORDER BY a.run_id DESC`, [datasetId]);
+  const shown = await page.$$eval('[data-testid=run-row]', (rows) => rows.map((r) => ({
+    run: Number(r.dataset.run), status: r.dataset.status, served: r.dataset.served || null, lift: r.dataset.lift || null })));
+  assert.deepEqual(shown.map((r) => [r.run, r.status, r.served]), stored.map((r) => [r.run, r.status, r.served]));
+  shown.forEach((r, i) => assert.equal(r.lift === null ? null : Number(r.lift), stored[i].lift === null ? null : Number(stored[i].lift)));
+  // Pick the older run: the address says so, and the cards are that run's.
+  await page.click(`[data-testid=run-row][data-run="${runId}"] [data-testid=run-open]`);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n
+    && document.querySelector('[data-testid=segments]')?.dataset.loading === 'false', runId);
+  assert.ok(new URL(page.url()).hash.endsWith(`?run=${runId}`), page.url());
+  assert.deepEqual(await cardCounts(), await expectedCounts(runId, datasetId));
+  await page.waitForSelector('[data-testid=run-pinned]');
+  await shot('11-insights-run-history');
+  // The address alone brings it back.
+  await page.goto(`${baseUrl()}/#/insights/${datasetId}?run=${runId}`);
+  await page.reload();
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n, runId);
+  await sql('DELETE FROM ltv.analysis_runs WHERE run_id = $1', [newer]);
+});
+
 test('no uncaught errors in the page', () => {
   const real = consoleErrors.filter((e) => !/status of 4\d\d|Failed to load resource/.test(e));
   assert.deepEqual(real, []);

@@ -7,6 +7,7 @@ import { candidateLabel, checkLabel, fmtPoints, liftText, rankCandidates, usesLe
 import { navigate, rememberDataset } from '../lib/router.js';
 import { useRpc } from '../lib/useRpc.js';
 import { explainError, rpcCsv } from '../lib/api.js';
+import RunHistory, { runHref } from '../components/RunHistory.jsx';
 
 function addMonths(iso, n) {
   const [y, m, d] = iso.split('-').map(Number);
@@ -253,8 +254,8 @@ function Candidates({ m }) {
   );
 }
 
-function ModelQuality({ datasetId }) {
-  const { data: m, error, loading, reload } = useRpc('model_summary', { dataset_id: datasetId });
+function ModelQuality({ datasetId, runId }) {
+  const { data: m, error, loading, reload } = useRpc('model_summary', runId ? { dataset_id: datasetId, run_id: runId } : { dataset_id: datasetId });
   const [open, setOpen] = useState(false);
   if (loading && !m) return <Card title="How good are the predictions?"><Spinner /></Card>;
   if (error) return <Card title="How good are the predictions?"><ErrorBox error={error} onRetry={reload} /></Card>;
@@ -411,7 +412,7 @@ function DownloadCsv({ args, runId }) {
   );
 }
 
-export default function Insights({ datasetId }) {
+export default function Insights({ datasetId, runId = null }) {
   const [filters, setFilters] = useState({ from: '', to: '', segment: '' });
   const datasets = useRpc('datasets', {});
   const dataset = useMemo(() => (datasets.data || []).find((d) => d.dataset_id === datasetId), [datasets.data, datasetId]);
@@ -419,15 +420,16 @@ export default function Insights({ datasetId }) {
 
   const args = useMemo(() => {
     const a = { dataset_id: datasetId };
+    if (runId) a.run_id = runId;
     if (filters.from) a.first_purchase_from = filters.from;
     if (filters.to) a.first_purchase_to = filters.to;
     if (filters.segment) a.segment = filters.segment;
     return a;
-  }, [datasetId, filters]);
+  }, [datasetId, runId, filters]);
   const segments = useRpc('segments', args);
   const cohorts = useRpc('cohorts', args);
 
-  const noRun = segments.error && segments.error.status === 404 && !/customer/i.test(segments.error.message);
+  const noRun = !runId && segments.error && segments.error.status === 404 && !/customer/i.test(segments.error.message);
 
   return (
     <div className="space-y-6" data-testid="insights">
@@ -442,6 +444,12 @@ export default function Insights({ datasetId }) {
         </div>
         <Button variant="secondary" onClick={() => navigate(`/customers/${datasetId}`)}>Look up a customer</Button>
       </div>
+      {runId && (
+        <p className="text-sm text-slate-700" data-testid="run-pinned">
+          Showing analysis run #{runId} (chosen below, under "Analysis runs").{' '}
+          <a className="text-indigo-700 underline" href={runHref(datasetId, null)}>Show the latest run</a>
+        </p>
+      )}
 
       {noRun ? (
         <Empty title="There are no predictions for this dataset yet.">
@@ -473,7 +481,8 @@ export default function Insights({ datasetId }) {
           {cohorts.error && <ErrorBox error={cohorts.error} onRetry={cohorts.reload} />}
           {cohorts.loading && !cohorts.data && <Spinner label="Loading the cohorts…" />}
           {cohorts.data && <div className={cohorts.loading ? 'opacity-60' : ''} data-loading={cohorts.loading ? 'true' : 'false'}><Cohorts cohorts={cohorts.data} /></div>}
-          <ModelQuality datasetId={datasetId} />
+          <ModelQuality datasetId={datasetId} runId={runId} />
+          <RunHistory datasetId={datasetId} shownRunId={segments.data ? segments.data.run_id : runId} />
         </>
       )}
     </div>
