@@ -291,7 +291,7 @@ test('Accept: text/csv streams a set-returning function; the CSV equals its rows
       method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'text/csv', ...authHeader() }, body: JSON.stringify(body),
     });
     // The default batch, and batches of 7 rows (the last one short or full).
-    const small = await startServer({ LTV_WEB_CSV_BATCH_ROWS: '7' });
+    const small = await startServer({ LTV_WEB_CSV_BATCH_ROWS: '7', LTV_WEB_POOL_SIZE: '1' });
     try {
       for (const url of [baseUrl(), small.url]) {
         const res = await download(url, { dataset_id: ds });
@@ -299,6 +299,15 @@ test('Accept: text/csv streams a set-returning function; the CSV equals its rows
         assert.match(res.headers.get('content-type'), /^text\/csv/);
         assert.deepEqual(readCsv(await res.text()), expected);
       }
+      // A client that leaves after the first bytes: the server's only connection comes back.
+      const ctl = new AbortController();
+      const partial = await fetch(`${small.url}/rpc/export_predictions`, {
+        method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Accept: 'text/csv' },
+        body: JSON.stringify({ dataset_id: ds }) });
+      await partial.body.getReader().read();
+      ctl.abort();
+      const again = await download(small.url, { dataset_id: ds });
+      assert.deepEqual(readCsv(await again.text()), expected);
     } finally {
       await small.stop();
     }

@@ -214,6 +214,7 @@ const AS_TEXT = { getTypeParser: () => (value) => value };
 
 /** Resolves once the response can take more, or false when the client went away. */
 function drained(res) {
+  if (res.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok) => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
     const onDrain = () => done(true);
@@ -265,8 +266,8 @@ export async function streamCsv(pool, cfg, fn, args, rawBody, auth, res) {
     let open = res.write(csvRecord(batch.fields.map((f) => f.name)));
     for (;;) {
       if (batch.rows.length) open = res.write(batch.rows.map(csvRecord).join(''));
-      if (batch.rows.length < batchRows) break;
-      if (!open && !(await drained(res))) break; // the client went away: stop reading rows
+      if (batch.rows.length < batchRows || res.destroyed) break; // done, or the client went away
+      if (!open && !(await drained(res))) break;
       batch = await client.query(fetchSql);
     }
     await client.query('COMMIT');
