@@ -112,7 +112,11 @@ test('welcome screen explains the product and starts the upload', async () => {
   // The server tests ran first in this database: their datasets are listed.
   const [n] = await sql('SELECT count(*)::int AS n FROM ltv.datasets');
   if (n.n === 0) await page.waitForSelector('text=Nothing uploaded yet');
-  else assert.equal(await page.locator('[data-testid=dataset-list] > li').count(), n.n);
+  else {
+    // The list arrives after the headline: wait for it before counting.
+    await page.waitForSelector('[data-testid=dataset-list] > li');
+    assert.equal(await page.locator('[data-testid=dataset-list] > li').count(), n.n);
+  }
   await shot('01-welcome');
   await page.click('[data-testid=start]');
   await page.waitForSelector('[data-testid=dropzone]');
