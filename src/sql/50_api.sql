@@ -526,4 +526,67 @@ BEGIN
 END
 $$;
 
+-- The predictions of a run (the latest succeeded one when run_id is NULL) as rows, one per
+-- customer passing the dashboard's filters (those of ltv_api.segments), for download:
+-- PostgREST and the local server serve a set-returning function as CSV with
+-- "Accept: text/csv". The customer's facts come from ltv.customer_detail; the stored reasons
+-- (ltv.store_reasons) are joined in rank order, NULL when the run stored none.
+CREATE FUNCTION ltv_api.export_predictions(dataset_id bigint, run_id bigint DEFAULT NULL,
+                                           first_purchase_from date DEFAULT NULL,
+                                           first_purchase_to date DEFAULT NULL,
+                                           segment text DEFAULT NULL)
+RETURNS TABLE (customer_id text, bucket ltv.bucket, bucket_probability double precision,
+               p_low double precision, p_medium double precision, p_high double precision,
+               p_vip double precision, as_of timestamp, first_purchase timestamp,
+               last_purchase timestamp, orders double precision, past_spend numeric,
+               recency_days double precision, baseline_bucket ltv.bucket, reasons text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_run bigint := ltv._api_pick_run(export_predictions.dataset_id, export_predictions.run_id);
+  v_segment ltv.bucket := ltv._api_check_segment(segment);
+BEGIN
+  RETURN QUERY
+  SELECT d.customer_id, d.bucket, d.bucket_probability, d.p_low, d.p_medium, d.p_high, d.p_vip,
+         d.as_of, d.first_purchase, d.last_purchase, d.orders::double precision,
+         round(d.past_spend::numeric, 2), d.recency_days::double precision, d.baseline_bucket, r.reasons
+    FROM ltv._api_filtered_customers(v_run, first_purchase_from, first_purchase_to, v_segment) d
+    LEFT JOIN (SELECT c.customer_id, string_agg(c.reason, '; ' ORDER BY c.rank) AS reasons
+                 FROM ltv.customer_reasons c WHERE c.run_id = v_run
+                GROUP BY c.customer_id) r ON r.customer_id = d.customer_id
+   ORDER BY d.customer_id;
+END
+$$;
+
+-- Every analysis run of a dataset, newest first: when, the options asked for and the settings
+-- they resolved to (horizon, cutoff, as_of), and for succeeded runs the served
+-- candidate and its evaluation, as ltv.model_summary has them. Reaps dead workers first, like
+-- analysis_status, so it is VOLATILE (POST only).
+CREATE FUNCTION ltv_api.runs(dataset_id bigint)
+RETURNS json
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM ltv._api_require_dataset(runs.dataset_id);
+  PERFORM ltv._reap_runs(runs.dataset_id);
+  RETURN (
+    SELECT coalesce(json_agg(json_build_object(
+             'run_id', r.run_id, 'status', r.status, 'error', r.error,
+             'created_at', r.created_at, 'finished_at', r.finished_at,
+             'requested_by', r.requested_by,
+             'options', r.options,
+             'horizon', r.settings->>'horizon', 'cutoff', r.settings->>'cutoff', 'as_of', r.settings->>'as_of',
+             'customers', (SELECT count(*) FROM ltv.predictions p WHERE p.run_id = r.run_id),
+             'served', m.served, 'serves_naive', m.serves_naive, 'evaluation', m.evaluation,
+             'folds', m.folds, 'macro_f1', m.macro_f1, 'baseline_macro_f1', m.baseline_macro_f1,
+             'lift_macro_f1', m.lift_macro_f1, 'lift_ci90', m.lift_ci90,
+             'is_latest', r.run_id = ltv.latest_run(runs.dataset_id)) ORDER BY r.run_id DESC), '[]')
+      FROM ltv.runs r
+      LEFT JOIN ltv.model_summary m ON m.run_id = r.run_id
+     WHERE r.dataset_id = runs.dataset_id);
+END
+$$;
+
 -- Who may call which function: src/sql/55_security.sql.

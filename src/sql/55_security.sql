@@ -280,7 +280,9 @@ GRANT EXECUTE ON FUNCTION
   ltv_api.cohorts(bigint, bigint, date, date, text),
   ltv_api.customer(bigint, text),
   ltv_api.customer_search(bigint, text, integer),
-  ltv_api.model_summary(bigint, bigint)
+  ltv_api.model_summary(bigint, bigint),
+  ltv_api.export_predictions(bigint, bigint, date, date, text),
+  ltv_api.runs(bigint)
 TO ltv_viewer;
 GRANT EXECUTE ON FUNCTION
   ltv_api.upload_dataset(text, text, jsonb),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { HERE, ROOT, baseUrl, sql } from './lib.mjs';
+import { HERE, ROOT, baseUrl, readCsv, sql } from './lib.mjs';
 
 const require = createRequire(path.join(ROOT, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
@@ -112,7 +112,11 @@ test('welcome screen explains the product and starts the upload', async () => {
   // The server tests ran first in this database: their datasets are listed.
   const [n] = await sql('SELECT count(*)::int AS n FROM ltv.datasets');
   if (n.n === 0) await page.waitForSelector('text=Nothing uploaded yet');
-  else assert.equal(await page.locator('[data-testid=dataset-list] > li').count(), n.n);
+  else {
+    // The list arrives after the headline: wait for it before counting.
+    await page.waitForSelector('[data-testid=dataset-list] > li');
+    assert.equal(await page.locator('[data-testid=dataset-list] > li').count(), n.n);
+  }
   await shot('01-welcome');
   await page.click('[data-testid=start]');
   await page.waitForSelector('[data-testid=dropzone]');
@@ -262,6 +266,29 @@ test('filters change what the chart shows (passed to the API as arguments)', asy
   assert.deepEqual(await cardCounts(), allCounts);
 });
 
+test('download: the CSV of the filtered list equals ltv.predictions of the run', async () => {
+  assert.ok(runId, 'needs the analysis');
+  const [pick] = await sql(`SELECT bucket::text AS bucket FROM ltv.predictions WHERE run_id = $1
+                             GROUP BY bucket ORDER BY count(*), bucket LIMIT 1`, [runId]);
+  await page.selectOption('[data-testid=filter-segment]', pick.bucket);
+  await page.waitForFunction((b) => document.querySelector('[data-testid=segments]')?.dataset.loading === 'false'
+    && Number(document.querySelector(`[data-testid=segment-count-${b}]`)?.dataset.count) > 0
+    && ['low', 'medium', 'high', 'vip'].filter((x) => x !== b)
+      .every((x) => document.querySelector(`[data-testid=segment-count-${x}]`)?.dataset.count === '0'), pick.bucket);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
+  const rows = readCsv(fs.readFileSync(await download.path(), 'utf8'));
+  const header = rows.shift();
+  const col = (name) => { const i = header.indexOf(name); assert.ok(i >= 0, `column ${name}`); return i; };
+  const got = rows.map((r) => [r[col('customer_id')], r[col('bucket')], ...['p_low', 'p_medium', 'p_high', 'p_vip'].map((p) => Number(r[col(p)]))]);
+  const expected = (await sql(`SELECT customer_id, bucket::text AS bucket, p_low, p_medium, p_high, p_vip FROM ltv.predictions
+                                WHERE run_id = $1 AND bucket = $2::ltv.bucket ORDER BY customer_id`, [runId, pick.bucket]))
+    .map((r) => [r.customer_id, r.bucket, r.p_low, r.p_medium, r.p_high, r.p_vip]);
+  assert.ok(expected.length > 0);
+  assert.deepEqual(got, expected);
+  await page.click('[data-testid=filter-reset]');
+  await page.waitForSelector('[data-testid=segments][data-loading=false]');
+});
+
 test('model quality in plain words, confusion matrix behind "details"', async () => {
   assert.ok(runId, 'needs the analysis');
   const text = await page.textContent('[data-testid=model-quality]');
@@ -375,6 +402,34 @@ test('phone width (390 px): insights and customer detail fit without sideways sc
   assert.ok(await overflow() <= 0, 'upload overflow');
   await shot('12-upload-phone');
   await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('run history: every run with its served model and lift; the chosen run is in the URL', async () => {
+  assert.ok(runId, 'needs the analysis');
+  const [{ run: newer }] = await sql(`SELECT ltv.run_analysis($1, '{"horizon": "3 months", "forest": {"n_trees": 10}}')::int AS run`, [datasetId]);
+  await page.goto(`${baseUrl()}/#/insights/${datasetId}`);
+  await page.waitForSelector('[data-testid=run-history]');
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n, newer);
+  const stored = await sql(`SELECT a.run_id::int AS run, a.status, m.metrics->>'served' AS served, m.metrics->>'lift_macro_f1' AS lift
+                              FROM ltv.analysis_runs a LEFT JOIN ltv.models m USING (run_id)
+                             WHERE a.dataset_id = $1 ORDER BY a.run_id DESC`, [datasetId]);
+  const shown = await page.$$eval('[data-testid=run-row]', (rows) => rows.map((r) => ({
+    run: Number(r.dataset.run), status: r.dataset.status, served: r.dataset.served || null, lift: r.dataset.lift || null })));
+  assert.deepEqual(shown.map((r) => [r.run, r.status, r.served]), stored.map((r) => [r.run, r.status, r.served]));
+  shown.forEach((r, i) => assert.equal(r.lift === null ? null : Number(r.lift), stored[i].lift === null ? null : Number(stored[i].lift)));
+  // Pick the older run: the address says so, and the cards are that run's.
+  await page.click(`[data-testid=run-row][data-run="${runId}"] [data-testid=run-open]`);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n
+    && document.querySelector('[data-testid=segments]')?.dataset.loading === 'false', runId);
+  assert.ok(new URL(page.url()).hash.endsWith(`?run=${runId}`), page.url());
+  assert.deepEqual(await cardCounts(), await expectedCounts(runId, datasetId));
+  await page.waitForSelector('[data-testid=run-pinned]');
+  await shot('11-insights-run-history');
+  // The address alone brings it back.
+  await page.goto(`${baseUrl()}/#/insights/${datasetId}?run=${runId}`);
+  await page.reload();
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=segments]')?.dataset.run) === n, runId);
+  await sql('DELETE FROM ltv.analysis_runs WHERE run_id = $1', [newer]);
 });
 
 test('no uncaught errors in the page', () => {

@@ -1,4 +1,5 @@
 // Shared helpers of the browser and server tests. Dependencies come from web/node_modules.
+import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -82,4 +83,31 @@ export async function dbFingerprint() {
              WHERE n.nspname IN ('ltv', 'ltv_api', 'public'))::int AS functions,
            to_regclass('ltv.datasets') IS NOT NULL AS datasets_table`);
   return row;
+}
+
+// An RFC 4180 reader written from the grammar, independent of the writer: records end at CRLF
+// outside quotes; inside a quoted field "" is one quote.
+export function readCsv(text) {
+  const records = [];
+  let record = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (c === '"') { quoted = false; i += 1; continue; }
+      field += c; i += 1; continue;
+    }
+    if (c === '"' && field === '') { quoted = true; i += 1; continue; }
+    assert.notEqual(c, '"', `bare quote at ${i}`);
+    if (c === ',') { record.push(field); field = ''; i += 1; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { record.push(field); records.push(record); record = []; field = ''; i += 2; continue; }
+    assert.ok(c !== '\r' && c !== '\n', `bare line break at ${i}`);
+    field += c; i += 1;
+  }
+  assert.equal(field, '', 'the last record ends with CRLF');
+  assert.equal(record.length, 0);
+  return records;
 }

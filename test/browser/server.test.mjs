@@ -8,7 +8,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { HERE, baseUrl, dbFingerprint, rpc, sql, startServer } from './lib.mjs';
+import { HERE, authHeader, baseUrl, dbFingerprint, pg, readCsv, rpc, sql, startServer } from './lib.mjs';
 
 const SAMPLE = zlib.gunzipSync(fs.readFileSync(path.join(HERE, 'fixtures', 'online_retail_sample.csv.gz'))).toString('utf8');
 const SMALL_CSV = SAMPLE.split('\n').slice(0, 40).join('\n') + '\n';
@@ -268,4 +268,64 @@ test('JWT: anonymous and viewers cannot upload; bad, expired and unknown-role to
   assert.equal(ok.body.dataset.owner, 'ltv_browser_analyst');
   const del = await rpc('delete_dataset', { dataset_id: ok.body.dataset.dataset_id });
   assert.equal(del.status, 200, del.text);
+});
+
+test('Accept: text/csv streams a set-returning function; the CSV equals its rows', async () => {
+  const [{ ds }] = await sql("SELECT ltv.generate_dataset('csv export', 300, 9) AS ds");
+  try {
+    const [{ run }] = await sql(`SELECT ltv.run_analysis($1, '{"forest": {"n_trees": 10}, "candidates": ["classifier"]}') AS run`, [ds]);
+    await sql("SELECT ltv.store_reasons($1, '{vip}')", [run]);
+    // The function's rows as Postgres prints them (the CSV's NULL is the empty field).
+    const c = new pg.Client();
+    await c.connect();
+    let expected;
+    try {
+      const r = await c.query({ text: 'SELECT * FROM ltv_api.export_predictions($1)', values: [ds], rowMode: 'array',
+        types: { getTypeParser: () => (v) => v } });
+      expected = [r.fields.map((f) => f.name), ...r.rows.map((row) => row.map((v) => v ?? ''))];
+    } finally {
+      await c.end();
+    }
+    assert.ok(expected.length > 200 && expected.some((row) => row.at(-1).includes(',')), 'rows with reasons that need quotes');
+    const download = async (url, body) => fetch(`${url}/rpc/export_predictions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'text/csv', ...authHeader() }, body: JSON.stringify(body),
+    });
+    // The default batch, and batches of 7 rows (the last one short or full).
+    const small = await startServer({ LTV_WEB_CSV_BATCH_ROWS: '7', LTV_WEB_POOL_SIZE: '1' });
+    try {
+      for (const url of [baseUrl(), small.url]) {
+        const res = await download(url, { dataset_id: ds });
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('content-type'), /^text\/csv/);
+        assert.deepEqual(readCsv(await res.text()), expected);
+      }
+      // A client that leaves after the first bytes: the server's only connection comes back.
+      const ctl = new AbortController();
+      const partial = await fetch(`${small.url}/rpc/export_predictions`, {
+        method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Accept: 'text/csv' },
+        body: JSON.stringify({ dataset_id: ds }) });
+      await partial.body.getReader().read();
+      ctl.abort();
+      const again = await download(small.url, { dataset_id: ds });
+      assert.deepEqual(readCsv(await again.text()), expected);
+    } finally {
+      await small.stop();
+    }
+    const vip = readCsv(await (await download(baseUrl(), { dataset_id: ds, segment: 'vip' })).text());
+    assert.deepEqual(vip.slice(1), expected.slice(1).filter((row) => row[1] === 'vip'));
+    // Errors before the first row are PostgREST's JSON answers.
+    const missing = await download(baseUrl(), { dataset_id: 987654 });
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).code, 'PT404');
+    const scalar = await fetch(`${baseUrl()}/rpc/segments`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'text/csv' }, body: JSON.stringify({ dataset_id: ds }),
+    });
+    assert.equal(scalar.status, 406);
+    // Without text/csv the same call is JSON.
+    const json = await rpc('export_predictions', { dataset_id: ds });
+    assert.equal(json.status, 200);
+    assert.equal(json.body.length, expected.length - 1);
+  } finally {
+    await sql('SELECT ltv.delete_dataset($1)', [ds]);
+  }
 });

@@ -3,13 +3,15 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ROOT } from './lib.mjs';
+import { ROOT, readCsv } from './lib.mjs';
 
 const errors = await import(path.join(ROOT, 'web/server/errors.js'));
 const rpcMod = await import(path.join(ROOT, 'web/server/rpc.js'));
 const decode = await import(path.join(ROOT, 'web/src/lib/decode.js'));
 const api = await import(path.join(ROOT, 'web/src/lib/api.js'));
 const quality = await import(path.join(ROOT, 'web/src/lib/quality.js'));
+const csv = await import(path.join(ROOT, 'web/server/csv.js'));
+const app = await import(path.join(ROOT, 'web/server/app.js'));
 
 test('SQLSTATE -> HTTP status follows PostgREST', () => {
   const cases = {
@@ -55,6 +57,44 @@ test('call SQL binds the body as one parameter and quotes catalog names', () => 
   assert.equal(q, 'SELECT pg_catalog.to_json("ltv_api"."segments"("dataset_id" := _pgrst_args."dataset_id", "run""id" := _pgrst_args."run""id"))::text AS body'
     + ' FROM pg_catalog.json_to_record($1::json) AS _pgrst_args("dataset_id" bigint, "run""id" bigint)');
   assert.match(rpcMod.buildCallSql('ltv_api', { row: row(), args: [], singleJson: false }, []), /"segments"\(\)/);
+});
+
+test('set-returning calls select the function\'s own columns', () => {
+  const row = { proname: 'export_predictions', proretset: true };
+  const m = { row, args: [{ name: 'dataset_id', type: 'bigint', hasDefault: false }], singleJson: false };
+  assert.equal(rpcMod.buildRowsSql('ltv_api', m, ['dataset_id']),
+    'SELECT _pgrst_r.* FROM pg_catalog.json_to_record($1::json) AS _pgrst_args("dataset_id" bigint), '
+    + 'LATERAL "ltv_api"."export_predictions"("dataset_id" := _pgrst_args."dataset_id") AS _pgrst_r');
+  assert.equal(rpcMod.buildRowsSql('ltv_api', { row, args: [], singleJson: false }, []),
+    'SELECT _pgrst_r.* FROM "ltv_api"."export_predictions"() AS _pgrst_r');
+});
+
+test('CSV: RFC 4180 quoting', () => {
+  assert.equal(csv.csvField('plain'), 'plain');
+  assert.equal(csv.csvField(null), '');
+  assert.equal(csv.csvField(undefined), '');
+  assert.equal(csv.csvField('a,b'), '"a,b"');
+  assert.equal(csv.csvField('say "hi"'), '"say ""hi"""');
+  assert.equal(csv.csvField('two\nlines'), '"two\nlines"');
+  assert.equal(csv.csvField('cr\rhere'), '"cr\rhere"');
+  assert.equal(csv.csvField(' spaced '), ' spaced ');
+  assert.equal(csv.csvField('back\\slash'), 'back\\slash');
+  assert.equal(csv.csvRecord(['a', null, 'b,c']), 'a,,"b,c"\r\n');
+  const values = ['', 'x', ',', '"', '""', 'a"b', '\r\n', '\n', '\r', 'end\r', ' lead', 'ü € 😀', '=1+1', '\\"', 'a,"b"\r\nc'];
+  const rows = [];
+  for (let k = 0; k < values.length; k++) rows.push([values[k], values[(k * 7) % values.length], values[(k * 3 + 1) % values.length]]);
+  assert.deepEqual(readCsv(rows.map(csv.csvRecord).join('')), rows);
+});
+
+test('CSV is chosen by the Accept header as PostgREST does', () => {
+  const want = (accept) => app.wantsCsv({ headers: accept === undefined ? {} : { accept } });
+  assert.equal(want('text/csv'), true);
+  assert.equal(want('Text/CSV; charset=utf-8'), true);
+  assert.equal(want('text/csv, application/json'), true);
+  assert.equal(want('application/json, text/csv'), false);
+  assert.equal(want('application/json'), false);
+  assert.equal(want('*/*'), false);
+  assert.equal(want(undefined), false);
 });
 
 test('file decoding: strict UTF-8, else Windows-1252', () => {

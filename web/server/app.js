@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { errorBody } from './errors.js';
-import { callFunction } from './rpc.js';
+import { callFunction, streamCsv } from './rpc.js';
 import { authenticate } from './auth.js';
 import { streamsUpload, streamUpload } from './upload.js';
 
@@ -85,6 +85,14 @@ function tooLarge(res, cfg, size, details = null) {
     { Connection: 'close' });
 }
 
+/** Whether the client asks for CSV (PostgREST's text/csv) rather than JSON. */
+export function wantsCsv(req) {
+  const types = String(req.headers.accept || '').toLowerCase().split(',').map((t) => t.split(';')[0].trim());
+  const csv = types.indexOf('text/csv');
+  const json = types.indexOf('application/json');
+  return csv >= 0 && (json < 0 || csv < json);
+}
+
 async function handleRpc(req, res, cfg, pool, fnRaw) {
   if (req.method !== 'POST') {
     sendError(res, 405, 'PGRST117', `Unsupported HTTP method: ${req.method}`,
@@ -143,6 +151,11 @@ async function handleRpc(req, res, cfg, pool, fnRaw) {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     sendError(res, 400, 'PGRST102', 'Empty or invalid json',
       'The body must be a JSON object of named arguments.');
+    return;
+  }
+  if (wantsCsv(req)) {
+    const answered = await streamCsv(pool, cfg, fn, args, text, auth, res);
+    if (answered) sendJson(res, answered.status, answered.body);
     return;
   }
   const out = await callFunction(pool, cfg, fn, args, text, auth);

@@ -35,6 +35,8 @@ export function loadConfig(env = process.env) {
     role: env.LTV_WEB_ROLE || 'ltv_web',
     jwtSecret: secretFromEnv(env),
     schema: 'ltv_api',
+    // Rows per FETCH of a CSV download: the server holds one batch at a time.
+    csvBatchRows: intFromEnv(env, 'LTV_WEB_CSV_BATCH_ROWS', 2000, { min: 1 }),
     poolSize: intFromEnv(env, 'LTV_WEB_POOL_SIZE', 10, { min: 1 }),
     distDir: env.LTV_WEB_DIST ? path.resolve(env.LTV_WEB_DIST) : path.resolve(here, '..', 'dist'),
     logRequests: env.LTV_WEB_LOG !== '0',

@@ -3,6 +3,7 @@
 // bind the arguments as one JSON parameter, run it as the web role, return its result.
 import { errorBody, fromPgError } from './errors.js';
 import { ROLE_CHECK_SQL } from './auth.js';
+import { csvRecord } from './csv.js';
 
 /** Quotes an identifier taken from the catalog. */
 export function quoteIdent(name) {
@@ -84,26 +85,33 @@ function notFound(schema, fn, keys, rows) {
   return { status: 404, body: errorBody('PGRST202', message, details, hint) };
 }
 
-/** The SQL of one call; only catalog names enter the text, the body is parameter $1. */
-export function buildCallSql(schema, match, keys) {
+/** The call and its FROM list: {call, from}; only catalog names enter the text, the body is $1. */
+function callParts(schema, match, keys) {
   const fn = `${quoteIdent(schema)}.${quoteIdent(match.row.proname)}`;
-  let call;
-  let from = '';
-  if (match.singleJson) {
-    call = `${fn}($1::${match.args[0].type})`;
-  } else if (keys.length === 0) {
-    call = `${fn}()`;
-  } else {
-    const given = match.args.filter((a) => keys.includes(a.name));
-    call = `${fn}(${given.map((a) => `${quoteIdent(a.name)} := _pgrst_args.${quoteIdent(a.name)}`).join(', ')})`;
-    from = ` FROM pg_catalog.json_to_record($1::json) AS _pgrst_args(${given
-      .map((a) => `${quoteIdent(a.name)} ${a.type}`).join(', ')})`;
-  }
+  if (match.singleJson) return { call: `${fn}($1::${match.args[0].type})`, from: '' };
+  if (keys.length === 0) return { call: `${fn}()`, from: '' };
+  const given = match.args.filter((a) => keys.includes(a.name));
+  return {
+    call: `${fn}(${given.map((a) => `${quoteIdent(a.name)} := _pgrst_args.${quoteIdent(a.name)}`).join(', ')})`,
+    from: `pg_catalog.json_to_record($1::json) AS _pgrst_args(${given
+      .map((a) => `${quoteIdent(a.name)} ${a.type}`).join(', ')})`,
+  };
+}
+
+/** The rows of a set-returning call, one column per output column of the function. */
+export function buildRowsSql(schema, match, keys) {
+  const { call, from } = callParts(schema, match, keys);
+  return `SELECT _pgrst_r.* FROM ${from ? `${from}, LATERAL ` : ''}${call} AS _pgrst_r`;
+}
+
+/** The SQL of one call, answering one row with the JSON text of the result in column body. */
+export function buildCallSql(schema, match, keys) {
+  const { call, from } = callParts(schema, match, keys);
   if (match.row.proretset) {
-    const src = from ? `${from.slice(6)}, LATERAL ${call} AS _pgrst_r` : `${call} AS _pgrst_r`;
+    const src = from ? `${from}, LATERAL ${call} AS _pgrst_r` : `${call} AS _pgrst_r`;
     return `SELECT coalesce(pg_catalog.json_agg(_pgrst_r), '[]')::text AS body FROM ${src}`;
   }
-  return `SELECT pg_catalog.to_json(${call})::text AS body${from}`;
+  return `SELECT pg_catalog.to_json(${call})::text AS body${from ? ` FROM ${from}` : ''}`;
 }
 
 /**
@@ -196,6 +204,85 @@ export async function callFunction(pool, cfg, fn, args, rawBody, auth = { role: 
     const e = fromPgError(err, { authenticated: auth.authenticated });
     return { status: e.status, body: JSON.stringify(e.body) };
   } finally {
+    client.release(releaseErr);
+  }
+}
+
+// Every column arrives as the text Postgres prints (no conversion to JavaScript values), so
+// the CSV holds exactly what the function returns.
+const AS_TEXT = { getTypeParser: () => (value) => value };
+
+/** Resolves once the response can take more, or false when the client went away. */
+function drained(res) {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok) => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/**
+ * Answers a call of a set-returning function as CSV (PostgREST's "Accept: text/csv"): a header
+ * of the output column names, then one record per row, streamed from a cursor in the request's
+ * transaction, batch by batch, waiting for the client to take each one. Errors before the first
+ * row are answered as JSON with PostgREST's status; an error later cuts the response short
+ * (the status is already sent). Returns {status, body} when it answered nothing itself.
+ */
+export async function streamCsv(pool, cfg, fn, args, rawBody, auth, res) {
+  let client;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    const e = fromPgError(err);
+    return { status: e.status, body: JSON.stringify(e.body) };
+  }
+  let inTx = false;
+  let releaseErr;
+  try {
+    inTx = true;
+    const denied = await beginAsWebRole(client, cfg, auth);
+    if (denied) return denied;
+    const keys = Object.keys(args);
+    const { match, error } = await resolveCall(client, cfg, fn, keys);
+    if (error) return error;
+    if (!match.row.proretset) {
+      return { status: 406, body: JSON.stringify(errorBody('PGRST107', 'None of these media types are available: text/csv',
+        `${cfg.schema}.${fn} does not return a set of rows; only set-returning functions are served as CSV.`)) };
+    }
+    const needsParam = match.singleJson || keys.length > 0;
+    await client.query(`DECLARE _ltv_csv NO SCROLL CURSOR FOR ${buildRowsSql(cfg.schema, match, keys)}`,
+      needsParam ? [rawBody] : []);
+    const batchRows = cfg.csvBatchRows;
+    const fetchSql = { text: `FETCH ${batchRows} FROM _ltv_csv`, rowMode: 'array', types: AS_TEXT };
+    let batch = await client.query(fetchSql);
+    res.writeHead(200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${fn.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+    let open = res.write(csvRecord(batch.fields.map((f) => f.name)));
+    for (;;) {
+      if (batch.rows.length) open = res.write(batch.rows.map(csvRecord).join(''));
+      if (batch.rows.length < batchRows || res.destroyed) break; // done, or the client went away
+      if (!open && !(await drained(res))) break;
+      batch = await client.query(fetchSql);
+    }
+    await client.query('COMMIT');
+    inTx = false;
+    res.end();
+    return null;
+  } catch (err) {
+    if (!err.code) releaseErr = err;
+    if (res.headersSent) { res.destroy(); return null; }
+    const e = fromPgError(err, { authenticated: auth.authenticated });
+    return { status: e.status, body: JSON.stringify(e.body) };
+  } finally {
+    if (inTx) {
+      try { await client.query('ROLLBACK'); } catch { /* the connection is gone; release drops it */ }
+    }
     client.release(releaseErr);
   }
 }

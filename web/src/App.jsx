@@ -26,7 +26,7 @@ export default function App() {
     case 'welcome': body = <Welcome />; break;
     case 'upload': body = <Upload />; break;
     case 'processing': body = <Processing datasetId={Number(arg1)} />; break;
-    case 'insights': body = <Insights datasetId={Number(arg1)} />; break;
+    case 'insights': body = <Insights datasetId={Number(arg1)} runId={Number(route.query.get('run')) || null} />; break;
     case 'customers': body = <Customer datasetId={Number(arg1)} customerId={arg2 || ''} />; break;
     default: body = <Empty title="This page does not exist."><a className="text-indigo-700 underline" href="#/">Go to the start page</a></Empty>;
   }

@@ -20,7 +20,8 @@ function takeToken() {
   return window.localStorage.getItem('ltv_token');
 }
 const token = takeToken();
-export const client = new PostgrestClient(origin, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+const authHeaders = token ? { Authorization: `Bearer ${token}` } : {};
+export const client = new PostgrestClient(origin, { headers: authHeaders });
 
 export class ApiError extends Error {
   constructor({ status, code, message, details, hint }) {
@@ -47,6 +48,24 @@ export async function rpc(fn, args = {}, { signal } = {}) {
     throw new ApiError({ status, code: error.code, message, details: error.details, hint: error.hint });
   }
   return data;
+}
+
+/**
+ * Calls the set-returning ltv_api.<fn>(args) asking for CSV (Accept: text/csv, as PostgREST
+ * serves it) with the same token as every other call; resolves the file as a Blob.
+ */
+export async function rpcCsv(fn, args = {}) {
+  const res = await fetch(`${origin}/rpc/${encodeURIComponent(fn)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/csv', ...authHeaders },
+    body: JSON.stringify(args),
+  });
+  if (!res.ok) {
+    let body = {};
+    try { body = await res.json(); } catch { /* not JSON: a proxy's page */ }
+    throw new ApiError({ status: res.status, ...body });
+  }
+  return res.blob();
 }
 
 const COLUMN_WORDS = {

@@ -6,6 +6,8 @@ import { fmtDate, fmtInt, fmtMoney, fmtMonth, fmtNum, fmtPct, isoDay } from '../
 import { candidateLabel, checkLabel, fmtPoints, liftText, rankCandidates, usesLearnedModel, verdictOf } from '../lib/quality.js';
 import { navigate, rememberDataset } from '../lib/router.js';
 import { useRpc } from '../lib/useRpc.js';
+import { explainError, rpcCsv } from '../lib/api.js';
+import RunHistory, { runHref } from '../components/RunHistory.jsx';
 
 function addMonths(iso, n) {
   const [y, m, d] = iso.split('-').map(Number);
@@ -252,8 +254,8 @@ function Candidates({ m }) {
   );
 }
 
-function ModelQuality({ datasetId }) {
-  const { data: m, error, loading, reload } = useRpc('model_summary', { dataset_id: datasetId });
+function ModelQuality({ datasetId, runId }) {
+  const { data: m, error, loading, reload } = useRpc('model_summary', runId ? { dataset_id: datasetId, run_id: runId } : { dataset_id: datasetId });
   const [open, setOpen] = useState(false);
   if (loading && !m) return <Card title="How good are the predictions?"><Spinner /></Card>;
   if (error) return <Card title="How good are the predictions?"><ErrorBox error={error} onRetry={reload} /></Card>;
@@ -379,7 +381,38 @@ function ModelQuality({ datasetId }) {
   );
 }
 
-export default function Insights({ datasetId }) {
+// Downloads the predictions of the shown run for the current filters as CSV
+// (ltv_api.export_predictions, the same filters as the cards above).
+function DownloadCsv({ args, runId }) {
+  const [state, setState] = useState({ busy: false, error: null });
+  async function download() {
+    setState({ busy: true, error: null });
+    try {
+      const blob = await rpcCsv('export_predictions', { ...args, run_id: runId });
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `predictions-dataset-${args.dataset_id}-run-${runId}${args.segment ? `-${args.segment}` : ''}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      setState({ busy: false, error: null });
+    } catch (err) {
+      setState({ busy: false, error: err });
+    }
+  }
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Button variant="secondary" onClick={download} disabled={state.busy} data-testid="download-csv">
+        {state.busy ? 'Preparing the file…' : 'Download these customers (CSV)'}
+      </Button>
+      {state.error && <span className="text-sm text-red-700" role="alert" data-testid="download-error">{explainError(state.error).title}</span>}
+    </span>
+  );
+}
+
+export default function Insights({ datasetId, runId = null }) {
   const [filters, setFilters] = useState({ from: '', to: '', segment: '' });
   const datasets = useRpc('datasets', {});
   const dataset = useMemo(() => (datasets.data || []).find((d) => d.dataset_id === datasetId), [datasets.data, datasetId]);
@@ -387,15 +420,16 @@ export default function Insights({ datasetId }) {
 
   const args = useMemo(() => {
     const a = { dataset_id: datasetId };
+    if (runId) a.run_id = runId;
     if (filters.from) a.first_purchase_from = filters.from;
     if (filters.to) a.first_purchase_to = filters.to;
     if (filters.segment) a.segment = filters.segment;
     return a;
-  }, [datasetId, filters]);
+  }, [datasetId, runId, filters]);
   const segments = useRpc('segments', args);
   const cohorts = useRpc('cohorts', args);
 
-  const noRun = segments.error && segments.error.status === 404 && !/customer/i.test(segments.error.message);
+  const noRun = !runId && segments.error && segments.error.status === 404 && !/customer/i.test(segments.error.message);
 
   return (
     <div className="space-y-6" data-testid="insights">
@@ -410,6 +444,12 @@ export default function Insights({ datasetId }) {
         </div>
         <Button variant="secondary" onClick={() => navigate(`/customers/${datasetId}`)}>Look up a customer</Button>
       </div>
+      {runId && (
+        <p className="text-sm text-slate-700" data-testid="run-pinned">
+          Showing analysis run #{runId} (chosen below, under "Analysis runs").{' '}
+          <a className="text-indigo-700 underline" href={runHref(datasetId, null)}>Show the latest run</a>
+        </p>
+      )}
 
       {noRun ? (
         <Empty title="There are no predictions for this dataset yet.">
@@ -424,9 +464,12 @@ export default function Insights({ datasetId }) {
           {segments.data && (
             <div className={`space-y-6 transition-opacity ${segments.loading ? 'opacity-60' : ''}`} data-loading={segments.loading ? 'true' : 'false'}
               data-testid="segments" data-run={segments.data.run_id}>
-              <p className="text-sm text-slate-600" data-testid="filtered-total">
-                Showing <b>{fmtInt(segments.data.customers)}</b> customers{filters.from || filters.to || filters.segment ? ' matching the filters' : ''}.
-              </p>
+              <div className="flex flex-wrap items-center justify-between gap-3">
+                <p className="text-sm text-slate-600" data-testid="filtered-total">
+                  Showing <b>{fmtInt(segments.data.customers)}</b> customers{filters.from || filters.to || filters.segment ? ' matching the filters' : ''}.
+                </p>
+                {segments.data.customers > 0 && <DownloadCsv args={args} runId={segments.data.run_id} />}
+              </div>
               {segments.data.customers === 0 ? <Empty title="No customers match these filters.">Widen the time range or choose all groups.</Empty> : (
                 <>
                   <SegmentCards segments={segments.data} />
@@ -438,7 +481,8 @@ export default function Insights({ datasetId }) {
           {cohorts.error && <ErrorBox error={cohorts.error} onRetry={cohorts.reload} />}
           {cohorts.loading && !cohorts.data && <Spinner label="Loading the cohorts…" />}
           {cohorts.data && <div className={cohorts.loading ? 'opacity-60' : ''} data-loading={cohorts.loading ? 'true' : 'false'}><Cohorts cohorts={cohorts.data} /></div>}
-          <ModelQuality datasetId={datasetId} />
+          <ModelQuality datasetId={datasetId} runId={runId} />
+          <RunHistory datasetId={datasetId} shownRunId={segments.data ? segments.data.run_id : runId} />
         </>
       )}
     </div>

@@ -3,6 +3,7 @@ import { Button, Card, ErrorBox, ProgressBar, Spinner } from '../components/ui.j
 import { rpc } from '../lib/api.js';
 import { fmtDuration } from '../lib/format.js';
 import { navigate, rememberDataset } from '../lib/router.js';
+import RunHistory from '../components/RunHistory.jsx';
 
 const POLL_MS = 1000;
 
@@ -157,6 +158,7 @@ export default function Processing({ datasetId }) {
         {st === 'succeeded' && <Button onClick={() => navigate(`/insights/${datasetId}`)}>See the insights</Button>}
         {!active && <Button variant="secondary" onClick={() => navigate('/upload')}>Upload another file</Button>}
       </div>
+      {!active && <RunHistory key={`${status.run_id}-${st}`} datasetId={datasetId} />}
     </div>
   );
 }
