@@ -5,12 +5,7 @@ SET client_min_messages = warning;
 SET datestyle = 'ISO, YMD';
 \set SHOW_CONTEXT never
 SELECT count(ltv.delete_dataset(dataset_id)) >= 0 AS cleared FROM ltv.datasets;
--- The tests after this one count dataset and run ids from where they are now: put them back
--- at the end.
-SELECT coalesce(last_value, 1) AS ds_last, last_value IS NOT NULL AS ds_called
-  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.datasets', 'dataset_id') \gset
-SELECT coalesce(last_value, 1) AS run_last, last_value IS NOT NULL AS run_called
-  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.analysis_runs', 'run_id') \gset
+\i sql/include/save_ids.psql
 
 SELECT ltv.generate_dataset('explain', 400, 11) AS ds \gset
 SELECT ltv.run_analysis(:ds, '{"forest": {"n_trees": 20}, "candidates": ["classifier"]}') AS run_forest \gset
@@ -171,6 +166,5 @@ SELECT count(*) AS left_over FROM ltv.customer_reasons WHERE run_id = :run_fores
 SELECT ltv.store_reasons(:run_naive) > 0 AS stored_naive;
 
 SELECT count(ltv.delete_dataset(dataset_id)) AS deleted FROM ltv.datasets WHERE name = 'explain';
-SELECT setval(pg_get_serial_sequence('ltv.datasets', 'dataset_id'), :ds_last, :'ds_called') > 0 AS ids_restored,
-       setval(pg_get_serial_sequence('ltv.analysis_runs', 'run_id'), :run_last, :'run_called') > 0 AS run_ids_restored;
+\i sql/include/restore_ids.psql
 SELECT count(*) AS reasons_left FROM ltv.customer_reasons;

@@ -3,12 +3,7 @@
 SET client_min_messages = warning;
 SET datestyle = 'ISO, YMD';
 \set SHOW_CONTEXT never
--- The tests after this one count dataset and run ids from where they are now: put them back
--- at the end.
-SELECT coalesce(last_value, 1) AS ds_last, last_value IS NOT NULL AS ds_called
-  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.datasets', 'dataset_id') \gset
-SELECT coalesce(last_value, 1) AS run_last, last_value IS NOT NULL AS run_called
-  FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('ltv.analysis_runs', 'run_id') \gset
+\i sql/include/save_ids.psql
 
 SELECT ltv.generate_dataset('runs api', 300, 5) AS ds \gset
 SELECT ltv.run_analysis(:ds, '{"forest": {"n_trees": 10}}') AS run1 \gset
@@ -48,5 +43,4 @@ SELECT ltv_api.runs(987654);
 SELECT has_function_privilege('ltv_web', 'ltv_api.runs(bigint)', 'EXECUTE') AS web_may_list;
 
 SELECT ltv.delete_dataset(:ds);
-SELECT setval(pg_get_serial_sequence('ltv.datasets', 'dataset_id'), :ds_last, :'ds_called') > 0 AS ids_restored,
-       setval(pg_get_serial_sequence('ltv.analysis_runs', 'run_id'), :run_last, :'run_called') > 0 AS run_ids_restored;
+\i sql/include/restore_ids.psql
